@@ -1,1 +1,42 @@
-//! placeholder
+//! Authentication and authorization for every Livedesk RPC (TEN-2, TEN-3).
+//!
+//! A request carries `authorization: Bearer <JWT>`; [`Verifier`] checks
+//! signature, issuer, audience and expiry, and yields a [`Principal`] whose
+//! `org_id` is the only tenant a handler ever uses (never one from the body).
+//! [`Issuer`] mints tokens: development tokens for `livedeskctl` and tests,
+//! and short-lived `service` tokens for service-to-service calls.
+
+mod claims;
+mod interceptor;
+mod issuer;
+mod verifier;
+
+pub use claims::{Claims, Principal, Role};
+pub use interceptor::{AuthInterceptor, principal};
+pub use issuer::Issuer;
+pub use verifier::{KeySource, Verifier};
+
+/// Why a token or an action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing bearer token")]
+    MissingToken,
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+    #[error("role {role} may not {action}")]
+    Forbidden { role: Role, action: &'static str },
+    #[error("key configuration: {0}")]
+    Config(String),
+}
+
+impl From<AuthError> for tonic::Status {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::MissingToken | AuthError::InvalidToken(_) => {
+                tonic::Status::unauthenticated(e.to_string())
+            }
+            AuthError::Forbidden { .. } => tonic::Status::permission_denied(e.to_string()),
+            AuthError::Config(_) => tonic::Status::internal("authentication is misconfigured"),
+        }
+    }
+}

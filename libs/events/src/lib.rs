@@ -1,1 +1,72 @@
-//! placeholder
+//! Livedesk events on NATS JetStream (EVT-1 … EVT-4).
+//!
+//! - [`Outbox`]: an event is written to the `event_outbox` table in the same
+//!   transaction as the state change, published right after commit with
+//!   `Nats-Msg-Id` = event id, and republished by a relay if that failed
+//!   (crash, broker down). JetStream de-duplicates by that id.
+//! - [`consumer::run`]: durable pull consumers with explicit ack, idempotent
+//!   by event id (a `processed_events` row is written in the handler's
+//!   transaction), dead-lettering after N failed deliveries.
+//! - [`Subjects`]: every subject, stream and consumer name derives from a
+//!   configurable prefix, so environments and parallel tests share a server.
+
+pub mod consumer;
+mod envelope;
+mod host;
+pub mod migration;
+mod outbox;
+mod subjects;
+mod trace;
+
+pub use consumer::{ConsumerConfig, ConsumerContext, EventHandler, HandlerError};
+pub use envelope::ReceivedEvent;
+pub use host::Host;
+pub use migration::events_migration;
+pub use outbox::{Outbox, Staged};
+pub use subjects::Subjects;
+
+/// Errors of the event machinery itself (not of handlers).
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("nats: {0}")]
+    Nats(String),
+    #[error("decode: {0}")]
+    Decode(#[from] prost::DecodeError),
+}
+
+/// Creates (idempotently) the streams of `producers` and the dead-letter
+/// stream (EVT-4). Services call it on start for the streams they publish
+/// to and consume from, so start order does not matter.
+pub async fn ensure_streams(
+    js: &async_nats::jetstream::Context,
+    subjects: &Subjects,
+    producers: &[&str],
+) -> Result<(), EventsError> {
+    use async_nats::jetstream::stream;
+    let mut configs: Vec<stream::Config> = producers
+        .iter()
+        .map(|p| stream::Config {
+            name: subjects.stream_name(p),
+            subjects: vec![subjects.stream_filter(p)],
+            storage: stream::StorageType::File,
+            retention: stream::RetentionPolicy::Limits,
+            duplicate_window: std::time::Duration::from_secs(120),
+            ..Default::default()
+        })
+        .collect();
+    configs.push(stream::Config {
+        name: subjects.dlq_stream_name(),
+        subjects: vec![subjects.dlq_filter()],
+        storage: stream::StorageType::File,
+        ..Default::default()
+    });
+    for config in configs {
+        let name = config.name.clone();
+        js.get_or_create_stream(config)
+            .await
+            .map_err(|e| EventsError::Nats(format!("stream {name}: {e}")))?;
+    }
+    Ok(())
+}

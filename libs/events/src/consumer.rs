@@ -1,0 +1,304 @@
+//! Durable JetStream consumers (EVT-3): explicit ack, idempotent by event
+//! id, dead letters after N failed deliveries.
+//!
+//! Exactly-once *effects* per consumer: the handler runs inside a
+//! transaction that also inserts `(consumer, event_id)` into
+//! `processed_events`; a redelivered event finds the row and is only acked.
+//! Events the handler stages are published after commit, then the message
+//! is acked. A crash anywhere before the ack means redelivery, never loss.
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::pull};
+use futures::StreamExt;
+use livedesk_proto::events::v1::DeadLetter;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Gauge;
+use prost::Message;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::{Outbox, ReceivedEvent, Staged, Subjects, trace};
+use livedesk_platform::db::stmt;
+
+/// Why a handler could not process an event.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct HandlerError {
+    pub message: String,
+    /// Retrying cannot help (malformed event): dead-letter at once.
+    pub permanent: bool,
+}
+
+impl HandlerError {
+    /// A failure worth retrying (database busy, peer unavailable).
+    pub fn transient(e: impl std::fmt::Display) -> Self {
+        Self { message: e.to_string(), permanent: false }
+    }
+
+    /// A failure retrying cannot fix.
+    pub fn permanent(e: impl std::fmt::Display) -> Self {
+        Self { message: e.to_string(), permanent: true }
+    }
+}
+
+impl From<sea_orm::DbErr> for HandlerError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::transient(e)
+    }
+}
+
+impl From<prost::DecodeError> for HandlerError {
+    fn from(e: prost::DecodeError) -> Self {
+        Self::permanent(e)
+    }
+}
+
+/// Reacts to events. Unknown event types should return `Ok(vec![])`.
+pub trait EventHandler: Send + Sync + 'static {
+    /// Applies `event` inside `txn`; returns events staged in the same
+    /// transaction, published after commit.
+    fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> impl Future<Output = Result<Vec<Staged>, HandlerError>> + Send;
+
+    /// Runs after commit (e.g. waking realtime subscribers). Best effort.
+    fn after_commit(&self, _event: &ReceivedEvent) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+/// One durable consumer of one producer's stream.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// The consuming service.
+    pub service: &'static str,
+    /// The producing service whose stream is read.
+    pub producer: &'static str,
+    /// Deliveries before an event is dead-lettered.
+    pub max_deliveries: i64,
+    /// How long the server waits for an ack before redelivering.
+    pub ack_wait: Duration,
+}
+
+impl ConsumerConfig {
+    /// Defaults: 5 deliveries, 30 s ack wait.
+    pub fn new(service: &'static str, producer: &'static str) -> Self {
+        Self { service, producer, max_deliveries: 5, ack_wait: Duration::from_secs(30) }
+    }
+}
+
+fn pending_gauge() -> &'static Gauge<u64> {
+    static G: OnceLock<Gauge<u64>> = OnceLock::new();
+    G.get_or_init(|| {
+        opentelemetry::global::meter("livedesk")
+            .u64_gauge("consumer.pending")
+            .with_description("events not yet delivered to a consumer (consumer lag)")
+            .build()
+    })
+}
+
+/// Everything a consumer loop needs.
+#[derive(Clone)]
+pub struct ConsumerContext {
+    pub db: DatabaseConnection,
+    pub js: jetstream::Context,
+    pub subjects: Subjects,
+    /// Publishes what handlers stage; `None` for services that only consume.
+    pub outbox: Option<Outbox>,
+}
+
+/// Consumes until `shutdown`, reconnecting after broker outages.
+pub async fn run<H: EventHandler>(
+    ctx: ConsumerContext,
+    handler: Arc<H>,
+    cfg: ConsumerConfig,
+    shutdown: CancellationToken,
+) {
+    let name = ctx.subjects.consumer_name(cfg.service, cfg.producer);
+    let mut retry = Duration::from_millis(200);
+    while !shutdown.is_cancelled() {
+        match consume(&ctx, handler.as_ref(), &cfg, &name, &shutdown).await {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!(consumer = %name, error = %e, "consumer interrupted, reconnecting");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(retry) => {}
+                }
+                retry = (retry * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    tracing::debug!(consumer = %name, "consumer stopped");
+}
+
+async fn consume<H: EventHandler>(
+    ctx: &ConsumerContext,
+    handler: &H,
+    cfg: &ConsumerConfig,
+    name: &str,
+    shutdown: &CancellationToken,
+) -> Result<(), String> {
+    crate::ensure_streams(&ctx.js, &ctx.subjects, &[cfg.producer]).await.map_err(|e| e.to_string())?;
+    let stream = ctx
+        .js
+        .get_stream(ctx.subjects.stream_name(cfg.producer))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut consumer: jetstream::consumer::Consumer<pull::Config> = stream
+        .get_or_create_consumer(
+            name,
+            pull::Config {
+                durable_name: Some(name.to_owned()),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: cfg.ack_wait,
+                // Unlimited at the server: this loop dead-letters itself, so
+                // nothing is silently dropped by max_deliver.
+                max_deliver: -1,
+                deliver_policy: jetstream::consumer::DeliverPolicy::All,
+                max_ack_pending: 1000,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Ok(info) = consumer.info().await {
+        pending_gauge().record(info.num_pending, &[KeyValue::new("consumer", name.to_owned())]);
+    }
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(100)
+        .heartbeat(Duration::from_secs(5))
+        .expires(Duration::from_secs(30))
+        .messages()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut lag_tick = tokio::time::interval(Duration::from_secs(15));
+    loop {
+        let msg = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = lag_tick.tick() => {
+                if let Ok(info) = consumer.info().await {
+                    pending_gauge().record(info.num_pending, &[KeyValue::new("consumer", name.to_owned())]);
+                }
+                continue;
+            }
+            m = messages.next() => m,
+        };
+        let msg = match msg {
+            None => return Err("message stream ended".into()),
+            Some(Err(e)) => return Err(e.to_string()),
+            Some(Ok(m)) => m,
+        };
+        process(ctx, handler, cfg, name, &msg).await;
+    }
+}
+
+async fn process<H: EventHandler>(
+    ctx: &ConsumerContext,
+    handler: &H,
+    cfg: &ConsumerConfig,
+    name: &str,
+    msg: &jetstream::Message,
+) {
+    let deliveries = msg.info().map(|i| i.delivered).unwrap_or(1);
+    let subject = msg.subject.to_string();
+    let event = match ReceivedEvent::decode(&subject, &msg.payload) {
+        Ok(e) => e,
+        Err(err) => {
+            dead_letter(ctx, name, msg, None, &err, deliveries).await;
+            return;
+        }
+    };
+    let span = tracing::info_span!("event", consumer = %name, event_type = %event.envelope.r#type, event_id = %event.event_id);
+    trace::set_parent(&span, msg.headers.as_ref());
+    let outcome = apply(ctx, handler, name, &event).instrument(span.clone()).await;
+    match outcome {
+        Ok(Applied::Done(staged)) => {
+            if let Some(outbox) = &ctx.outbox {
+                outbox.publish(staged).instrument(span.clone()).await;
+            }
+            handler.after_commit(&event).instrument(span).await;
+            ack(msg, AckKind::Ack).await;
+        }
+        Ok(Applied::Duplicate) => ack(msg, AckKind::Ack).await,
+        Err(e) if e.permanent || deliveries >= cfg.max_deliveries => {
+            dead_letter(ctx, name, msg, Some(&event), &e.message, deliveries).await;
+        }
+        Err(e) => {
+            tracing::warn!(consumer = %name, event_id = %event.event_id, deliveries, error = %e, "event handling failed, will retry");
+            let delay = Duration::from_millis(200 * 2u64.pow(deliveries.clamp(0, 6) as u32));
+            ack(msg, AckKind::Nak(Some(delay))).await;
+        }
+    }
+}
+
+enum Applied {
+    Done(Vec<Staged>),
+    Duplicate,
+}
+
+async fn apply<H: EventHandler>(
+    ctx: &ConsumerContext,
+    handler: &H,
+    name: &str,
+    event: &ReceivedEvent,
+) -> Result<Applied, HandlerError> {
+    let txn = ctx.db.begin().await?;
+    let fresh = txn
+        .execute_raw(stmt(
+            "INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [name.to_owned().into(), event.event_id.into()],
+        ))
+        .await?
+        .rows_affected()
+        == 1;
+    if !fresh {
+        txn.rollback().await?;
+        return Ok(Applied::Duplicate);
+    }
+    let staged = handler.handle(&txn, event).await?;
+    txn.commit().await?;
+    Ok(Applied::Done(staged))
+}
+
+async fn ack(msg: &jetstream::Message, kind: AckKind) {
+    if let Err(e) = msg.ack_with(kind).await {
+        // The server redelivers after ack_wait; idempotency absorbs it.
+        tracing::warn!(error = %e, "ack failed");
+    }
+}
+
+async fn dead_letter(
+    ctx: &ConsumerContext,
+    name: &str,
+    msg: &jetstream::Message,
+    event: Option<&ReceivedEvent>,
+    error: &str,
+    deliveries: i64,
+) {
+    tracing::error!(consumer = %name, subject = %msg.subject, deliveries, error, "dead-lettering event");
+    let letter = DeadLetter {
+        envelope: event.map(|e| e.envelope.clone()),
+        consumer: name.to_owned(),
+        error: error.to_owned(),
+        deliveries: u32::try_from(deliveries).unwrap_or(u32::MAX),
+        dead_at: Some(livedesk_platform::time::to_proto(chrono::Utc::now())),
+        original_subject: msg.subject.to_string(),
+    };
+    let published = match ctx.js.publish(ctx.subjects.dlq(name), letter.encode_to_vec().into()).await {
+        Ok(ack_future) => ack_future.await.is_ok(),
+        Err(_) => false,
+    };
+    if published {
+        ack(msg, AckKind::Term).await;
+    } else {
+        // Keep the event rather than lose it: retry later.
+        ack(msg, AckKind::Nak(Some(Duration::from_secs(5)))).await;
+    }
+}

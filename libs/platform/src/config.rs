@@ -1,0 +1,277 @@
+//! Typed configuration from `LIVEDESK_*` environment variables (TEN-6).
+//!
+//! Shared keys have no service part (`LIVEDESK_NATS_URL`); a service's own
+//! keys are `LIVEDESK_<SERVICE>__<KEY>`. A key under the service's own
+//! prefix that the service does not know is refused at start, so a typo never
+//! silently falls back to a default.
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Why configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{key}: cannot parse {value:?}: {reason}")]
+    Invalid { key: String, value: String, reason: String },
+    #[error("unknown configuration keys: {0}")]
+    Unknown(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A snapshot of the environment that records which keys were read, so
+/// unknown keys can be refused and the effective config printed.
+#[derive(Debug)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    read: Mutex<BTreeMap<String, (String, bool)>>,
+}
+
+impl Env {
+    /// Snapshots the process environment.
+    pub fn from_process() -> Self {
+        Self::from_iter(std::env::vars())
+    }
+
+    /// Builds from explicit pairs (tests).
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_iter(vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self { vars: vars.into_iter().collect(), read: Mutex::new(BTreeMap::new()) }
+    }
+
+    fn record(&self, key: &str, value: &str, secret: bool) {
+        if let Ok(mut read) = self.read.lock() {
+            read.insert(key.to_owned(), (value.to_owned(), secret));
+        }
+    }
+
+    /// Reads and parses `key`, or returns `default`.
+    pub fn get<T>(&self, key: &str, default: T) -> Result<T, ConfigError>
+    where
+        T: FromStr + ToString,
+        T::Err: std::fmt::Display,
+    {
+        match self.vars.get(key) {
+            Some(raw) => {
+                let v = raw.parse::<T>().map_err(|e| ConfigError::Invalid {
+                    key: key.into(),
+                    value: raw.clone(),
+                    reason: e.to_string(),
+                })?;
+                self.record(key, raw, false);
+                Ok(v)
+            }
+            None => {
+                self.record(key, &default.to_string(), false);
+                Ok(default)
+            }
+        }
+    }
+
+    /// Reads an optional string.
+    pub fn opt(&self, key: &str) -> Option<String> {
+        let v = self.vars.get(key).filter(|v| !v.is_empty()).cloned();
+        self.record(key, v.as_deref().unwrap_or(""), false);
+        v
+    }
+
+    /// Reads an optional path.
+    pub fn opt_path(&self, key: &str) -> Option<PathBuf> {
+        self.opt(key).map(PathBuf::from)
+    }
+
+    /// Reads a secret; its value is never printed.
+    pub fn secret(&self, key: &str, default: Option<&str>) -> Option<SecretString> {
+        let v = self.vars.get(key).cloned().or(default.map(str::to_owned));
+        self.record(key, if v.is_some() { "<redacted>" } else { "" }, true);
+        v.map(SecretString::from)
+    }
+
+    /// Refuses keys under `LIVEDESK_<SERVICE>__` that were never read.
+    pub fn refuse_unknown(&self, service: &str) -> Result<(), ConfigError> {
+        let prefix = format!("LIVEDESK_{}__", service.to_ascii_uppercase());
+        let read: BTreeSet<String> =
+            self.read.lock().map(|r| r.keys().cloned().collect()).unwrap_or_default();
+        let unknown: Vec<&String> =
+            self.vars.keys().filter(|k| k.starts_with(&prefix) && !read.contains(*k)).collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Unknown(
+                unknown.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+            ))
+        }
+    }
+
+    /// The effective configuration, `KEY=value` per line, secrets redacted.
+    pub fn effective(&self) -> String {
+        let read = self.read.lock().map(|r| r.clone()).unwrap_or_default();
+        read.iter().map(|(k, (v, _))| format!("{k}={v}\n")).collect()
+    }
+}
+
+/// Where tokens are verified from and how service tokens are signed (TEN-2).
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    pub hs256_secret: Option<SecretString>,
+    pub public_key_file: Option<PathBuf>,
+    pub jwks_file: Option<PathBuf>,
+    /// Private key (PEM) for service tokens; the HS256 secret when absent.
+    pub signing_key_file: Option<PathBuf>,
+}
+
+/// The development secret used when none is configured. Production
+/// deployments set `LIVEDESK_AUTH_HS256_SECRET` or public keys; the Helm
+/// chart refuses to render without one.
+pub const DEV_SECRET: &str = "livedesk-development-secret-change-me";
+
+impl AuthConfig {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let public_key_file = env.opt_path("LIVEDESK_AUTH_PUBLIC_KEY_FILE");
+        let jwks_file = env.opt_path("LIVEDESK_AUTH_JWKS_FILE");
+        let default_secret =
+            if public_key_file.is_none() && jwks_file.is_none() { Some(DEV_SECRET) } else { None };
+        Ok(Self {
+            issuer: env.get("LIVEDESK_AUTH_ISSUER", "livedesk".to_string())?,
+            audience: env.get("LIVEDESK_AUTH_AUDIENCE", "livedesk-api".to_string())?,
+            hs256_secret: env.secret("LIVEDESK_AUTH_HS256_SECRET", default_secret),
+            public_key_file,
+            jwks_file,
+            signing_key_file: env.opt_path("LIVEDESK_AUTH_SIGNING_KEY_FILE"),
+        })
+    }
+
+    /// Builds the verifier for incoming requests.
+    pub fn verifier(&self) -> Result<livedesk_auth::Verifier, ConfigError> {
+        let mut sources = Vec::new();
+        if let Some(s) = &self.hs256_secret {
+            sources.push(livedesk_auth::KeySource::SharedSecret(
+                s.expose_secret().as_bytes().to_vec(),
+            ));
+        }
+        if let Some(p) = &self.public_key_file {
+            sources.push(livedesk_auth::KeySource::pem_file(p).map_err(|e| ConfigError::Other(e.to_string()))?);
+        }
+        if let Some(p) = &self.jwks_file {
+            sources.push(livedesk_auth::KeySource::jwks_file(p).map_err(|e| ConfigError::Other(e.to_string()))?);
+        }
+        livedesk_auth::Verifier::new(&self.issuer, &self.audience, &sources)
+            .map_err(|e| ConfigError::Other(e.to_string()))
+    }
+
+    /// Builds the issuer of service-to-service tokens.
+    pub fn issuer(&self) -> Result<livedesk_auth::Issuer, ConfigError> {
+        if let Some(p) = &self.signing_key_file {
+            let pem = std::fs::read(p)
+                .map_err(|e| ConfigError::Other(format!("{}: {e}", p.display())))?;
+            return livedesk_auth::Issuer::from_private_pem(&self.issuer, &self.audience, &pem)
+                .map_err(|e| ConfigError::Other(e.to_string()));
+        }
+        let secret = self.hs256_secret.as_ref().ok_or_else(|| {
+            ConfigError::Other(
+                "LIVEDESK_AUTH_SIGNING_KEY_FILE or LIVEDESK_AUTH_HS256_SECRET is required to sign service tokens".into(),
+            )
+        })?;
+        Ok(livedesk_auth::Issuer::hs256(
+            &self.issuer,
+            &self.audience,
+            secret.expose_secret().as_bytes(),
+        ))
+    }
+}
+
+/// What every service reads: its listen address, database, NATS and auth.
+#[derive(Debug, Clone)]
+pub struct CommonConfig {
+    /// Service name: `routing`, `conversations`, ...
+    pub service: &'static str,
+    pub grpc_addr: SocketAddr,
+    pub database_url: SecretString,
+    pub migrate_on_start: bool,
+    pub nats_url: String,
+    /// Prefix of every subject, stream and consumer (EVT-4).
+    pub subject_prefix: String,
+    pub auth: AuthConfig,
+    /// Seconds to wait for in-flight RPCs on SIGTERM.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl CommonConfig {
+    /// Reads the shared keys and the service's own `GRPC_ADDR`,
+    /// `DATABASE_URL` and `MIGRATE_ON_START`.
+    pub fn from_env(env: &Env, service: &'static str, default_port: u16) -> Result<Self, ConfigError> {
+        let p = format!("LIVEDESK_{}__", service.to_ascii_uppercase());
+        let default_db = format!(
+            "postgres://postgres@127.0.0.1:5432/livedesk_{service}"
+        );
+        let database_url = env
+            .secret(&format!("{p}DATABASE_URL"), Some(&default_db))
+            .unwrap_or_else(|| SecretString::from(default_db));
+        Ok(Self {
+            service,
+            grpc_addr: env.get(&format!("{p}GRPC_ADDR"), SocketAddr::from(([127, 0, 0, 1], default_port)))?,
+            database_url,
+            migrate_on_start: env.get(&format!("{p}MIGRATE_ON_START"), true)?,
+            nats_url: env.get("LIVEDESK_NATS_URL", "nats://127.0.0.1:4222".to_string())?,
+            subject_prefix: env.get("LIVEDESK_SUBJECT_PREFIX", "livedesk".to_string())?,
+            auth: AuthConfig::from_env(env)?,
+            shutdown_grace_seconds: env.get("LIVEDESK_SHUTDOWN_GRACE_SECONDS", 20u64)?,
+        })
+    }
+
+    /// Reads the URL of another Livedesk service
+    /// (`LIVEDESK_<SERVICE>__<PEER>_URL`, default the peer's local port).
+    pub fn peer_url(env: &Env, service: &str, peer: &str, default_port: u16) -> Result<String, ConfigError> {
+        env.get(
+            &format!("LIVEDESK_{}__{}_URL", service.to_ascii_uppercase(), peer.to_ascii_uppercase()),
+            format!("http://127.0.0.1:{default_port}"),
+        )
+    }
+}
+
+/// Default local ports of the six services.
+pub mod ports {
+    pub const ROUTING: u16 = 50051;
+    pub const CONVERSATIONS: u16 = 50052;
+    pub const BLOCKING: u16 = 50053;
+    pub const SCHEDULING: u16 = 50054;
+    pub const REPORTING: u16 = 50055;
+    pub const NOTIFICATIONS: u16 = 50056;
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    // spec: TEN-6
+    #[test]
+    fn defaults_apply_and_unknown_service_keys_are_refused() {
+        let env = Env::from_iter([
+            ("LIVEDESK_ROUTING__GRPC_ADDR".to_string(), "0.0.0.0:6000".to_string()),
+            ("LIVEDESK_ROUTING__TYPO".to_string(), "1".to_string()),
+            ("LIVEDESK_BLOCKING__OTHER".to_string(), "1".to_string()),
+        ]);
+        let cfg = CommonConfig::from_env(&env, "routing", ports::ROUTING).unwrap();
+        assert_eq!(cfg.grpc_addr.port(), 6000);
+        assert_eq!(cfg.subject_prefix, "livedesk");
+        let err = env.refuse_unknown("routing").unwrap_err().to_string();
+        assert!(err.contains("LIVEDESK_ROUTING__TYPO"), "{err}");
+        assert!(!err.contains("BLOCKING"), "other services' keys are not ours to refuse");
+        assert!(env.effective().contains("LIVEDESK_AUTH_HS256_SECRET=<redacted>"));
+    }
+
+    // spec: TEN-6
+    #[test]
+    fn an_unparsable_value_names_its_key() {
+        let env = Env::from_iter([("LIVEDESK_ROUTING__MIGRATE_ON_START".to_string(), "perhaps".to_string())]);
+        let err = CommonConfig::from_env(&env, "routing", 1).unwrap_err().to_string();
+        assert!(err.contains("LIVEDESK_ROUTING__MIGRATE_ON_START"), "{err}");
+    }
+}

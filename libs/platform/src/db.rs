@@ -1,0 +1,136 @@
+//! PostgreSQL: connect (creating the service's database when missing, so a
+//! fresh machine needs no manual step), migrate, and small query helpers.
+use std::time::Duration;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm_migration::MigratorTrait;
+
+/// Connects to `url`, creating its database first when it does not exist.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    ensure_database(url).await?;
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(20)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    Database::connect(opts).await
+}
+
+/// Splits `postgres://…/dbname?params` into (server URL on `postgres`, dbname).
+fn split_database(url: &str) -> Option<(String, String)> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let slash = base.rfind('/')?;
+    if base[..slash].ends_with('/') {
+        return None; // no database part
+    }
+    let name = base[slash + 1..].to_owned();
+    if name.is_empty() {
+        return None;
+    }
+    let mut admin = format!("{}/postgres", &base[..slash]);
+    if let Some(q) = query {
+        admin.push('?');
+        admin.push_str(q);
+    }
+    Some((admin, name))
+}
+
+/// Creates the database named in `url` if it is missing. Races between
+/// replicas are harmless: a concurrent create fails with "already exists".
+pub async fn ensure_database(url: &str) -> Result<(), DbErr> {
+    let Some((admin_url, name)) = split_database(url) else { return Ok(()) };
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(DbErr::Custom(format!("refusing to create database with name {name:?}")));
+    }
+    let mut opts = ConnectOptions::new(admin_url);
+    opts.max_connections(1).sqlx_logging(false).connect_timeout(Duration::from_secs(5));
+    let admin = Database::connect(opts).await?;
+    let exists = admin
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            [name.clone().into()],
+        ))
+        .await?
+        .is_some();
+    if !exists
+        && let Err(e) = admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await
+            && !e.to_string().contains("already exists") {
+                return Err(e);
+            }
+    admin.close().await
+}
+
+/// Drops the database named in `url` (tests clean up after themselves).
+pub async fn drop_database(url: &str) -> Result<(), DbErr> {
+    let Some((admin_url, name)) = split_database(url) else { return Ok(()) };
+    let admin = Database::connect(admin_url).await?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
+    admin.close().await
+}
+
+/// Applies every pending migration of `M`.
+pub async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> Result<(), DbErr> {
+    M::up(db, None).await
+}
+
+/// Whether the database answers (for health).
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.execute_unprepared("SELECT 1").await.is_ok()
+}
+
+/// Builds a PostgreSQL statement with positional values.
+pub fn stmt<I>(sql: &str, values: I) -> Statement
+where
+    I: IntoIterator<Item = sea_orm::Value>,
+{
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_database;
+
+    #[test]
+    fn splits_the_database_name_off_the_url() {
+        assert_eq!(
+            split_database("postgres://u@h:5432/livedesk_routing?sslmode=disable"),
+            Some(("postgres://u@h:5432/postgres?sslmode=disable".into(), "livedesk_routing".into()))
+        );
+        assert_eq!(split_database("postgres://u@h:5432"), None);
+    }
+}
+
+/// A migration written as plain SQL (one file per step, applied in a
+/// transaction). Services list these in their `Migrator`.
+pub struct SqlMigration {
+    name: &'static str,
+    sql: &'static str,
+}
+
+impl SqlMigration {
+    /// `name` must be unique and stable (`m0001_init`); `sql` may hold
+    /// several statements.
+    pub const fn new(name: &'static str, sql: &'static str) -> Self {
+        Self { name, sql }
+    }
+}
+
+impl sea_orm_migration::MigrationName for SqlMigration {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[sea_orm_migration::async_trait::async_trait]
+impl sea_orm_migration::MigrationTrait for SqlMigration {
+    async fn up(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
+        manager.get_connection().execute_unprepared(self.sql).await.map(|_| ())
+    }
+}

@@ -1,0 +1,93 @@
+//! The gRPC server every service runs: its own services behind the auth
+//! interceptor, plus grpc.health.v1 and reflection (unauthenticated), the
+//! telemetry layer, and a drain on shutdown (TEN-7).
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::Runtime;
+
+/// Serves `routes` on `listener` until `shutdown` is cancelled, then stops
+/// accepting, reports NOT_SERVING and waits for in-flight RPCs (bounded by
+/// the configured grace period).
+///
+/// `service_names` are the fully qualified gRPC services in `routes`; they
+/// are listed by reflection and reported by health.
+pub async fn serve(
+    rt: &Runtime,
+    listener: TcpListener,
+    routes: Routes,
+    service_names: &[&'static str],
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let mut reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(livedesk_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+    for name in service_names {
+        reflection = reflection.with_service_name(*name);
+    }
+    let reflection = reflection.with_service_name("grpc.health.v1.Health").build_v1()?;
+    let routes = routes.add_service(health_service).add_service(reflection);
+
+    let monitor = tokio::spawn(monitor_health(rt.clone(), reporter.clone(), service_names.to_vec(), shutdown.clone()));
+
+    let grace = Duration::from_secs(rt.config.shutdown_grace_seconds);
+    let drained = shutdown.clone();
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    let server = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(20)))
+        .layer(crate::grpc_telemetry::GrpcTelemetryLayer)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, async move {
+            drained.cancelled().await;
+            set_all(&reporter, &[], ServingStatus::NotServing).await;
+        });
+    tokio::pin!(server);
+    let result = tokio::select! {
+        r = &mut server => r.map_err(anyhow::Error::from),
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "grace period over, dropping in-flight RPCs");
+            Ok(())
+        }
+    };
+    monitor.abort();
+    result
+}
+
+async fn set_all(reporter: &HealthReporter, names: &[&'static str], status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in names {
+        reporter.set_service_status(*name, status).await;
+    }
+}
+
+/// SERVING only while PostgreSQL and NATS both answer.
+async fn monitor_health(
+    rt: Runtime,
+    reporter: HealthReporter,
+    names: Vec<&'static str>,
+    shutdown: CancellationToken,
+) {
+    let mut last = None;
+    loop {
+        let ok = crate::db::ping(&rt.db).await && crate::nats::is_connected(&rt.nats);
+        let status = if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+        if last != Some(status) && !shutdown.is_cancelled() {
+            if !ok {
+                tracing::warn!("dependencies unreachable, reporting NOT_SERVING");
+            }
+            set_all(&reporter, &names, status).await;
+            last = Some(status);
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(if ok { 2000 } else { 500 })) => {}
+        }
+    }
+}

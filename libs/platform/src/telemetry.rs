@@ -1,0 +1,80 @@
+//! Logs, traces and metrics (TEN-7).
+//!
+//! Logs are JSON lines on stdout (or human-readable with
+//! `LIVEDESK_LOG_FORMAT=pretty`), filtered by `RUST_LOG` (default `info`).
+//! Traces and metrics go to an OTLP collector when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter reads the standard
+//! `OTEL_*` variables itself); W3C trace context is propagated in gRPC
+//! metadata and NATS headers through the global propagator set here.
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Flushes telemetry when dropped: keep it alive until `main` returns.
+#[must_use = "telemetry is flushed when the guard drops"]
+pub struct TelemetryGuard {
+    tracer: Option<SdkTracerProvider>,
+    meter: Option<SdkMeterProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(t) = self.tracer.take() {
+            let _ = t.shutdown();
+        }
+        if let Some(m) = self.meter.take() {
+            let _ = m.shutdown();
+        }
+    }
+}
+
+/// Installs logging, tracing and metrics for `service`. Call once, in `main`.
+pub fn init(service: &'static str) -> anyhow::Result<TelemetryGuard> {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let pretty = std::env::var("LIVEDESK_LOG_FORMAT").is_ok_and(|v| v == "pretty");
+    let fmt_layer = if pretty {
+        tracing_subscriber::fmt::layer().with_target(false).boxed()
+    } else {
+        tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).boxed()
+    };
+
+    let otlp = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok_and(|v| !v.is_empty());
+    let resource = opentelemetry_sdk::Resource::builder().with_service_name(service).build();
+    let (tracer, meter) = if otlp {
+        let span_exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?;
+        let tracer = SdkTracerProvider::builder()
+            .with_batch_exporter(span_exporter)
+            .with_resource(resource.clone())
+            .build();
+        let metric_exporter = opentelemetry_otlp::MetricExporter::builder().with_tonic().build()?;
+        let meter = SdkMeterProvider::builder()
+            .with_periodic_exporter(metric_exporter)
+            .with_resource(resource)
+            .build();
+        opentelemetry::global::set_meter_provider(meter.clone());
+        opentelemetry::global::set_tracer_provider(tracer.clone());
+        (Some(tracer), Some(meter))
+    } else {
+        (None, None)
+    };
+    let otel_layer = tracer
+        .as_ref()
+        .map(|t| tracing_opentelemetry::layer().with_tracer(t.tracer(service)));
+    tracing_subscriber::registry().with(filter).with(fmt_layer).with(otel_layer).try_init()?;
+    Ok(TelemetryGuard { tracer, meter })
+}
+
+/// Installs only the propagator and a test-friendly log layer (idempotent).
+pub fn init_for_tests() {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_test_writer())
+        .try_init();
+}
