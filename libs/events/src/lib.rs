@@ -70,3 +70,27 @@ pub async fn ensure_streams(
     }
     Ok(())
 }
+
+/// Publishes one event directly (no outbox): for tools and tests that play
+/// the part of another service. Services use [`Outbox`] instead.
+pub async fn publish_direct<E: livedesk_proto::EventType>(
+    js: &async_nats::jetstream::Context,
+    subjects: &Subjects,
+    producer: &str,
+    org: uuid::Uuid,
+    aggregate_id: &str,
+    event: &E,
+) -> Result<uuid::Uuid, EventsError> {
+    use prost::Message as _;
+    ensure_streams(js, subjects, &[producer]).await?;
+    let env = envelope::wrap(producer, org, aggregate_id, event);
+    let id = env.event_id.clone();
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", id.as_str());
+    js.publish_with_headers(subjects.event(producer, E::TYPE), headers, env.encode_to_vec().into())
+        .await
+        .map_err(|e| EventsError::Nats(e.to_string()))?
+        .await
+        .map_err(|e| EventsError::Nats(e.to_string()))?;
+    uuid::Uuid::parse_str(&id).map_err(|e| EventsError::Nats(e.to_string()))
+}

@@ -68,3 +68,15 @@ pub fn peer_channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
         .tcp_nodelay(true)
         .connect_lazy())
 }
+
+/// Builds a request to another service carrying the caller's own
+/// `authorization`, so the callee applies the caller's role (TEN-3).
+pub fn forwarded<T, U>(incoming: &tonic::Request<U>, message: T) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    if let Some(auth) = incoming.metadata().get("authorization") {
+        req.metadata_mut().insert("authorization", auth.clone());
+    }
+    crate::grpc_telemetry::inject_trace(req.metadata_mut());
+    req.set_timeout(std::time::Duration::from_secs(5));
+    req
+}

@@ -1,0 +1,8 @@
+//! Pure rules of blocking: what a valid block request is, IP ranges.
+//! No I/O here.
+
+mod ip;
+mod request;
+
+pub use ip::IpRange;
+pub use request::{BlockRequest, IpBlockRequest, Reason};

@@ -1,0 +1,40 @@
+//! Announces expired blocks (BLK-8) so caches elsewhere drop them. The
+//! blocks stop applying at `expires_at` regardless: every check compares
+//! with the clock; the event only tells caches and reports.
+use std::time::Duration;
+
+use chrono::Utc;
+use livedesk_events::Outbox;
+use livedesk_proto::blocking::v1::BlockExpired;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tokio_util::sync::CancellationToken;
+
+use crate::grpc::block_view;
+use crate::store::Blocks;
+
+/// Runs every `period` until shutdown; safe with several replicas.
+pub async fn run_expiry_sweep(db: DatabaseConnection, outbox: Outbox, period: Duration, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(period) => {}
+        }
+        if let Err(e) = sweep_once(&db, &outbox).await {
+            tracing::warn!(error = %e, "block expiry sweep failed");
+        }
+    }
+}
+
+async fn sweep_once(db: &DatabaseConnection, outbox: &Outbox) -> Result<(), sea_orm::DbErr> {
+    let txn = db.begin().await?;
+    let expired = Blocks::claim_expired(&txn, 100).await?;
+    let now = Utc::now();
+    let mut staged = Vec::with_capacity(expired.len());
+    for row in &expired {
+        Blocks::audit(&txn, row.id, row.org_id, "expire", "system", "").await?;
+        staged.push(outbox.stage(&txn, row.org_id, row.id, &BlockExpired { block: Some(block_view(row, now, false)) }).await?);
+    }
+    txn.commit().await?;
+    outbox.publish(staged).await;
+    Ok(())
+}

@@ -1,0 +1,254 @@
+//! `BlockingService` handlers: authenticate, parse, call the store inside
+//! a transaction with the outbox, publish after commit.
+use chrono::Utc;
+use livedesk_auth::{Role, principal};
+use livedesk_events::Outbox;
+use livedesk_platform::errors::{FieldViolation, parse_uuid};
+use livedesk_platform::page::Page;
+use livedesk_platform::runtime::forwarded;
+use livedesk_platform::time::{from_proto, to_proto};
+use livedesk_proto::blocking::v1 as pb;
+use livedesk_proto::blocking::v1::blocking_service_server::BlockingService;
+use livedesk_proto::conversations::v1::conversations_service_client::ConversationsServiceClient;
+use livedesk_proto::conversations::v1::{ConversationStatus, GetCustomerIdentitiesRequest};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use crate::domain::{BlockRequest, IpBlockRequest, Reason};
+use crate::error::Error;
+use crate::store::{Blocks, NewBlock};
+
+/// The gRPC service.
+#[derive(Clone)]
+pub struct BlockingGrpc {
+    pub db: DatabaseConnection,
+    pub outbox: Outbox,
+    pub conversations: ConversationsServiceClient<Channel>,
+}
+
+type Result<T> = std::result::Result<Response<T>, Status>;
+
+impl BlockingGrpc {
+    async fn block_customer(&self, req: Request<pb::BlockCustomerRequest>) -> std::result::Result<pb::Block, Error> {
+        let who = principal(&req)?;
+        who.require(&[Role::Agent, Role::Supervisor, Role::Admin], "block a customer")?;
+        let body = req.get_ref();
+        let now = Utc::now();
+        let parsed = BlockRequest::parse(
+            &body.conversation_id,
+            &body.reason,
+            body.expires_at.as_ref().and_then(from_proto),
+            now,
+        )
+        .map_err(Error::Invalid)?;
+        let key = Some(body.client_request_id.trim()).filter(|k| !k.is_empty());
+        if let Some(k) = key
+            && let Some(existing) = Blocks::by_client_request(&self.db, who.org_id, k).await? {
+                return Ok(convert::block(&existing, now, true));
+            }
+        // The caller's own token: conversations decides whether this agent
+        // may see the conversation (TEN-3), and answers NOT_FOUND otherwise.
+        let identities = self
+            .conversations
+            .clone()
+            .get_customer_identities(forwarded(
+                &req,
+                GetCustomerIdentitiesRequest { conversation_id: parsed.conversation_id.to_string() },
+            ))
+            .await
+            .map_err(Error::Peer)?
+            .into_inner();
+        let open = matches!(
+            ConversationStatus::try_from(identities.status),
+            Ok(ConversationStatus::Queued | ConversationStatus::Active | ConversationStatus::Paused)
+        );
+        if !open {
+            return Err(Error::FailedPrecondition("only the customer of an open conversation can be blocked"));
+        }
+        let normalized = livedesk_platform::identity::normalize_all(&identities.identities)?;
+        let txn = self.db.begin().await?;
+        let id = Blocks::insert(
+            &txn,
+            &NewBlock {
+                org_id: who.org_id,
+                conversation_id: Some(parsed.conversation_id),
+                channel: identities.channel,
+                customer_name: &identities.customer_name,
+                ip_cidr: None,
+                reason: parsed.reason.as_str(),
+                blocked_by: &who.id,
+                expires_at: parsed.expires_at,
+                identities: &normalized,
+                client_request_id: key,
+            },
+        )
+        .await?;
+        let Some(id) = id else {
+            txn.rollback().await?;
+            // Same key raced with itself: return the winner's result.
+            if let Some(k) = key
+                && let Some(existing) = Blocks::by_client_request(&self.db, who.org_id, k).await? {
+                    return Ok(convert::block(&existing, now, true));
+                }
+            return Err(Error::AlreadyExists("this conversation's customer is already blocked"));
+        };
+        let row = Blocks::get(&txn, who.org_id, id).await?.ok_or(Error::NotFound("block"))?;
+        let staged = self
+            .outbox
+            .stage(&txn, who.org_id, id, &livedesk_proto::blocking::v1::CustomerBlocked { block: Some(convert::block(&row, now, false)) })
+            .await?;
+        txn.commit().await?;
+        self.outbox.publish(vec![staged]).await;
+        tracing::info!(block_id = %id, conversation_id = %parsed.conversation_id, "customer blocked");
+        Ok(convert::block(&row, now, true))
+    }
+
+    async fn unblock(&self, req: Request<pb::UnblockCustomerRequest>) -> std::result::Result<pb::Block, Error> {
+        let who = principal(&req)?;
+        // BLK-5: admins only (not supervisors, not services).
+        who.require(&[Role::Admin], "unblock a customer")?;
+        let body = req.get_ref();
+        let id = parse_uuid("block_id", &body.block_id)?;
+        if !body.confirm {
+            return Err(FieldViolation::new("confirm", "must be true: messages sent while blocked stay hidden, new ones will be shown").into());
+        }
+        let reason = Reason::parse(&body.reason)?;
+        let txn = self.db.begin().await?;
+        if !Blocks::unblock(&txn, who.org_id, id, &who.id).await? {
+            txn.rollback().await?;
+            return match Blocks::get(&self.db, who.org_id, id).await? {
+                None => Err(Error::NotFound("block")),
+                Some(_) => Err(Error::FailedPrecondition("this block was already lifted")),
+            };
+        }
+        Blocks::audit(&txn, id, who.org_id, "unblock", &who.id, reason.as_str()).await?;
+        let row = Blocks::get(&txn, who.org_id, id).await?.ok_or(Error::NotFound("block"))?;
+        let now = Utc::now();
+        let staged = self
+            .outbox
+            .stage(&txn, who.org_id, id, &pb::CustomerUnblocked { block: Some(convert::block(&row, now, false)) })
+            .await?;
+        txn.commit().await?;
+        self.outbox.publish(vec![staged]).await;
+        Ok(convert::block(&row, now, true))
+    }
+
+    async fn block_ip(&self, req: Request<pb::BlockIpRequest>) -> std::result::Result<pb::Block, Error> {
+        let who = principal(&req)?;
+        who.require(&[Role::Agent, Role::Supervisor, Role::Admin], "block an IP range")?;
+        let body = req.get_ref();
+        let now = Utc::now();
+        let parsed = IpBlockRequest::parse(&body.ip_cidr, body.expires_at.as_ref().and_then(from_proto), &body.reason, now)
+            .map_err(Error::Invalid)?;
+        let txn = self.db.begin().await?;
+        let id = Blocks::insert(
+            &txn,
+            &NewBlock {
+                org_id: who.org_id,
+                conversation_id: None,
+                channel: 0,
+                customer_name: "",
+                ip_cidr: Some(parsed.range.to_cidr()),
+                reason: parsed.reason.as_str(),
+                blocked_by: &who.id,
+                expires_at: Some(parsed.expires_at),
+                identities: &[],
+                client_request_id: None,
+            },
+        )
+        .await?
+        .ok_or(Error::AlreadyExists("this range is already blocked"))?;
+        let row = Blocks::get(&txn, who.org_id, id).await?.ok_or(Error::NotFound("block"))?;
+        let staged = self.outbox.stage(&txn, who.org_id, id, &pb::IpBlocked { block: Some(convert::block(&row, now, false)) }).await?;
+        txn.commit().await?;
+        self.outbox.publish(vec![staged]).await;
+        Ok(convert::block(&row, now, true))
+    }
+
+    async fn check(&self, req: Request<pb::CheckIdentitiesRequest>) -> std::result::Result<pb::CheckIdentitiesResponse, Error> {
+        let who = principal(&req)?;
+        who.require(&[Role::Service, Role::Agent, Role::Supervisor, Role::Admin], "check identities")?;
+        let body = req.get_ref();
+        let identities = livedesk_platform::identity::normalize_all(&body.identities)?;
+        let ip = match body.ip_address.trim() {
+            "" => None,
+            raw => Some(
+                raw.parse::<std::net::IpAddr>()
+                    .map_err(|_| FieldViolation::new("ip_address", "not an IP address"))?
+                    .to_string(),
+            ),
+        };
+        let block = Blocks::find_active(&self.db, who.org_id, &identities, ip.as_deref()).await?;
+        Ok(pb::CheckIdentitiesResponse { blocked: block.is_some(), block_id: block.map(|b| b.to_string()).unwrap_or_default() })
+    }
+}
+
+#[tonic::async_trait]
+impl BlockingService for BlockingGrpc {
+    async fn block_customer(&self, req: Request<pb::BlockCustomerRequest>) -> Result<pb::Block> {
+        Ok(Response::new(BlockingGrpc::block_customer(self, req).await?))
+    }
+
+    async fn unblock_customer(&self, req: Request<pb::UnblockCustomerRequest>) -> Result<pb::Block> {
+        Ok(Response::new(self.unblock(req).await?))
+    }
+
+    async fn block_ip(&self, req: Request<pb::BlockIpRequest>) -> Result<pb::Block> {
+        Ok(Response::new(BlockingGrpc::block_ip(self, req).await?))
+    }
+
+    async fn check_identities(&self, req: Request<pb::CheckIdentitiesRequest>) -> Result<pb::CheckIdentitiesResponse> {
+        Ok(Response::new(self.check(req).await?))
+    }
+
+    async fn get_block(&self, req: Request<pb::GetBlockRequest>) -> Result<pb::Block> {
+        let run = async {
+            let who = principal(&req)?;
+            who.require_staff("read blocks")?;
+            let id = parse_uuid("id", &req.get_ref().id)?;
+            let row = Blocks::get(&self.db, who.org_id, id).await?.ok_or(Error::NotFound("block"))?;
+            Ok::<_, Error>(convert::block(&row, Utc::now(), who.role != Role::Service))
+        };
+        Ok(Response::new(run.await?))
+    }
+
+    async fn list_blocks(&self, req: Request<pb::ListBlocksRequest>) -> Result<pb::ListBlocksResponse> {
+        let run = async {
+            let who = principal(&req)?;
+            who.require_staff("list blocks")?;
+            let page = Page::parse(req.get_ref().page.as_ref())?;
+            let rows = Blocks::list(&self.db, who.org_id, req.get_ref().active_only, page.after, page.size).await?;
+            let now = Utc::now();
+            let last = rows.last().map(|r| (r.blocked_at, r.id));
+            Ok::<_, Error>(pb::ListBlocksResponse {
+                page: Some(page.response(rows.len(), last)),
+                blocks: rows.iter().map(|r| convert::block(r, now, who.role != Role::Service)).collect(),
+            })
+        };
+        Ok(Response::new(run.await?))
+    }
+
+    async fn list_block_audit(&self, req: Request<pb::ListBlockAuditRequest>) -> Result<pb::ListBlockAuditResponse> {
+        let run = async {
+            let who = principal(&req)?;
+            who.require_supervisor("read the block audit")?;
+            let id = parse_uuid("block_id", &req.get_ref().block_id)?;
+            Blocks::get(&self.db, who.org_id, id).await?.ok_or(Error::NotFound("block"))?;
+            let entries = Blocks::audit_of(&self.db, who.org_id, id)
+                .await?
+                .into_iter()
+                .map(|(action, actor, reason, at)| pb::BlockAuditEntry {
+                    block_id: id.to_string(),
+                    action,
+                    actor,
+                    reason,
+                    at: Some(to_proto(at)),
+                })
+                .collect();
+            Ok::<_, Error>(pb::ListBlockAuditResponse { entries })
+        };
+        Ok(Response::new(run.await?))
+    }
+}

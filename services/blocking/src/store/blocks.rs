@@ -1,0 +1,262 @@
+//! Queries on `blocks`, `block_identities` and `block_audit`.
+//!
+//! Correctness lives here: the partial unique index makes a concurrent
+//! double block of one conversation impossible, and unblock is a
+//! conditional update, so two admins unblocking together audit once.
+use chrono::{DateTime, Utc};
+use livedesk_platform::db::stmt;
+use livedesk_proto::common::v1::IdentityKind;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use uuid::Uuid;
+
+/// One row of `blocks` with its identities.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct BlockRow {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub conversation_id: Option<Uuid>,
+    pub channel: i32,
+    pub customer_name: String,
+    pub ip_cidr: Option<String>,
+    pub reason: String,
+    pub blocked_by: String,
+    pub blocked_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub unblocked_by: Option<String>,
+    pub unblocked_at: Option<DateTime<Utc>>,
+    pub dropped_messages: i64,
+    #[sea_orm(skip)]
+    pub identities: Vec<(i32, String)>,
+}
+
+impl BlockRow {
+    /// Whether the block applies at `now` (BLK-8: expired blocks stop).
+    pub fn active_at(&self, now: DateTime<Utc>) -> bool {
+        self.unblocked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
+    }
+}
+
+/// What a new block records.
+#[derive(Debug, Clone)]
+pub struct NewBlock<'a> {
+    pub org_id: Uuid,
+    pub conversation_id: Option<Uuid>,
+    pub channel: i32,
+    pub customer_name: &'a str,
+    pub ip_cidr: Option<String>,
+    pub reason: &'a str,
+    pub blocked_by: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub identities: &'a [(IdentityKind, String)],
+    pub client_request_id: Option<&'a str>,
+}
+
+const COLUMNS: &str = "id, org_id, conversation_id, channel, customer_name, ip_cidr::text AS ip_cidr, reason, \
+     blocked_by, blocked_at, expires_at, unblocked_by, unblocked_at, dropped_messages";
+
+/// Block queries; every one is scoped by org (TEN-2).
+pub struct Blocks;
+
+impl Blocks {
+    /// Inserts a block, its identities and its audit row. Returns `None`
+    /// when the conversation's customer is already blocked.
+    pub async fn insert<C: ConnectionTrait>(db: &C, b: &NewBlock<'_>) -> Result<Option<Uuid>, DbErr> {
+        let id = Uuid::now_v7();
+        let inserted = db
+            .execute_raw(stmt(
+                "INSERT INTO blocks (id, org_id, conversation_id, channel, customer_name, ip_cidr, reason, blocked_by, expires_at, client_request_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6::cidr, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
+                [
+                    id.into(),
+                    b.org_id.into(),
+                    b.conversation_id.into(),
+                    b.channel.into(),
+                    b.customer_name.to_owned().into(),
+                    b.ip_cidr.clone().into(),
+                    b.reason.to_owned().into(),
+                    b.blocked_by.to_owned().into(),
+                    b.expires_at.into(),
+                    b.client_request_id.map(str::to_owned).into(),
+                ],
+            ))
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            return Ok(None);
+        }
+        for (kind, value) in b.identities {
+            db.execute_raw(stmt(
+                "INSERT INTO block_identities (block_id, org_id, kind, value) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                [id.into(), b.org_id.into(), (*kind as i32).into(), value.clone().into()],
+            ))
+            .await?;
+        }
+        Self::audit(db, id, b.org_id, "block", b.blocked_by, b.reason).await?;
+        Ok(Some(id))
+    }
+
+    /// Appends an audit entry.
+    pub async fn audit<C: ConnectionTrait>(db: &C, block_id: Uuid, org: Uuid, action: &str, actor: &str, reason: &str) -> Result<(), DbErr> {
+        db.execute_raw(stmt(
+            "INSERT INTO block_audit (id, block_id, org_id, action, actor, reason) VALUES ($1, $2, $3, $4, $5, $6)",
+            [Uuid::now_v7().into(), block_id.into(), org.into(), action.to_owned().into(), actor.to_owned().into(), reason.to_owned().into()],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// The block created by a retried request, if any (TEN-5).
+    pub async fn by_client_request<C: ConnectionTrait>(db: &C, org: Uuid, key: &str) -> Result<Option<BlockRow>, DbErr> {
+        let row = BlockRow::find_by_statement(stmt(
+            &format!("SELECT {COLUMNS} FROM blocks WHERE org_id = $1 AND client_request_id = $2"),
+            [org.into(), key.to_owned().into()],
+        ))
+        .one(db)
+        .await?;
+        Self::with_identities(db, row).await
+    }
+
+    /// One block of the org.
+    pub async fn get<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<Option<BlockRow>, DbErr> {
+        let row = BlockRow::find_by_statement(stmt(
+            &format!("SELECT {COLUMNS} FROM blocks WHERE org_id = $1 AND id = $2"),
+            [org.into(), id.into()],
+        ))
+        .one(db)
+        .await?;
+        Self::with_identities(db, row).await
+    }
+
+    async fn with_identities<C: ConnectionTrait>(db: &C, row: Option<BlockRow>) -> Result<Option<BlockRow>, DbErr> {
+        let Some(mut row) = row else { return Ok(None) };
+        let ids = db
+            .query_all_raw(stmt(
+                "SELECT kind, value FROM block_identities WHERE block_id = $1 ORDER BY kind, value",
+                [row.id.into()],
+            ))
+            .await?;
+        row.identities = ids
+            .iter()
+            .filter_map(|r| Some((r.try_get::<i32>("", "kind").ok()?, r.try_get::<String>("", "value").ok()?)))
+            .collect();
+        Ok(Some(row))
+    }
+
+    /// Lists blocks newest first, after the keyset cursor `(blocked_at, id)`.
+    pub async fn list<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        active_only: bool,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: u64,
+    ) -> Result<Vec<BlockRow>, DbErr> {
+        let (at, id) = after.map_or((None, None), |(a, i)| (Some(a), Some(i)));
+        let rows = BlockRow::find_by_statement(stmt(
+            &format!(
+                "SELECT {COLUMNS} FROM blocks WHERE org_id = $1 \
+                 AND ($2::boolean = false OR (unblocked_at IS NULL AND (expires_at IS NULL OR expires_at > now()))) \
+                 AND ($3::timestamptz IS NULL OR (blocked_at, id) < ($3, $4)) \
+                 ORDER BY blocked_at DESC, id DESC LIMIT $5"
+            ),
+            [org.into(), active_only.into(), at.into(), id.into(), (limit as i64).into()],
+        ))
+        .all(db)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Some(r) = Self::with_identities(db, Some(r)).await? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The first active block matching any identity or the IP (BLK-3, BLK-9).
+    pub async fn find_active<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        identities: &[(IdentityKind, String)],
+        ip: Option<&str>,
+    ) -> Result<Option<Uuid>, DbErr> {
+        let kinds: Vec<Value> = identities.iter().map(|(k, _)| Value::Int(Some(*k as i32))).collect();
+        let values: Vec<Value> = identities.iter().map(|(_, v)| Value::String(Some(v.clone()))).collect();
+        let row = db
+            .query_one_raw(stmt(
+                "SELECT b.id FROM blocks b \
+                 WHERE b.org_id = $1 AND b.unblocked_at IS NULL AND (b.expires_at IS NULL OR b.expires_at > now()) \
+                   AND (EXISTS (SELECT 1 FROM block_identities i \
+                                JOIN unnest($2::int[], $3::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
+                                WHERE i.block_id = b.id AND i.org_id = $1) \
+                        OR ($4::inet IS NOT NULL AND b.ip_cidr >>= $4::inet)) \
+                 ORDER BY b.blocked_at LIMIT 1",
+                [
+                    org.into(),
+                    Value::Array(sea_orm::sea_query::ArrayType::Int, Some(Box::new(kinds))),
+                    Value::Array(sea_orm::sea_query::ArrayType::String, Some(Box::new(values))),
+                    ip.map(str::to_owned).into(),
+                ],
+            ))
+            .await?;
+        row.map(|r| r.try_get::<Uuid>("", "id")).transpose()
+    }
+
+    /// Marks a block unblocked if it is not already. Returns whether this
+    /// call did it.
+    pub async fn unblock<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid, by: &str) -> Result<bool, DbErr> {
+        Ok(db
+            .execute_raw(stmt(
+                "UPDATE blocks SET unblocked_by = $3, unblocked_at = now() WHERE org_id = $1 AND id = $2 AND unblocked_at IS NULL",
+                [org.into(), id.into(), by.to_owned().into()],
+            ))
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Counts a dropped message against a block (BLK-3).
+    pub async fn count_dropped<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<(), DbErr> {
+        db.execute_raw(stmt(
+            "UPDATE blocks SET dropped_messages = dropped_messages + 1 WHERE org_id = $1 AND id = $2",
+            [org.into(), id.into()],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Claims blocks that expired and were not yet announced (any replica
+    /// may run this: rows are claimed with SKIP LOCKED).
+    pub async fn claim_expired<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<BlockRow>, DbErr> {
+        let rows = BlockRow::find_by_statement(stmt(
+            &format!(
+                "UPDATE blocks SET expiry_published = true WHERE id IN ( \
+                   SELECT id FROM blocks WHERE expiry_published = false AND expires_at IS NOT NULL \
+                   AND expires_at <= now() AND unblocked_at IS NULL \
+                   ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+                 RETURNING {COLUMNS}"
+            ),
+            [(limit as i64).into()],
+        ))
+        .all(db)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Some(r) = Self::with_identities(db, Some(r)).await? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Audit entries of one block, oldest first.
+    pub async fn audit_of<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<Vec<(String, String, String, DateTime<Utc>)>, DbErr> {
+        let rows = db
+            .query_all_raw(stmt(
+                "SELECT action, actor, reason, at FROM block_audit WHERE org_id = $1 AND block_id = $2 ORDER BY at, id",
+                [org.into(), id.into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("", "action")?, r.try_get("", "actor")?, r.try_get("", "reason")?, r.try_get("", "at")?)))
+            .collect()
+    }
+}
