@@ -17,7 +17,7 @@ pub(crate) fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Tells whether the compact IBAN `alnum` passes ISO 7064 mod-97-10: with

@@ -48,10 +48,15 @@ pub(crate) fn push_masked(out: &mut String, chars: &[char], span: EmailSpan) {
 }
 
 /// Local-part characters recognized in free text: the common subset of RFC
-/// 5322 atext. `*` is left out on purpose: it is the mask character, and a
-/// masked address must not be found again.
+/// 5322 atext, plus accented Latin letters (`élodie@…`) so that no part of
+/// a French or Spanish name is left in clear. Other scripts are excluded:
+/// CJK text is written without spaces and would be swallowed. `*` is left
+/// out on purpose: it is the mask character, and a masked address must not
+/// be found again.
 fn is_local(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-')
+    c.is_ascii_alphanumeric()
+        || matches!(c, '.' | '_' | '%' | '+' | '-')
+        || (matches!(c, '\u{c0}'..='\u{24f}') && c.is_alphabetic())
 }
 
 fn is_domain(c: char) -> bool {
@@ -60,9 +65,9 @@ fn is_domain(c: char) -> bool {
 
 /// Finds the email addresses in `chars`, in order and without overlap.
 ///
-/// Addresses are ASCII: a non-ASCII letter ends the local part or the
-/// domain, so an address glued to CJK text (`メールはa@b.jpです`) is still
-/// found without swallowing its neighbours. A trailing `.` (end of sentence)
+/// Domains are ASCII and local parts ASCII or accented Latin: any other
+/// letter ends the address, so one glued to CJK text (`メールはa@b.jpです`)
+/// is still found without swallowing its neighbours. A trailing `.` (end of sentence)
 /// is not part of the domain.
 pub(crate) fn find_emails(chars: &[char]) -> Vec<EmailSpan> {
     let mut spans: Vec<EmailSpan> = Vec::new();
@@ -148,6 +153,7 @@ mod tests {
             ["melissa@gmail.com"]
         );
         assert_eq!(found("...melissa@gmail.com"), ["melissa@gmail.com"]);
+        assert_eq!(found("Élodie: élodie@exemple.fr"), ["élodie@exemple.fr"]);
         assert_eq!(found("a@b@c.io"), ["b@c.io"]);
     }
 

@@ -203,6 +203,15 @@ mod tests {
             "************1111 / ****-****-****-4444 / ***********0005"
         );
         assert_eq!(masked.count(PciKind::Card), 3);
+
+        // "1111 1111 1111 5555" also passes Luhn: the union of windows masks
+        // the first card's tail too, and the count stays two cards.
+        let back_to_back = mask_pci("4111 1111 1111 1111 5555 5555 5555 4444");
+        assert_eq!(
+            back_to_back.as_str(),
+            "**** **** **** **** **** **** **** 4444"
+        );
+        assert_eq!(back_to_back.count(PciKind::Card), 2);
     }
 
     // spec: CNV-9

@@ -8,8 +8,7 @@ use crate::scan::is_space_sep;
 /// order number or a price far more often than a phone number.
 const MIN_DIGITS: usize = 8;
 const MAX_DIGITS: usize = 15;
-/// Longest written form considered, separators included; bounds the work
-/// done per candidate start.
+/// Longest written form accepted, separators included.
 const MAX_SPAN_CHARS: usize = 32;
 /// Phone groupings have at most a country code and a trunk digit of one
 /// digit (`+33 6 …`, `1 800 …`); more single digits is a list of numbers.
@@ -48,7 +47,7 @@ pub fn mask_phone(phone: &str) -> String {
 /// same heuristic as [`mask_pii`](crate::mask_pii) in free text.
 pub fn is_phone_like(text: &str) -> bool {
     let chars: Vec<char> = text.trim().chars().collect();
-    find_phone(&chars, 0, chars.len()) == Some(chars.len())
+    find_phone(&chars, 0, chars.len()) == Candidate::Phone(chars.len())
 }
 
 /// Tells whether `c` right before a candidate makes it part of another token:
@@ -85,8 +84,21 @@ fn is_piece_char(c: char) -> bool {
     c.is_ascii_digit() || matches!(c, '-' | '.' | '(' | ')')
 }
 
-/// Finds a phone number starting exactly at `start` and ending before
-/// `limit`; returns one past its last digit.
+/// What [`find_phone`] found at a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Candidate {
+    /// No number can start here; look at the next character.
+    NoStart,
+    /// A phone number ends here (one past its last digit).
+    Phone(usize),
+    /// A run of pieces that is not a phone number; resume here. Skipping the
+    /// whole run matters: trying its suffixes would find a "number" in the
+    /// tail of a long digit run, and masking it would expose the next tail
+    /// on the next pass.
+    Skip(usize),
+}
+
+/// Finds a phone number starting exactly at `start`, ending before `limit`.
 ///
 /// A number is a run of pieces separated by single spaces; a piece is digits
 /// with `-`, `.`, `(`, `)` (and a leading `+` on the first). The run holds
@@ -95,23 +107,22 @@ fn is_piece_char(c: char) -> bool {
 /// date (`2026-11-22`, `22.11.2026`), an IPv4 address, a decimal (`12.50`),
 /// is followed by `:` or `/` (a time, a fraction, a date), or by `,` and a
 /// digit (a decimal comma), or is a third one-digit group. A run with more
-/// than 15 digits is no phone number at all.
-pub(crate) fn find_phone(chars: &[char], start: usize, limit: usize) -> Option<usize> {
+/// than 15 digits or longer than 32 characters is no phone number at all.
+pub(crate) fn find_phone(chars: &[char], start: usize, limit: usize) -> Candidate {
     let limit = limit.min(chars.len());
-    let first = *chars.get(start).filter(|_| start < limit)?;
-    if start
+    let Some(&first) = chars.get(start).filter(|_| start < limit) else {
+        return Candidate::NoStart;
+    };
+    let glued = start
         .checked_sub(1)
         .and_then(|p| chars.get(p))
-        .is_some_and(|&c| glued_before(c))
-    {
-        return None;
-    }
+        .is_some_and(|&c| glued_before(c));
     let starts_ok = match first {
         '+' | '(' => chars.get(start + 1).is_some_and(char::is_ascii_digit),
         c => c.is_ascii_digit(),
     };
-    if !starts_ok {
-        return None;
+    if glued || !starts_ok {
+        return Candidate::NoStart;
     }
 
     let mut i = start;
@@ -127,11 +138,8 @@ pub(crate) fn find_phone(chars: &[char], start: usize, limit: usize) -> Option<u
             i += 1;
         }
         let piece = &chars[piece_start..i];
-        if i - start > MAX_SPAN_CHARS {
-            return None;
-        }
         if piece_start == start && first == '(' && !piece.contains(&')') {
-            return None;
+            return Candidate::NoStart;
         }
         let piece_digits = piece.iter().filter(|c| c.is_ascii_digit()).count();
         if piece_digits == 1 {
@@ -140,12 +148,11 @@ pub(crate) fn find_phone(chars: &[char], start: usize, limit: usize) -> Option<u
         if stops_run(piece, chars.get(i).copied(), chars.get(i + 1).copied())
             || singles > MAX_SINGLE_DIGIT_GROUPS
         {
+            // The breaking piece is looked at again as a possible start.
+            i = piece_start;
             break;
         }
         digits += piece_digits;
-        if digits > MAX_DIGITS {
-            return None;
-        }
         if let Some(last) = piece.iter().rposition(char::is_ascii_digit) {
             span_end = Some(piece_start + last + 1);
         }
@@ -157,9 +164,17 @@ pub(crate) fn find_phone(chars: &[char], start: usize, limit: usize) -> Option<u
         }
         i += 1;
     }
-    let end = span_end?;
-    let glued = chars.get(end).is_some_and(|&c| glued_after(c));
-    ((MIN_DIGITS..=MAX_DIGITS).contains(&digits) && !glued).then_some(end)
+    let resume = Candidate::Skip(i.max(start + 1));
+    let Some(end) = span_end else {
+        return resume;
+    };
+    let glued_end = chars.get(end).is_some_and(|&c| glued_after(c));
+    let fits = (MIN_DIGITS..=MAX_DIGITS).contains(&digits) && end - start <= MAX_SPAN_CHARS;
+    if fits && !glued_end {
+        Candidate::Phone(end)
+    } else {
+        resume
+    }
 }
 
 fn stops_run(piece: &[char], next: Option<char>, after_next: Option<char>) -> bool {
@@ -225,7 +240,10 @@ mod tests {
 
     fn find(text: &str) -> Option<String> {
         let chars: Vec<char> = text.chars().collect();
-        find_phone(&chars, 0, chars.len()).map(|end| chars[..end].iter().collect())
+        match find_phone(&chars, 0, chars.len()) {
+            Candidate::Phone(end) => Some(chars[..end].iter().collect()),
+            _ => None,
+        }
     }
 
     // spec: CNV-9

@@ -2,7 +2,7 @@
 //! numbers inside free text.
 
 use crate::email::{self, EmailSpan};
-use crate::phone::{self, mask_phone};
+use crate::phone::{self, Candidate, mask_phone};
 
 /// Masks every email address and phone number in `text`, leaving the rest
 /// untouched.
@@ -51,14 +51,21 @@ fn mask_once(text: &str) -> String {
         }
         // A phone number never runs into the next address.
         let limit = next_email.peek().map_or(chars.len(), |s| s.start);
-        if let Some(end) = phone::find_phone(&chars, i, limit) {
-            let number: String = chars[i..end].iter().collect();
-            out.push_str(&mask_phone(&number));
-            i = end;
-            continue;
+        match phone::find_phone(&chars, i, limit) {
+            Candidate::Phone(end) => {
+                let number: String = chars[i..end].iter().collect();
+                out.push_str(&mask_phone(&number));
+                i = end;
+            }
+            Candidate::Skip(resume) => {
+                out.extend(&chars[i..resume]);
+                i = resume;
+            }
+            Candidate::NoStart => {
+                out.push(chars[i]);
+                i += 1;
+            }
         }
-        out.push(chars[i]);
-        i += 1;
     }
     out
 }
@@ -81,11 +88,11 @@ mod tests {
     fn masks_multiple_occurrences_and_unicode_neighbours() {
         assert_eq!(
             mask_pii("Élodie 😀: 06 12 34 56 78 / élodie.durand@exemple.fr / 07.98.76.54.32"),
-            "Élodie 😀: ******5678 / é*************@exemple.fr / *********54.32"
+            "Élodie 😀: ******5678 / é************@exemple.fr / *********54.32"
         );
         assert_eq!(
             mask_pii("メールはmelissa@gmail.comです、電話は+81 90 1234 5678"),
-            "メールはm******@gmail.comです、電話は*******5678"
+            "メールはm******@gmail.comです、電話は*********5678"
         );
     }
 
@@ -124,5 +131,12 @@ mod tests {
     fn is_idempotent_on_its_own_output() {
         let once = mask_pii("a@b.io, +1 (123) 456 7890 1234, 06 12 34 56 78 2026-11-22");
         assert_eq!(mask_pii(&once), once);
+    }
+
+    // spec: CNV-9
+    #[test]
+    fn a_long_digit_run_is_left_whole_not_peeled_from_the_end() {
+        let text = "1234 5678 9012 3456 7890 1234 5678";
+        assert_eq!(mask_pii(text), text);
     }
 }

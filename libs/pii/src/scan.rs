@@ -43,19 +43,18 @@ pub(crate) fn apply(chars: &mut [char], hits: &[Hit]) {
     }
 }
 
-/// Counts the distinct values among `hits`: overlapping hits (two candidate
-/// windows over the same digits) are one value for audit purposes.
+/// Counts the distinct values among `hits`: the largest set of hits that do
+/// not overlap (earliest end first). Two candidate windows over the same
+/// card count once, while cards written back to back still count each.
 pub(crate) fn count_values(hits: &[Hit]) -> usize {
-    let mut spans: Vec<(usize, usize)> = hits.iter().map(|h| (h.start, h.end)).collect();
+    let mut spans: Vec<(usize, usize)> = hits.iter().map(|h| (h.end, h.start)).collect();
     spans.sort_unstable();
     let mut count = 0;
-    let mut reach = 0;
-    for (start, end) in spans {
-        if count == 0 || start >= reach {
+    let mut free_from = 0;
+    for (end, start) in spans {
+        if start >= free_from {
             count += 1;
-            reach = end;
-        } else {
-            reach = reach.max(end);
+            free_from = end;
         }
     }
     count
@@ -75,10 +74,11 @@ mod tests {
 
     // spec: CNV-9
     #[test]
-    fn overlapping_hits_count_as_one_value() {
+    fn overlapping_hits_count_once_adjacent_ones_each() {
         assert_eq!(count_values(&[]), 0);
         assert_eq!(count_values(&[hit(0, 10), hit(5, 20)]), 1);
         assert_eq!(count_values(&[hit(30, 40), hit(0, 10), hit(5, 20)]), 2);
+        assert_eq!(count_values(&[hit(0, 10), hit(8, 18), hit(10, 20)]), 2);
     }
 
     // spec: CNV-9
