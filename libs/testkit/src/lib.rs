@@ -8,6 +8,7 @@
 //! its own databases (random names) and its own subject prefix, and drops
 //! both when it goes out of scope.
 
+mod private_nats;
 mod servers;
 mod services;
 
@@ -17,6 +18,7 @@ use livedesk_auth::{Issuer, Role};
 use livedesk_platform::Env;
 use uuid::Uuid;
 
+pub use private_nats::PrivateNats;
 pub use services::{RunningService, spawn};
 
 /// The shared HS256 secret tests sign with.
