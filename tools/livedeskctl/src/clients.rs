@@ -1,0 +1,80 @@
+//! Typed gRPC clients of the six services.
+use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
+use livedesk_proto::conversations::v1::conversations_service_client::ConversationsServiceClient;
+use livedesk_proto::notifications::v1::notifications_service_client::NotificationsServiceClient;
+use livedesk_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
+use livedesk_proto::routing::v1::routing_service_client::RoutingServiceClient;
+use livedesk_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
+use tonic::transport::{Channel, Endpoint};
+
+/// Where each service listens.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub routing: String,
+    pub conversations: String,
+    pub blocking: String,
+    pub scheduling: String,
+    pub reporting: String,
+    pub notifications: String,
+}
+
+impl Default for Endpoints {
+    /// The local ports `make run` uses.
+    fn default() -> Self {
+        use livedesk_platform::config::ports;
+        let url = |p: u16| format!("http://127.0.0.1:{p}");
+        Self {
+            routing: url(ports::ROUTING),
+            conversations: url(ports::CONVERSATIONS),
+            blocking: url(ports::BLOCKING),
+            scheduling: url(ports::SCHEDULING),
+            reporting: url(ports::REPORTING),
+            notifications: url(ports::NOTIFICATIONS),
+        }
+    }
+}
+
+impl Endpoints {
+    /// Reads `LIVEDESK_CTL_<SERVICE>_URL`, defaulting to the local ports.
+    pub fn from_env() -> Self {
+        let d = Self::default();
+        let get = |k: &str, v: String| std::env::var(format!("LIVEDESK_CTL_{k}_URL")).unwrap_or(v);
+        Self {
+            routing: get("ROUTING", d.routing),
+            conversations: get("CONVERSATIONS", d.conversations),
+            blocking: get("BLOCKING", d.blocking),
+            scheduling: get("SCHEDULING", d.scheduling),
+            reporting: get("REPORTING", d.reporting),
+            notifications: get("NOTIFICATIONS", d.notifications),
+        }
+    }
+}
+
+/// One client per service (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub routing: RoutingServiceClient<Channel>,
+    pub conversations: ConversationsServiceClient<Channel>,
+    pub blocking: BlockingServiceClient<Channel>,
+    pub scheduling: SchedulingServiceClient<Channel>,
+    pub reporting: ReportingServiceClient<Channel>,
+    pub notifications: NotificationsServiceClient<Channel>,
+}
+
+fn lazy(url: &str) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())?.connect_timeout(std::time::Duration::from_secs(3)).connect_lazy())
+}
+
+impl Clients {
+    /// Clients connecting lazily to `endpoints`.
+    pub fn new(endpoints: &Endpoints) -> anyhow::Result<Self> {
+        Ok(Self {
+            routing: RoutingServiceClient::new(lazy(&endpoints.routing)?),
+            conversations: ConversationsServiceClient::new(lazy(&endpoints.conversations)?),
+            blocking: BlockingServiceClient::new(lazy(&endpoints.blocking)?),
+            scheduling: SchedulingServiceClient::new(lazy(&endpoints.scheduling)?),
+            reporting: ReportingServiceClient::new(lazy(&endpoints.reporting)?),
+            notifications: NotificationsServiceClient::new(lazy(&endpoints.notifications)?),
+        })
+    }
+}
