@@ -1,1 +1,115 @@
-//! placeholder
+//! The whole suite in one test process: six services on loopback ports,
+//! their own databases and NATS prefix, and clients for all of them.
+
+use livedesk_platform::Env;
+use livedesk_testkit::{RunningService, TestEnv, spawn};
+use livedeskctl::{Clients, Endpoints, Tokens};
+use uuid::Uuid;
+
+/// The running suite.
+pub struct Suite {
+    pub env: TestEnv,
+    pub routing: RunningService,
+    pub blocking: RunningService,
+    pub scheduling: RunningService,
+    pub conversations: RunningService,
+    pub reporting: RunningService,
+    pub notifications: RunningService,
+    pub clients: Clients,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Environment of one service: a fixed port (peers need each other's
+/// address before they start: blocking and conversations call each other)
+/// and every peer URL.
+fn vars(env: &TestEnv, service: &str, ports: &Ports) -> Env {
+    let url = |p: u16| format!("http://127.0.0.1:{p}");
+    let upper = service.to_ascii_uppercase();
+    let mut extra = vec![(format!("LIVEDESK_{upper}__GRPC_ADDR"), format!("127.0.0.1:{}", ports.of(service)))];
+    let peers: &[(&str, u16)] = match service {
+        "blocking" => &[("CONVERSATIONS", ports.conversations)],
+        "conversations" => &[("BLOCKING", ports.blocking), ("SCHEDULING", ports.scheduling)],
+        "scheduling" => &[("ROUTING", ports.routing)],
+        _ => &[],
+    };
+    for (peer, port) in peers {
+        extra.push((format!("LIVEDESK_{upper}__{peer}_URL"), url(*port)));
+    }
+    env.service_env(service, &extra)
+}
+
+struct Ports {
+    routing: u16,
+    blocking: u16,
+    scheduling: u16,
+    conversations: u16,
+    reporting: u16,
+    notifications: u16,
+}
+
+impl Ports {
+    fn of(&self, service: &str) -> u16 {
+        match service {
+            "routing" => self.routing,
+            "blocking" => self.blocking,
+            "scheduling" => self.scheduling,
+            "conversations" => self.conversations,
+            "reporting" => self.reporting,
+            _ => self.notifications,
+        }
+    }
+}
+
+impl Suite {
+    /// Starts the six services.
+    pub async fn start() -> anyhow::Result<Self> {
+        let env = TestEnv::new().await?;
+        let ports = Ports {
+            routing: free_port()?,
+            blocking: free_port()?,
+            scheduling: free_port()?,
+            conversations: free_port()?,
+            reporting: free_port()?,
+            notifications: free_port()?,
+        };
+        let routing = spawn::<livedesk_routing::App>(&vars(&env, "routing", &ports)).await?;
+        let blocking = spawn::<livedesk_blocking::App>(&vars(&env, "blocking", &ports)).await?;
+        let scheduling = spawn::<livedesk_scheduling::App>(&vars(&env, "scheduling", &ports)).await?;
+        let conversations = spawn::<livedesk_conversations::App>(&vars(&env, "conversations", &ports)).await?;
+        let reporting = spawn::<livedesk_reporting::App>(&vars(&env, "reporting", &ports)).await?;
+        let notifications = spawn::<livedesk_notifications::App>(&vars(&env, "notifications", &ports)).await?;
+        let clients = Clients::new(&Endpoints {
+            routing: routing.url(),
+            conversations: conversations.url(),
+            blocking: blocking.url(),
+            scheduling: scheduling.url(),
+            reporting: reporting.url(),
+            notifications: notifications.url(),
+        })?;
+        Ok(Self { env, routing, blocking, scheduling, conversations, reporting, notifications, clients })
+    }
+
+    /// Token minting for a new org.
+    pub fn tokens(&self) -> Tokens {
+        Tokens::new(self.env.issuer(), Uuid::now_v7())
+    }
+
+    /// Every running service.
+    pub fn services(&self) -> [&RunningService; 6] {
+        [&self.routing, &self.blocking, &self.scheduling, &self.conversations, &self.reporting, &self.notifications]
+    }
+
+    /// Stops the suite gracefully, as SIGTERM would.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.notifications.stop().await?;
+        self.reporting.stop().await?;
+        self.conversations.stop().await?;
+        self.scheduling.stop().await?;
+        self.blocking.stop().await?;
+        self.routing.stop().await?;
+        Ok(())
+    }
+}
