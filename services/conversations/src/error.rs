@@ -1,0 +1,58 @@
+//! The conversations service's errors, mapped to gRPC status at one edge (TEN-4).
+use livedesk_platform::errors::{self, FieldViolation};
+
+/// Everything that can go wrong in the conversations service.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Auth(#[from] livedesk_auth::AuthError),
+    #[error("invalid request")]
+    Invalid(Vec<FieldViolation>),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    FailedPrecondition(&'static str),
+    #[error("{0}")]
+    PermissionDenied(&'static str),
+    /// A call to another service failed; its status is passed on when it
+    /// is meaningful to the caller.
+    #[error("peer call: {0}")]
+    Peer(tonic::Status),
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+impl From<FieldViolation> for Error {
+    fn from(v: FieldViolation) -> Self {
+        Error::Invalid(vec![v])
+    }
+}
+
+impl From<Vec<FieldViolation>> for Error {
+    fn from(v: Vec<FieldViolation>) -> Self {
+        Error::Invalid(v)
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(e: Error) -> Self {
+        use tonic::{Code, Status};
+        match e {
+            Error::Auth(a) => a.into(),
+            Error::Invalid(v) => errors::invalid_argument(&v),
+            Error::NotFound(what) => Status::not_found(format!("{what} not found")),
+            Error::FailedPrecondition(m) => Status::failed_precondition(m),
+            Error::PermissionDenied(m) => Status::permission_denied(m),
+            Error::Peer(s) => match s.code() {
+                Code::InvalidArgument | Code::FailedPrecondition => s,
+                // A peer being down is worth a retry by the client.
+                Code::Unavailable | Code::DeadlineExceeded => {
+                    tracing::warn!(error = %s, "peer unavailable");
+                    Status::unavailable("a dependency is unavailable, retry later")
+                }
+                _ => errors::internal("peer call", &s),
+            },
+            Error::Db(db) => errors::internal("database", &db),
+        }
+    }
+}

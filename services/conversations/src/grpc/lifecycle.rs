@@ -1,0 +1,219 @@
+//! Reading, listing and ending conversations (CNV-8, CNV-15, BLK-2, BLK-4).
+use livedesk_auth::{Role, principal};
+use livedesk_platform::errors::{FieldViolation, parse_uuid};
+use livedesk_platform::page::Page;
+use livedesk_proto::common::v1::CustomerIdentity;
+use livedesk_proto::conversations::v1 as pb;
+use sea_orm::TransactionTrait;
+use tonic::Request;
+
+use super::access::{can_see, masks_pii, visible};
+use super::convert;
+use super::service::ConversationsGrpc;
+use crate::domain::{Author, EndedBy, Qualification, RequestStatus, Status};
+use crate::error::Error;
+use crate::store::{Conversations, EndChange, ListFilter, Messages};
+
+/// The system message added when the customer leaves (CNV-8).
+pub const CUSTOMER_ENDED: &str = "The customer ended the conversation";
+
+impl ConversationsGrpc {
+    /// One conversation the caller may see.
+    pub(super) async fn get(
+        &self,
+        req: Request<pb::GetConversationRequest>,
+    ) -> Result<pb::Conversation, Error> {
+        let who = principal(&req)?;
+        let id = parse_uuid("id", &req.get_ref().id)?;
+        let row = visible(&self.db, &who, id).await?;
+        Ok(convert::conversation(
+            &row,
+            masks_pii(&self.db, &who).await?,
+        ))
+    }
+
+    /// Every identity of the conversation's customer, in clear: blocking
+    /// records them all (BLK-2).
+    pub(super) async fn customer_identities(
+        &self,
+        req: Request<pb::GetCustomerIdentitiesRequest>,
+    ) -> Result<pb::GetCustomerIdentitiesResponse, Error> {
+        let who = principal(&req)?;
+        who.require_staff("read a customer's identities")?;
+        let id = parse_uuid("conversation_id", &req.get_ref().conversation_id)?;
+        let row = visible(&self.db, &who, id).await?;
+        Ok(pb::GetCustomerIdentitiesResponse {
+            identities: row
+                .identities
+                .iter()
+                .map(|(kind, value)| CustomerIdentity {
+                    kind: *kind,
+                    value: value.clone(),
+                })
+                .collect(),
+            channel: row.channel,
+            status: row.status,
+            customer_name: row.customer_name.clone(),
+            ip_address: row.ip_address.clone(),
+        })
+    }
+
+    /// Lists with filters and a cursor; `closed_only` includes BLOCKED (CNV-15, BLK-4).
+    pub(super) async fn list(
+        &self,
+        req: Request<pb::ListConversationsRequest>,
+    ) -> Result<pb::ListConversationsResponse, Error> {
+        let who = principal(&req)?;
+        let body = req.get_ref();
+        let mut v = Vec::new();
+        let page = Page::parse(body.page.as_ref()).map_err(|e| v.push(e)).ok();
+        let queue_id = match body.queue_id.trim() {
+            "" => None,
+            raw => parse_uuid("queue_id", raw).map_err(|e| v.push(e)).ok(),
+        };
+        if body.statuses.iter().any(|s| Status::from_i32(*s).is_none()) {
+            v.push(FieldViolation::new("statuses", "unknown status"));
+        }
+        let Some(page) = page else {
+            return Err(Error::Invalid(v));
+        };
+        if !v.is_empty() {
+            return Err(Error::Invalid(v));
+        }
+        let statuses = if body.closed_only {
+            let closed = [Status::Ended as i32, Status::Blocked as i32];
+            if body.statuses.is_empty() {
+                closed.to_vec()
+            } else {
+                body.statuses
+                    .iter()
+                    .copied()
+                    .filter(|s| closed.contains(s))
+                    .collect()
+            }
+        } else {
+            body.statuses.clone()
+        };
+        if body.closed_only && statuses.is_empty() {
+            return Ok(pb::ListConversationsResponse {
+                conversations: vec![],
+                page: Some(page.response(0, None)),
+            });
+        }
+        let filter = ListFilter {
+            channel: (body.channel != 0).then_some(body.channel),
+            statuses,
+            queue_id,
+            assigned_agent_id: Some(body.assigned_agent_id.trim().to_owned())
+                .filter(|s| !s.is_empty()),
+            tag: Some(body.tag.trim().to_owned()).filter(|s| !s.is_empty()),
+            priority: (body.priority != 0).then_some(body.priority),
+            customer: (who.role == Role::Visitor).then(|| who.id.clone()),
+            visible_to_agent: (who.role == Role::Agent).then(|| who.id.clone()),
+        };
+        let rows =
+            Conversations::list(&self.db, who.org_id, &filter, page.after, page.size).await?;
+        let mask = masks_pii(&self.db, &who).await?;
+        let last = rows.last().map(|r| (r.created_at, r.id));
+        Ok(pb::ListConversationsResponse {
+            page: Some(page.response(rows.len(), last)),
+            conversations: rows
+                .iter()
+                .map(|r| convert::conversation(r, mask))
+                .collect(),
+        })
+    }
+
+    /// Ends a live conversation, by staff or by the customer (CNV-8).
+    pub(super) async fn end(
+        &self,
+        req: Request<pb::EndConversationRequest>,
+    ) -> Result<pb::Conversation, Error> {
+        let who = principal(&req)?;
+        who.require(
+            &[Role::Visitor, Role::Agent, Role::Supervisor, Role::Admin],
+            "end a conversation",
+        )?;
+        let org = who.org_id;
+        let body = req.get_ref();
+        let mut v = Vec::new();
+        let id = parse_uuid("id", &body.id).map_err(|e| v.push(e)).ok();
+        let request_status = RequestStatus::at_end(body.request_status);
+        if request_status.is_none() {
+            v.push(FieldViolation::new(
+                "request_status",
+                "unknown request status",
+            ));
+        }
+        let q = body.qualification.clone().unwrap_or_default();
+        let qualification = Qualification::parse(&q.tags, &q.contact_reason, &q.note)
+            .map_err(|e| v.extend(e))
+            .ok();
+        let (Some(id), Some(request_status), Some(qualification)) =
+            (id, request_status, qualification)
+        else {
+            return Err(Error::Invalid(v));
+        };
+        let (ended_by, request_status, qualification) = match who.role {
+            // The customer leaves; the agent qualifies and wraps up afterwards.
+            Role::Visitor => (
+                EndedBy::Customer,
+                RequestStatus::Open,
+                Qualification::default(),
+            ),
+            Role::Admin => (EndedBy::Admin, request_status, qualification),
+            _ => (EndedBy::Agent, request_status, qualification),
+        };
+
+        let txn = self.db.begin().await?;
+        let row = Conversations::lock(&txn, org, id)
+            .await?
+            .filter(|r| can_see(&who, r))
+            .ok_or(Error::NotFound("conversation"))?;
+        if who.role == Role::Agent && !row.is_active_agent(&who.id) {
+            return Err(Error::PermissionDenied(
+                "only an agent taking part in the conversation can end it",
+            ));
+        }
+        if !row.status().is_live() {
+            return Err(Error::FailedPrecondition(
+                "the conversation has already ended",
+            ));
+        }
+        let mut staged = Vec::new();
+        if ended_by == EndedBy::Customer {
+            let msg =
+                Messages::append(&txn, org, id, Author::System, "", CUSTOMER_ENDED, None).await?;
+            staged.push(
+                self.outbox
+                    .stage(&txn, org, id, &convert::posted_event(&row, &msg))
+                    .await?,
+            );
+        }
+        let change = EndChange {
+            status: Status::Ended,
+            ended_by,
+            by: who.id.clone(),
+            request_status,
+            qualification,
+        };
+        let ended =
+            Conversations::end(&txn, org, id, &change)
+                .await?
+                .ok_or(Error::FailedPrecondition(
+                    "the conversation has already ended",
+                ))?;
+        staged.push(
+            self.outbox
+                .stage(&txn, org, id, &convert::ended_event(&ended))
+                .await?,
+        );
+        txn.commit().await?;
+        self.outbox.publish(staged).await;
+        tracing::info!(conversation_id = %id, ended_by = ?ended_by, "conversation ended");
+        Ok(convert::conversation(
+            &ended,
+            masks_pii(&self.db, &who).await?,
+        ))
+    }
+}

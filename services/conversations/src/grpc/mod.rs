@@ -1,0 +1,12 @@
+//! gRPC handlers of `livedesk.conversations.v1.ConversationsService`.
+
+mod access;
+mod convert;
+mod lifecycle;
+mod messages;
+mod service;
+mod settings;
+mod start;
+
+pub(crate) use convert::ended_event;
+pub use service::ConversationsGrpc;

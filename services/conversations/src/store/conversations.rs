@@ -1,0 +1,504 @@
+//! Queries on `requests`, `conversations`, `conversation_identities` and
+//! `participants`.
+//!
+//! Correctness lives here: the partial unique index on live identities
+//! makes two live conversations of one customer on one channel impossible
+//! (CNV-2), and every status change is a conditional UPDATE on the current
+//! status, so concurrent ends, assignments and blocks apply once.
+use chrono::{DateTime, Utc};
+use livedesk_platform::db::stmt;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use uuid::Uuid;
+
+use super::{int_array, text_array};
+use crate::domain::{EndedBy, Qualification, RequestStatus, Status};
+
+/// One conversation with its identities and participants.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ConvRow {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    pub channel: i32,
+    pub queue_id: Uuid,
+    pub status: i32,
+    pub priority: i32,
+    pub customer_principal_id: String,
+    pub customer_name: String,
+    pub customer_email: String,
+    pub customer_phone: String,
+    pub ip_address: String,
+    pub proactive: bool,
+    pub assigned_agent_id: Option<String>,
+    pub ended_by: i32,
+    pub ended_by_principal_id: String,
+    pub request_status_at_end: i32,
+    pub qual_tags: Vec<String>,
+    pub qual_reason: String,
+    pub qual_note: String,
+    pub last_sequence: i64,
+    pub message_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub queued_at: DateTime<Utc>,
+    pub assigned_at: Option<DateTime<Utc>>,
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub last_activity_at: DateTime<Utc>,
+    #[sea_orm(skip)]
+    pub identities: Vec<(i32, String)>,
+    /// `(principal_id, role, display_name, active)`.
+    #[sea_orm(skip)]
+    pub participants: Vec<(String, String, String, bool)>,
+}
+
+impl ConvRow {
+    /// The status as a domain value (unknown numbers read as ENDED).
+    pub fn status(&self) -> Status {
+        Status::from_i32(self.status).unwrap_or(Status::Ended)
+    }
+
+    /// Whether `principal` is a participant, active or not.
+    pub fn has_participant(&self, principal: &str) -> bool {
+        self.participants.iter().any(|(p, ..)| p == principal)
+    }
+
+    /// Whether `principal` is an active agent participant.
+    pub fn is_active_agent(&self, principal: &str) -> bool {
+        self.participants
+            .iter()
+            .any(|(p, role, _, active)| p == principal && role == "agent" && *active)
+    }
+
+    /// Active agents of the conversation.
+    pub fn active_agents(&self) -> Vec<String> {
+        self.participants
+            .iter()
+            .filter(|(_, r, _, a)| r == "agent" && *a)
+            .map(|(p, ..)| p.clone())
+            .collect()
+    }
+
+    /// Every agent who took part.
+    pub fn all_agents(&self) -> Vec<String> {
+        self.participants
+            .iter()
+            .filter(|(_, r, ..)| r == "agent")
+            .map(|(p, ..)| p.clone())
+            .collect()
+    }
+}
+
+/// What a new conversation records.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub request_id: Uuid,
+    pub channel: i32,
+    pub queue_id: Uuid,
+    pub priority: i32,
+    pub customer_principal_id: String,
+    pub customer_name: String,
+    pub customer_email: String,
+    pub customer_phone: String,
+    pub ip_address: String,
+    pub proactive: bool,
+    pub identities: Vec<(i32, String)>,
+    pub client_request_id: Option<String>,
+}
+
+/// How a conversation ends.
+#[derive(Debug, Clone)]
+pub struct EndChange {
+    pub status: Status,
+    pub ended_by: EndedBy,
+    pub by: String,
+    pub request_status: RequestStatus,
+    pub qualification: Qualification,
+}
+
+/// Filters of `ListConversations` (CNV-15).
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub channel: Option<i32>,
+    pub statuses: Vec<i32>,
+    pub queue_id: Option<Uuid>,
+    pub assigned_agent_id: Option<String>,
+    pub tag: Option<String>,
+    pub priority: Option<i32>,
+    /// Only this customer's (visitors).
+    pub customer: Option<String>,
+    /// Only conversations this agent takes part in, or QUEUED ones.
+    pub visible_to_agent: Option<String>,
+}
+
+const COLUMNS: &str = "c.id, c.org_id, c.request_id, c.channel, c.queue_id, c.status, c.priority, c.customer_principal_id, \
+     c.customer_name, c.customer_email, c.customer_phone, c.ip_address, c.proactive, c.assigned_agent_id, c.ended_by, \
+     c.ended_by_principal_id, c.request_status_at_end, c.qual_tags, c.qual_reason, c.qual_note, c.last_sequence, \
+     c.message_count, c.created_at, c.queued_at, c.assigned_at, c.first_response_at, c.ended_at, c.last_activity_at";
+
+fn live() -> Value {
+    int_array(&Status::LIVE.map(|s| s as i32))
+}
+
+/// Conversation queries.
+pub struct Conversations;
+
+impl Conversations {
+    /// The conversation a retried StartConversation created (TEN-5).
+    pub async fn by_client_request<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        key: &str,
+    ) -> Result<Option<ConvRow>, DbErr> {
+        let row = ConvRow::find_by_statement(stmt(
+            &format!("SELECT {COLUMNS} FROM conversations c WHERE c.org_id = $1 AND c.client_request_id = $2"),
+            [org.into(), key.to_owned().into()],
+        ))
+        .one(db)
+        .await?;
+        Self::complete(db, row).await
+    }
+
+    /// The live conversation of any of these identities on `channel` (CNV-2).
+    pub async fn live_for<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        channel: i32,
+        identities: &[(i32, String)],
+    ) -> Result<Option<Uuid>, DbErr> {
+        let kinds: Vec<i32> = identities.iter().map(|(k, _)| *k).collect();
+        let values: Vec<String> = identities.iter().map(|(_, v)| v.clone()).collect();
+        let row = db
+            .query_one_raw(stmt(
+                "SELECT i.conversation_id FROM conversation_identities i \
+                 JOIN unnest($3::int[], $4::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
+                 WHERE i.org_id = $1 AND i.channel = $2 AND i.live LIMIT 1",
+                [org.into(), channel.into(), int_array(&kinds), text_array(&values)],
+            ))
+            .await?;
+        row.map(|r| r.try_get::<Uuid>("", "conversation_id"))
+            .transpose()
+    }
+
+    /// The customer's latest request that is not CLOSED (CNV-8).
+    pub async fn open_request<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        customer: &str,
+    ) -> Result<Option<Uuid>, DbErr> {
+        let row = db
+            .query_one_raw(stmt(
+                "SELECT id FROM requests WHERE org_id = $1 AND customer_principal_id = $2 AND status <> $3 \
+                 ORDER BY created_at DESC LIMIT 1",
+                [org.into(), customer.to_owned().into(), (RequestStatus::Closed as i32).into()],
+            ))
+            .await?;
+        row.map(|r| r.try_get::<Uuid>("", "id")).transpose()
+    }
+
+    /// Opens a request for the customer.
+    pub async fn insert_request<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        customer: &str,
+        priority: i32,
+    ) -> Result<Uuid, DbErr> {
+        let id = Uuid::now_v7();
+        db.execute_raw(stmt(
+            "INSERT INTO requests (id, org_id, customer_principal_id, priority) VALUES ($1, $2, $3, $4)",
+            [id.into(), org.into(), customer.to_owned().into(), priority.into()],
+        ))
+        .await?;
+        Ok(id)
+    }
+
+    /// Inserts a QUEUED conversation, its identities and its customer
+    /// participant. Returns `false` when an identity already has a live
+    /// conversation on this channel or the idempotency key was used: the
+    /// caller rolls back and returns the existing one.
+    pub async fn insert<C: ConnectionTrait>(db: &C, c: &NewConversation) -> Result<bool, DbErr> {
+        let inserted = db
+            .execute_raw(stmt(
+                "INSERT INTO conversations (id, org_id, request_id, channel, queue_id, status, priority, customer_principal_id, \
+                   customer_name, customer_email, customer_phone, ip_address, proactive, client_request_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING",
+                [
+                    c.id.into(),
+                    c.org_id.into(),
+                    c.request_id.into(),
+                    c.channel.into(),
+                    c.queue_id.into(),
+                    (Status::Queued as i32).into(),
+                    c.priority.into(),
+                    c.customer_principal_id.clone().into(),
+                    c.customer_name.clone().into(),
+                    c.customer_email.clone().into(),
+                    c.customer_phone.clone().into(),
+                    c.ip_address.clone().into(),
+                    c.proactive.into(),
+                    c.client_request_id.clone().into(),
+                ],
+            ))
+            .await?
+            .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        for (kind, value) in &c.identities {
+            // Waits for a concurrent insert of the same live identity to
+            // commit, then does nothing: exactly one of two double submits wins.
+            let n = db
+                .execute_raw(stmt(
+                    "INSERT INTO conversation_identities (conversation_id, org_id, channel, kind, value) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    [c.id.into(), c.org_id.into(), c.channel.into(), (*kind).into(), value.clone().into()],
+                ))
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+        }
+        Self::upsert_participant(
+            db,
+            c.org_id,
+            c.id,
+            &c.customer_principal_id,
+            "customer",
+            &c.customer_name,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Adds (or reactivates) a participant.
+    pub async fn upsert_participant<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        conversation_id: Uuid,
+        principal: &str,
+        role: &str,
+        name: &str,
+    ) -> Result<(), DbErr> {
+        db.execute_raw(stmt(
+            "INSERT INTO participants (conversation_id, org_id, principal_id, role, display_name) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (conversation_id, principal_id) DO UPDATE SET active = true, \
+               display_name = CASE WHEN EXCLUDED.display_name = '' THEN participants.display_name ELSE EXCLUDED.display_name END",
+            [conversation_id.into(), org.into(), principal.to_owned().into(), role.to_owned().into(), name.to_owned().into()],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// One conversation of the org.
+    pub async fn get<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: Uuid,
+    ) -> Result<Option<ConvRow>, DbErr> {
+        let row = ConvRow::find_by_statement(stmt(
+            &format!("SELECT {COLUMNS} FROM conversations c WHERE c.org_id = $1 AND c.id = $2"),
+            [org.into(), id.into()],
+        ))
+        .one(db)
+        .await?;
+        Self::complete(db, row).await
+    }
+
+    /// One conversation, row-locked until the transaction ends (messages
+    /// take their sequence under this lock).
+    pub async fn lock<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: Uuid,
+    ) -> Result<Option<ConvRow>, DbErr> {
+        let row = ConvRow::find_by_statement(stmt(
+            &format!(
+                "SELECT {COLUMNS} FROM conversations c WHERE c.org_id = $1 AND c.id = $2 FOR UPDATE"
+            ),
+            [org.into(), id.into()],
+        ))
+        .one(db)
+        .await?;
+        Self::complete(db, row).await
+    }
+
+    async fn complete<C: ConnectionTrait>(
+        db: &C,
+        row: Option<ConvRow>,
+    ) -> Result<Option<ConvRow>, DbErr> {
+        let Some(mut row) = row else { return Ok(None) };
+        let ids = db
+            .query_all_raw(stmt(
+                "SELECT kind, value FROM conversation_identities WHERE conversation_id = $1 ORDER BY kind, value",
+                [row.id.into()],
+            ))
+            .await?;
+        row.identities = ids
+            .iter()
+            .map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "value")?)))
+            .collect::<Result<_, DbErr>>()?;
+        let ps = db
+            .query_all_raw(stmt(
+                "SELECT principal_id, role, display_name, active FROM participants WHERE conversation_id = $1 ORDER BY joined_at, principal_id",
+                [row.id.into()],
+            ))
+            .await?;
+        row.participants = ps
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("", "principal_id")?,
+                    r.try_get("", "role")?,
+                    r.try_get("", "display_name")?,
+                    r.try_get("", "active")?,
+                ))
+            })
+            .collect::<Result<_, DbErr>>()?;
+        Ok(Some(row))
+    }
+
+    /// Makes `agent` the owner of a live conversation (RTG assignment):
+    /// ACTIVE, the agent an active participant, the previous owner not.
+    /// Returns whether anything changed.
+    pub async fn assign<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: Uuid,
+        agent: &str,
+        name: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, DbErr> {
+        let changed = db
+            .execute_raw(stmt(
+                "UPDATE conversations SET status = $3, assigned_agent_id = $4, assigned_at = COALESCE(assigned_at, $5), \
+                   last_activity_at = now() \
+                 WHERE org_id = $1 AND id = $2 AND status = ANY($6) AND assigned_agent_id IS DISTINCT FROM $4",
+                [org.into(), id.into(), (Status::Active as i32).into(), agent.to_owned().into(), at.into(), live()],
+            ))
+            .await?
+            .rows_affected()
+            == 1;
+        if changed {
+            db.execute_raw(stmt(
+                "UPDATE participants SET active = false WHERE conversation_id = $1 AND role = 'agent' AND principal_id <> $2",
+                [id.into(), agent.to_owned().into()],
+            ))
+            .await?;
+            Self::upsert_participant(db, org, id, agent, "agent", name).await?;
+        }
+        Ok(changed)
+    }
+
+    /// Ends a live conversation; `None` when it was not live (ended twice,
+    /// or never existed). Frees its identities for a new conversation and
+    /// applies the chosen request status (CNV-8).
+    pub async fn end<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: Uuid,
+        e: &EndChange,
+    ) -> Result<Option<ConvRow>, DbErr> {
+        let n = db
+            .execute_raw(stmt(
+                "UPDATE conversations SET status = $3, ended_by = $4, ended_by_principal_id = $5, request_status_at_end = $6, \
+                   qual_tags = $7, qual_reason = $8, qual_note = $9, ended_at = now(), last_activity_at = now() \
+                 WHERE org_id = $1 AND id = $2 AND status = ANY($10)",
+                [
+                    org.into(),
+                    id.into(),
+                    (e.status as i32).into(),
+                    (e.ended_by as i32).into(),
+                    e.by.clone().into(),
+                    (e.request_status as i32).into(),
+                    text_array(&e.qualification.tags),
+                    e.qualification.contact_reason.clone().into(),
+                    e.qualification.note.clone().into(),
+                    live(),
+                ],
+            ))
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Ok(None);
+        }
+        db.execute_raw(stmt(
+            "UPDATE conversation_identities SET live = false WHERE conversation_id = $1",
+            [id.into()],
+        ))
+        .await?;
+        db.execute_raw(stmt("UPDATE participants SET active = false WHERE conversation_id = $1 AND role <> 'customer'", [id.into()]))
+            .await?;
+        db.execute_raw(stmt(
+            "UPDATE requests SET status = $3, updated_at = now(), \
+               contact_reason = CASE WHEN $4 = '' THEN contact_reason ELSE $4 END, \
+               tags = ARRAY(SELECT DISTINCT unnest(tags || $5::text[])) \
+             WHERE org_id = $1 AND id = (SELECT request_id FROM conversations WHERE id = $2)",
+            [
+                org.into(),
+                id.into(),
+                (e.request_status as i32).into(),
+                e.qualification.contact_reason.clone().into(),
+                text_array(&e.qualification.tags),
+            ],
+        ))
+        .await?;
+        Self::get(db, org, id).await
+    }
+
+    /// Lists conversations newest first after the keyset cursor (CNV-15).
+    pub async fn list<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        f: &ListFilter,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: u64,
+    ) -> Result<Vec<ConvRow>, DbErr> {
+        let (at, after_id) = after.map_or((None, None), |(a, i)| (Some(a), Some(i)));
+        let statuses = if f.statuses.is_empty() {
+            None
+        } else {
+            Some(int_array(&f.statuses))
+        };
+        let rows = ConvRow::find_by_statement(stmt(
+            &format!(
+                "SELECT {COLUMNS} FROM conversations c WHERE c.org_id = $1 \
+                 AND ($2::int IS NULL OR c.channel = $2) \
+                 AND ($3::int[] IS NULL OR c.status = ANY($3)) \
+                 AND ($4::uuid IS NULL OR c.queue_id = $4) \
+                 AND ($5::text IS NULL OR c.assigned_agent_id = $5) \
+                 AND ($6::text IS NULL OR $6 = ANY(c.qual_tags)) \
+                 AND ($7::int IS NULL OR c.priority = $7) \
+                 AND ($8::text IS NULL OR c.customer_principal_id = $8) \
+                 AND ($9::text IS NULL OR c.status = {queued} OR EXISTS \
+                      (SELECT 1 FROM participants p WHERE p.conversation_id = c.id AND p.principal_id = $9)) \
+                 AND ($10::timestamptz IS NULL OR (c.created_at, c.id) < ($10, $11)) \
+                 ORDER BY c.created_at DESC, c.id DESC LIMIT $12",
+                queued = Status::Queued as i32
+            ),
+            [
+                org.into(),
+                f.channel.into(),
+                statuses.unwrap_or(Value::Array(sea_orm::sea_query::ArrayType::Int, None)),
+                f.queue_id.into(),
+                f.assigned_agent_id.clone().into(),
+                f.tag.clone().into(),
+                f.priority.into(),
+                f.customer.clone().into(),
+                f.visible_to_agent.clone().into(),
+                at.into(),
+                after_id.into(),
+                i64::try_from(limit).unwrap_or(50).into(),
+            ],
+        ))
+        .all(db)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Some(r) = Self::complete(db, Some(r)).await? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+}
