@@ -78,3 +78,34 @@ impl Clients {
         })
     }
 }
+
+/// Waits until every service answers SERVING on grpc.health.v1.
+pub async fn wait_ready(endpoints: &Endpoints, timeout: std::time::Duration) -> anyhow::Result<()> {
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    let deadline = tokio::time::Instant::now() + timeout;
+    for (name, url) in [
+        ("routing", &endpoints.routing),
+        ("conversations", &endpoints.conversations),
+        ("blocking", &endpoints.blocking),
+        ("scheduling", &endpoints.scheduling),
+        ("reporting", &endpoints.reporting),
+        ("notifications", &endpoints.notifications),
+    ] {
+        loop {
+            let serving = match HealthClient::new(lazy(url)?).check(HealthCheckRequest { service: String::new() }).await {
+                Ok(r) => r.into_inner().status == ServingStatus::Serving as i32,
+                Err(_) => false,
+            };
+            if serving {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                anyhow::bail!("{name} at {url} is not SERVING after {}s", timeout.as_secs());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}

@@ -26,6 +26,11 @@ struct Cli {
 enum Command {
     /// Plays the walking skeleton against running services and prints it.
     Demo,
+    /// Waits until all six services report SERVING on grpc.health.v1.
+    WaitReady {
+        #[arg(long, default_value_t = 60)]
+        timeout_seconds: u64,
+    },
     /// Prints a development token.
     Token {
         #[arg(long)]
@@ -79,6 +84,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut say = |line: &str| println!("▶ {line}");
             let report = livedeskctl::demo::run(&clients, &tokens, &mut say).await?;
             println!("demo complete: conversation {} and blocked conversation {}", report.conversation_id, report.blocked_conversation_id);
+        }
+        Command::WaitReady { timeout_seconds } => {
+            livedeskctl::clients::wait_ready(&Endpoints::from_env(), std::time::Duration::from_secs(timeout_seconds)).await?;
+            println!("all six services are SERVING");
         }
         Command::Token { sub, role, name } => {
             let role: Role = role.parse()?;

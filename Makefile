@@ -1,0 +1,37 @@
+# Livedesk: `make run` starts the suite and plays the demo; `make test`
+# runs every test. Both start PostgreSQL and NATS when they are not running.
+SHELL := /bin/bash
+export LIVEDESK_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432
+export LIVEDESK_TEST_NATS_URL ?= nats://127.0.0.1:4222
+
+.PHONY: run demo stop test lint fmt build services
+
+run:
+	./scripts/run-suite.sh
+
+demo:
+	cargo run --quiet -p livedeskctl -- demo
+
+stop:
+	./scripts/stop-suite.sh
+
+services:
+	./scripts/dev-services.sh
+
+build:
+	cargo build --workspace --all-targets
+
+test: services
+	@if cargo nextest --version >/dev/null 2>&1; then \
+		cargo nextest run --workspace --no-fail-fast; \
+	else \
+		echo "cargo-nextest not found, falling back to cargo test"; \
+		cargo test --workspace --no-fail-fast; \
+	fi
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all

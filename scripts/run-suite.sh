@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make run`: PostgreSQL and NATS up, the six services started in the
+# background (logs in .livedesk/logs, pids in .livedesk/pids), then the
+# walking-skeleton demo. `make stop` stops the services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+state=.livedesk
+mkdir -p "$state/logs" "$state/pids"
+
+./scripts/dev-services.sh
+echo "[run] building the services and livedeskctl (first build takes a few minutes)"
+cargo build --quiet --bins
+
+./scripts/stop-suite.sh >/dev/null 2>&1 || true
+for svc in routing blocking scheduling conversations reporting notifications; do
+  LIVEDESK_LOG_FORMAT="${LIVEDESK_LOG_FORMAT:-pretty}" nohup "target/debug/livedesk-$svc" serve >"$state/logs/$svc.log" 2>&1 &
+  echo $! >"$state/pids/$svc.pid"
+  echo "[run] started livedesk-$svc (pid $!, log $state/logs/$svc.log)"
+done
+if ! target/debug/livedeskctl wait-ready --timeout-seconds 60; then
+  echo "[run] a service did not become ready; last log lines:"
+  tail -n 5 "$state"/logs/*.log
+  exit 1
+fi
+echo "[run] playing the demo"
+target/debug/livedeskctl demo
+echo "[run] the suite keeps running: 'make demo' plays again, 'make stop' stops it"
