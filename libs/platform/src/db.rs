@@ -9,7 +9,7 @@ use sea_orm_migration::MigratorTrait;
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     ensure_database(url).await?;
     let mut opts = ConnectOptions::new(url.to_owned());
-    opts.max_connections(20)
+    opts.max_connections(max_connections())
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
@@ -133,4 +133,10 @@ impl sea_orm_migration::MigrationTrait for SqlMigration {
     async fn up(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
         manager.get_connection().execute_unprepared(self.sql).await.map(|_| ())
     }
+}
+
+/// Pool size per service instance (`LIVEDESK_DB_MAX_CONNECTIONS`, default
+/// 10): with many replicas, PostgreSQL's `max_connections` is the limit.
+fn max_connections() -> u32 {
+    std::env::var("LIVEDESK_DB_MAX_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(10)
 }
