@@ -194,6 +194,8 @@ pub struct CommonConfig {
     pub grpc_addr: SocketAddr,
     pub database_url: SecretString,
     pub migrate_on_start: bool,
+    /// Pool size of this instance.
+    pub db_max_connections: u32,
     pub nats_url: String,
     /// Prefix of every subject, stream and consumer (EVT-4).
     pub subject_prefix: String,
@@ -218,6 +220,7 @@ impl CommonConfig {
             grpc_addr: env.get(&format!("{p}GRPC_ADDR"), SocketAddr::from(([127, 0, 0, 1], default_port)))?,
             database_url,
             migrate_on_start: env.get(&format!("{p}MIGRATE_ON_START"), true)?,
+            db_max_connections: env.get("LIVEDESK_DB_MAX_CONNECTIONS", crate::db::DEFAULT_MAX_CONNECTIONS)?,
             nats_url: env.get("LIVEDESK_NATS_URL", "nats://127.0.0.1:4222".to_string())?,
             subject_prefix: env.get("LIVEDESK_SUBJECT_PREFIX", "livedesk".to_string())?,
             auth: AuthConfig::from_env(env)?,

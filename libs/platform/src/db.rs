@@ -5,11 +5,20 @@ use std::time::Duration;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement};
 use sea_orm_migration::MigratorTrait;
 
-/// Connects to `url`, creating its database first when it does not exist.
+/// Connects to `url` with the default pool size.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+}
+
+/// Default pool size per service instance: with many replicas,
+/// PostgreSQL's `max_connections` is the limit (`LIVEDESK_DB_MAX_CONNECTIONS`).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
+/// Connects to `url`, creating its database first when it does not exist.
+pub async fn connect_with(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     ensure_database(url).await?;
     let mut opts = ConnectOptions::new(url.to_owned());
-    opts.max_connections(max_connections())
+    opts.max_connections(max_connections.max(2))
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
@@ -135,8 +144,3 @@ impl sea_orm_migration::MigrationTrait for SqlMigration {
     }
 }
 
-/// Pool size per service instance (`LIVEDESK_DB_MAX_CONNECTIONS`, default
-/// 10): with many replicas, PostgreSQL's `max_connections` is the limit.
-fn max_connections() -> u32 {
-    std::env::var("LIVEDESK_DB_MAX_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(10)
-}

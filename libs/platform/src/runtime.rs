@@ -32,7 +32,7 @@ impl Runtime {
     pub async fn start<M: MigratorTrait>(config: CommonConfig) -> anyhow::Result<Self> {
         let verifier = Arc::new(config.auth.verifier()?);
         let issuer = config.auth.issuer()?;
-        let db = crate::db::connect(config.database_url.expose_secret()).await?;
+        let db = crate::db::connect_with(config.database_url.expose_secret(), config.db_max_connections).await?;
         if config.migrate_on_start {
             crate::db::migrate::<M>(&db).await?;
         }
