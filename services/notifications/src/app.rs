@@ -1,0 +1,82 @@
+//! Wiring: database, NATS, consumers, wake-up fan-out, retention, gRPC.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use livedesk_events::Host;
+use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
+use livedesk_proto::notifications::v1::notifications_service_server::{
+    NotificationsServiceServer, SERVICE_NAME,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::events::{Fanout, FeedEvents, run_retention_sweep};
+use crate::grpc::NotificationsGrpc;
+use crate::store::Migrator;
+
+/// The streams this service consumes.
+const CONSUMES: [&str; 4] = ["routing", "conversations", "scheduling", "blocking"];
+
+/// A built notifications service, ready to serve.
+pub struct App {
+    host: Host,
+    grpc: NotificationsGrpc,
+}
+
+impl ServiceApp for App {
+    type Config = Config;
+    type Migrator = Migrator;
+    const NAME: &'static str = "notifications";
+
+    fn config(env: &Env) -> Result<Config, ConfigError> {
+        Config::from_env(env)
+    }
+
+    fn common(cfg: &Config) -> &CommonConfig {
+        &cfg.common
+    }
+
+    async fn build(cfg: Config) -> anyhow::Result<Self> {
+        let mut host = Host::start::<Migrator>(cfg.common, &CONSUMES).await?;
+        let handler = Arc::new(FeedEvents::new(
+            host.rt.nats.clone(),
+            host.subjects.clone(),
+            host.outbox.clone(),
+        ));
+        for producer in CONSUMES {
+            host.consume(producer, handler.clone());
+        }
+        let fanout = Fanout::new();
+        let (f, nats, subjects) = (fanout.clone(), host.rt.nats.clone(), host.subjects.clone());
+        host.spawn(move |token| f.run(nats, subjects, token));
+        let (db, days) = (host.rt.db.clone(), cfg.feed_retention_days);
+        host.spawn(move |token| run_retention_sweep(db, days, Duration::from_secs(300), token));
+        let grpc = NotificationsGrpc {
+            db: host.rt.db.clone(),
+            fanout,
+            shutdown: CancellationToken::new(),
+        };
+        Ok(Self { host, grpc })
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+
+    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        // Open streams never finish on their own: end them when shutdown
+        // starts, so the server's drain can complete.
+        let streams = self.grpc.shutdown.clone();
+        let signal = shutdown.clone();
+        tokio::spawn(async move {
+            signal.cancelled().await;
+            streams.cancel();
+        });
+        let auth = self.host.rt.auth();
+        let routes = tonic::service::Routes::new(NotificationsServiceServer::with_interceptor(
+            self.grpc, auth,
+        ));
+        self.host.serve(routes, &[SERVICE_NAME], shutdown).await
+    }
+}

@@ -1,0 +1,12 @@
+//! Pure rules of notifications: who receives what (audience), and what a
+//! valid email and its delivery status machine are. No I/O here.
+
+mod audience;
+mod email;
+mod subscription;
+
+pub use audience::{Recipients, reachable_customer};
+pub use email::{
+    Attempt, DeliveryState, EmailAddress, OutgoingEmail, Status, Subject, Transition, backoff,
+};
+pub use subscription::StartAt;

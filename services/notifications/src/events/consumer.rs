@@ -1,0 +1,95 @@
+//! One handler for every stream the service consumes: it turns events
+//! into feed rows (and email deliveries) inside the consumer's transaction,
+//! then wakes the recipients' streams on every replica after commit.
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use livedesk_events::{EventHandler, HandlerError, Outbox, ReceivedEvent, Staged, Subjects};
+use sea_orm::DatabaseTransaction;
+use uuid::Uuid;
+
+use super::batch::Batch;
+use super::fanout;
+
+/// Consumes routing, conversations, scheduling and blocking events.
+pub struct FeedEvents {
+    nats: async_nats::Client,
+    subjects: Subjects,
+    pub(super) outbox: Outbox,
+    /// Recipients whose feed an event grew, from `handle` to `after_commit`
+    /// (the runtime calls both in sequence on one consumer task). An entry
+    /// left by a failed transaction is overwritten when the event is retried.
+    woken: Mutex<HashMap<Uuid, (Uuid, Vec<String>)>>,
+}
+
+impl FeedEvents {
+    /// A handler publishing wake-ups on `nats` and staging events in `outbox`.
+    pub fn new(nats: async_nats::Client, subjects: Subjects, outbox: Outbox) -> Self {
+        Self {
+            nats,
+            subjects,
+            outbox,
+            woken: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<(Batch, Vec<Staged>), HandlerError> {
+        let mut batch = Batch::default();
+        let staged = match event.envelope.producer.as_str() {
+            "routing" => {
+                super::routing::handle(txn, event, &mut batch).await?;
+                vec![]
+            }
+            "conversations" => super::conversations::handle(self, txn, event, &mut batch).await?,
+            "scheduling" => super::others::scheduling(self, txn, event, &mut batch).await?,
+            "blocking" => {
+                super::others::blocking(txn, event).await?;
+                vec![]
+            }
+            _ => vec![],
+        };
+        Ok((batch, staged))
+    }
+}
+
+impl EventHandler for FeedEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<Vec<Staged>, HandlerError> {
+        let (batch, staged) = self.apply(txn, event).await?;
+        let woken = batch.write(txn, event.org_id, event.event_id).await?;
+        if !woken.is_empty()
+            && let Ok(mut map) = self.woken.lock()
+        {
+            map.insert(event.event_id, (event.org_id, woken));
+        }
+        Ok(staged)
+    }
+
+    async fn after_commit(&self, event: &ReceivedEvent) {
+        let entry = self
+            .woken
+            .lock()
+            .ok()
+            .and_then(|mut map| map.remove(&event.event_id));
+        let Some((org, recipients)) = entry else {
+            return;
+        };
+        // Best effort: a lost wake-up only delays delivery until the
+        // streams' periodic re-read.
+        let subject = self.subjects.push(&org.to_string());
+        if let Err(e) = self
+            .nats
+            .publish(subject, fanout::encode(&recipients))
+            .await
+        {
+            tracing::warn!(error = %e, %org, "wake-up not published");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Fan-out across replicas (NTF-1): after a feed grows, a small core-NATS
+//! message on `<prefix>.push.<org>` names the recipients; every replica
+//! subscribes once to `<prefix>.push.*` and forwards to its own streams
+//! through a broadcast channel. Wake-ups are hints only: streams re-read
+//! the database, so a lost one delays nothing beyond the safety re-read.
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use livedesk_events::Subjects;
+use tokio::sync::broadcast;
+use tokio_stream::StreamExt as _;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Recipients of one org whose feed grew.
+#[derive(Debug, Clone)]
+pub struct Wake {
+    pub org: Uuid,
+    pub recipients: Arc<Vec<String>>,
+}
+
+impl Wake {
+    /// Whether this wake-up concerns `recipient` of `org`.
+    pub fn concerns(&self, org: Uuid, recipient: &str) -> bool {
+        self.org == org && self.recipients.iter().any(|r| r == recipient)
+    }
+}
+
+/// The replica-local side of the fan-out.
+#[derive(Debug, Clone)]
+pub struct Fanout {
+    tx: broadcast::Sender<Wake>,
+}
+
+impl Default for Fanout {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Encodes recipient ids, one per line (ids never hold a newline: they
+/// come from JWT `sub` claims and event fields, and blank ids are dropped).
+pub fn encode(recipients: &[String]) -> Bytes {
+    Bytes::from(recipients.join("\n"))
+}
+
+fn decode(payload: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(payload)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl Fanout {
+    /// A fan-out with room for bursts; a slow stream that lags just re-reads.
+    pub fn new() -> Self {
+        Self {
+            tx: broadcast::channel(4096).0,
+        }
+    }
+
+    /// A receiver for one stream.
+    pub fn subscribe(&self) -> broadcast::Receiver<Wake> {
+        self.tx.subscribe()
+    }
+
+    /// Forwards wake-ups from NATS until `shutdown`, resubscribing after errors.
+    pub async fn run(
+        self,
+        nats: async_nats::Client,
+        subjects: Subjects,
+        shutdown: CancellationToken,
+    ) {
+        let filter = subjects.push_all();
+        while !shutdown.is_cancelled() {
+            let mut sub = match nats.subscribe(filter.clone()).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "push subscription failed, retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            };
+            loop {
+                let msg = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    m = sub.next() => m,
+                };
+                let Some(msg) = msg else { break };
+                let Some(org) = msg
+                    .subject
+                    .rsplit('.')
+                    .next()
+                    .and_then(|o| Uuid::parse_str(o).ok())
+                else {
+                    continue;
+                };
+                // No receiver (no open stream) is normal.
+                let _ = self.tx.send(Wake {
+                    org,
+                    recipients: Arc::new(decode(&msg.payload)),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipients_round_trip() {
+        let ids = vec!["agent-1".to_string(), "visitor-2".to_string()];
+        assert_eq!(decode(&encode(&ids)), ids);
+        let wake = Wake {
+            org: Uuid::nil(),
+            recipients: Arc::new(ids),
+        };
+        assert!(wake.concerns(Uuid::nil(), "visitor-2"));
+        assert!(!wake.concerns(Uuid::now_v7(), "visitor-2"));
+        assert!(!wake.concerns(Uuid::nil(), "visitor"));
+    }
+}

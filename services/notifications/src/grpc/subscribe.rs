@@ -1,0 +1,124 @@
+//! The body of one `Subscribe` stream (NTF-1). The database is the truth:
+//! the stream sends rows after the last sequence it sent, then waits for a
+//! wake-up naming its principal (or the periodic safety re-read) and reads
+//! again. A missed wake-up, a lagging broadcast or a reconnect therefore
+//! never loses a notification; it can only delay one.
+use std::time::Duration;
+
+use livedesk_proto::notifications::v1::notification::Kind;
+use livedesk_proto::notifications::v1::{Heartbeat, Notification};
+use sea_orm::DatabaseConnection;
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+use tonic::Status;
+use uuid::Uuid;
+
+use super::convert;
+use crate::events::Wake;
+use crate::store::Feed;
+
+/// Re-read even without a wake-up this often.
+const SAFETY_REREAD: Duration = Duration::from_secs(5);
+/// Send a heartbeat after this long without sending anything.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+/// Rows read per query.
+const PAGE: i64 = 256;
+
+/// One subscriber's stream state.
+pub struct Stream {
+    pub db: DatabaseConnection,
+    pub org: Uuid,
+    pub recipient: String,
+    /// Last sequence sent (or the start point).
+    pub last: i64,
+    pub wake: broadcast::Receiver<Wake>,
+    pub tx: mpsc::Sender<Result<Notification, Status>>,
+    pub shutdown: CancellationToken,
+}
+
+enum Next {
+    Read,
+    Stop,
+}
+
+impl Stream {
+    /// Runs until the client goes away or the service shuts down.
+    pub async fn run(mut self) {
+        let mut last_sent = Instant::now();
+        loop {
+            match self.drain(&mut last_sent).await {
+                Next::Read => {}
+                Next::Stop => return,
+            }
+            if let Next::Stop = self.wait(&mut last_sent).await {
+                return;
+            }
+        }
+    }
+
+    /// Sends every row after `last`, in sequence order.
+    async fn drain(&mut self, last_sent: &mut Instant) -> Next {
+        loop {
+            let rows = match Feed::after(&self.db, self.org, &self.recipient, self.last, PAGE).await
+            {
+                Ok(rows) => rows,
+                Err(e) => {
+                    // The client resumes from its last sequence on reconnect.
+                    tracing::warn!(error = %e, "feed read failed, ending stream");
+                    let _ = self
+                        .tx
+                        .send(Err(Status::unavailable(
+                            "feed temporarily unavailable, resubscribe",
+                        )))
+                        .await;
+                    return Next::Stop;
+                }
+            };
+            let full = rows.len() as i64 == PAGE;
+            for row in rows {
+                match convert::notification(&row) {
+                    Ok(n) => {
+                        if self.tx.send(Ok(n)).await.is_err() {
+                            return Next::Stop;
+                        }
+                        *last_sent = Instant::now();
+                    }
+                    Err(e) => {
+                        tracing::error!(seq = row.seq, error = %e, "undecodable feed row skipped")
+                    }
+                }
+                self.last = row.seq;
+            }
+            if !full {
+                return Next::Read;
+            }
+        }
+    }
+
+    /// Waits for a reason to read again; sends heartbeats while idle.
+    async fn wait(&mut self, last_sent: &mut Instant) -> Next {
+        let reread = Instant::now() + SAFETY_REREAD;
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return Next::Stop,
+                _ = self.tx.closed() => return Next::Stop,
+                _ = sleep_until(reread) => return Next::Read,
+                _ = sleep_until(*last_sent + HEARTBEAT) => {
+                    let beat = Notification { sequence: 0, at: None, conversation_id: String::new(), kind: Some(Kind::Heartbeat(Heartbeat {})) };
+                    if self.tx.send(Ok(beat)).await.is_err() {
+                        return Next::Stop;
+                    }
+                    *last_sent = Instant::now();
+                }
+                w = self.wake.recv() => match w {
+                    Ok(w) if w.concerns(self.org, &self.recipient) => return Next::Read,
+                    Ok(_) => {}
+                    // Missed some wake-ups: one read catches up on all of them.
+                    Err(broadcast::error::RecvError::Lagged(_)) => return Next::Read,
+                    Err(broadcast::error::RecvError::Closed) => return Next::Stop,
+                },
+            }
+        }
+    }
+}

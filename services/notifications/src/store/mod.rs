@@ -1,0 +1,12 @@
+//! PostgreSQL storage: feeds, what is known of conversations, email
+//! deliveries, and the migrations.
+
+mod conversations;
+mod emails;
+mod feed;
+mod migrator;
+
+pub use conversations::{Conversations, Tracked};
+pub use emails::{EmailRow, Emails, NewEmail};
+pub use feed::{Feed, FeedRow};
+pub use migrator::Migrator;
