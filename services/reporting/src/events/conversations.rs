@@ -1,0 +1,81 @@
+//! Conversation facts from `ConversationEnded` (RPT-2) and dropped-message
+//! counts from `MessageDropped` (BLK-3, BLK-7).
+use livedesk_events::{EventHandler, HandlerError, ReceivedEvent, Staged};
+use livedesk_platform::time::from_proto;
+use livedesk_proto::conversations::v1::{ConversationEnded, ConversationStatus, MessageDropped};
+use sea_orm::DatabaseTransaction;
+
+use super::required_uuid;
+use crate::domain::{FactTimes, mask_customer_name};
+use crate::store::{EndedFact, Facts};
+
+/// Consumes the conversations stream.
+pub struct ConversationEvents;
+
+impl EventHandler for ConversationEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<Vec<Staged>, HandlerError> {
+        if let Some(ended) = event.payload::<ConversationEnded>() {
+            ended_fact(txn, event, ended?).await?;
+        } else if let Some(dropped) = event.payload::<MessageDropped>() {
+            let block_id = required_uuid("block_id", &dropped?.block_id)?;
+            Facts::count_dropped(txn, event.org_id, block_id).await?;
+        }
+        Ok(vec![])
+    }
+}
+
+async fn ended_fact(
+    txn: &DatabaseTransaction,
+    event: &ReceivedEvent,
+    e: ConversationEnded,
+) -> Result<(), HandlerError> {
+    let conversation_id = required_uuid("conversation_id", &e.conversation_id)?;
+    let status = ConversationStatus::try_from(e.status).unwrap_or(ConversationStatus::Unspecified);
+    // RPT-2: only ended conversations count; anything else (a paused one)
+    // is not a fact of the statistics.
+    if !matches!(
+        status,
+        ConversationStatus::Ended | ConversationStatus::Blocked
+    ) {
+        tracing::debug!(%conversation_id, status = e.status, "conversation not ended, ignored");
+        return Ok(());
+    }
+    let time = |t: &Option<prost_types::Timestamp>| t.as_ref().and_then(from_proto);
+    let ended_at = time(&e.ended_at).unwrap_or_else(|| event.occurred_at());
+    let times = FactTimes {
+        queued_at: time(&e.queued_at),
+        assigned_at: time(&e.assigned_at),
+        first_response_at: time(&e.first_response_at),
+        ended_at: Some(ended_at),
+        abandoned: e.abandoned,
+    };
+    let qualification = e.qualification.unwrap_or_default();
+    let fact = EndedFact {
+        org_id: event.org_id,
+        conversation_id,
+        queue_id: e.queue_id,
+        channel: e.channel,
+        agent_ids: e.agent_ids,
+        tags: qualification.tags,
+        reason: qualification.contact_reason,
+        status: e.status,
+        ended_by: e.ended_by,
+        customer_name: mask_customer_name(&e.customer_name),
+        created_at: time(&e.created_at),
+        queued_at: times.queued_at,
+        first_response_at: times.first_response_at,
+        assigned_at: times.assigned_at,
+        ended_at,
+        message_count: i32::try_from(e.message_count).unwrap_or(i32::MAX),
+        abandoned: e.abandoned,
+        proactive: e.proactive,
+        blocked: status == ConversationStatus::Blocked,
+        durations: times.durations(),
+    };
+    Facts::upsert_ended(txn, &fact).await?;
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! Form submissions from `FormSubmitted`, values masked before storage.
+use livedesk_events::{EventHandler, HandlerError, ReceivedEvent, Staged};
+use livedesk_platform::time::from_proto;
+use livedesk_proto::scheduling::v1::FormSubmitted;
+use sea_orm::DatabaseTransaction;
+
+use super::required_uuid;
+use crate::domain::mask_customer_name;
+use crate::store::{Activity, NewSubmission};
+
+/// Consumes the scheduling stream.
+pub struct SchedulingEvents;
+
+impl EventHandler for SchedulingEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<Vec<Staged>, HandlerError> {
+        let Some(submitted) = event.payload::<FormSubmitted>() else {
+            return Ok(vec![]);
+        };
+        let Some(s) = submitted?.submission else {
+            return Err(HandlerError::permanent(
+                "FormSubmitted without a submission",
+            ));
+        };
+        let (field_keys, field_values) = s
+            .values
+            .iter()
+            .map(|v| (v.key.clone(), mask_customer_name(&v.value)))
+            .unzip();
+        let row = NewSubmission {
+            org_id: event.org_id,
+            submission_id: required_uuid("submission.id", &s.id)?,
+            form_id: s.form_id,
+            kind: s.kind,
+            queue_id: s.queue_id,
+            submitted_at: s
+                .submitted_at
+                .as_ref()
+                .and_then(from_proto)
+                .unwrap_or_else(|| event.occurred_at()),
+            dropped: s.dropped,
+            field_keys,
+            field_values,
+        };
+        Activity::insert_submission(txn, &row).await?;
+        Ok(vec![])
+    }
+}

@@ -1,0 +1,197 @@
+//! Headers and cells of each export kind (RPT-4, BLK-7). Every text cell
+//! that can hold user-supplied text passes through `safe_cell`.
+use chrono::{DateTime, SecondsFormat, Utc};
+use livedesk_proto::common::v1::Channel;
+use livedesk_proto::conversations::v1::{ConversationStatus, EndedBy};
+use livedesk_proto::routing::v1::AgentState;
+use livedesk_proto::scheduling::v1::FormKind;
+
+use crate::domain::{ExportKind, safe_cell, seconds_between};
+use crate::store::ExportRow;
+
+/// The header row of a kind.
+pub fn header(kind: ExportKind) -> &'static [&'static str] {
+    match kind {
+        ExportKind::Conversations => &[
+            "conversation_id",
+            "created_at",
+            "ended_at",
+            "queue_id",
+            "channel",
+            "agents",
+            "tags",
+            "reason",
+            "status",
+            "ended_by",
+            "wait_seconds",
+            "handle_seconds",
+            "first_response_seconds",
+            "messages",
+            "wrap_up_code",
+            "blocked",
+        ],
+        ExportKind::BlockedConversations => &[
+            "block_id",
+            "conversation_id",
+            "blocked_by",
+            "blocked_at",
+            "reason",
+            "customer_identity",
+            "customer_name",
+            "channel",
+            "dropped_messages",
+            "unblocked_by",
+            "unblocked_at",
+            "expires_at",
+            "expired",
+        ],
+        ExportKind::AgentActivity => &[
+            "agent_id",
+            "record",
+            "state",
+            "reason_or_code",
+            "conversation_id",
+            "started_at",
+            "ended_at",
+            "duration_seconds",
+        ],
+        ExportKind::FormSubmissions => &[
+            "submission_id",
+            "submitted_at",
+            "form_id",
+            "kind",
+            "queue_id",
+            "dropped",
+            "fields",
+        ],
+    }
+}
+
+fn time(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+fn secs(s: Option<f64>) -> String {
+    s.map(|s| format!("{s:.3}")).unwrap_or_default()
+}
+
+fn text(s: &str) -> String {
+    safe_cell(s).into_owned()
+}
+
+/// Joins several values in one cell; each is made safe on its own and the
+/// whole again, since the first one starts the cell.
+fn list(values: &[String]) -> String {
+    text(
+        &values
+            .iter()
+            .map(|v| safe_cell(v).into_owned())
+            .collect::<Vec<_>>()
+            .join("|"),
+    )
+}
+
+fn channel(n: i32) -> String {
+    Channel::try_from(n)
+        .map(|c| {
+            c.as_str_name()
+                .trim_start_matches("CHANNEL_")
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "true" } else { "false" }.to_owned()
+}
+
+/// The cells of one row, in header order.
+pub fn cells(row: &ExportRow) -> Vec<String> {
+    match row {
+        ExportRow::Conversation(c) => vec![
+            c.conversation_id.to_string(),
+            time(c.created_at),
+            time(c.ended_at),
+            text(&c.queue_id),
+            channel(c.channel),
+            list(&c.agent_ids),
+            list(&c.tags),
+            text(&c.reason),
+            ConversationStatus::try_from(c.status)
+                .map(|s| {
+                    s.as_str_name()
+                        .trim_start_matches("CONVERSATION_STATUS_")
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_default(),
+            EndedBy::try_from(c.ended_by)
+                .map(|s| {
+                    s.as_str_name()
+                        .trim_start_matches("ENDED_BY_")
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_default(),
+            secs(c.wait_seconds),
+            secs(c.handle_seconds),
+            secs(c.first_response_seconds),
+            c.message_count.to_string(),
+            text(c.wrap_up_code.as_deref().unwrap_or("")),
+            yes_no(c.blocked),
+        ],
+        ExportRow::Block(b) => vec![
+            b.block_id.to_string(),
+            text(&b.conversation_id),
+            text(&b.blocked_by),
+            time(b.blocked_at),
+            text(&b.reason),
+            text(&b.identities),
+            text(&b.customer_name),
+            channel(b.channel),
+            b.dropped.to_string(),
+            text(&b.unblocked_by),
+            time(b.unblocked_at),
+            time(b.expires_at),
+            yes_no(b.expired),
+        ],
+        ExportRow::Activity(a) => vec![
+            text(&a.agent_id),
+            a.record.clone(),
+            a.state
+                .and_then(|s| AgentState::try_from(s).ok())
+                .map(|s| {
+                    s.as_str_name()
+                        .trim_start_matches("AGENT_STATE_")
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_default(),
+            text(&a.detail),
+            text(&a.conversation_id),
+            time(Some(a.started_at)),
+            time(a.ended_at),
+            secs(a.ended_at.map(|e| seconds_between(a.started_at, e))),
+        ],
+        ExportRow::Submission(s) => vec![
+            s.submission_id.to_string(),
+            time(Some(s.submitted_at)),
+            text(&s.form_id),
+            FormKind::try_from(s.kind)
+                .map(|k| {
+                    k.as_str_name()
+                        .trim_start_matches("FORM_KIND_")
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_default(),
+            text(&s.queue_id),
+            yes_no(s.dropped),
+            text(
+                &s.field_keys
+                    .iter()
+                    .zip(&s.field_values)
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        ],
+    }
+}

@@ -1,0 +1,212 @@
+//! Export queries (RPT-4) read through a server-side cursor inside one
+//! read-only REPEATABLE READ transaction: a consistent snapshot, in key
+//! order, a bounded batch at a time, whatever the size of the table.
+use chrono::{DateTime, Utc};
+use livedesk_platform::db::stmt;
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, FromQueryResult,
+    IsolationLevel, QueryResult, TransactionTrait, Value,
+};
+use uuid::Uuid;
+
+use crate::domain::{ExportKind, Range, Scope};
+
+/// Rows fetched per round trip: small enough to keep memory flat, large
+/// enough that round trips do not dominate.
+const BATCH: usize = 500;
+
+/// A conversation row (EXPORT_KIND_CONVERSATIONS).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ConversationRow {
+    pub conversation_id: Uuid,
+    pub created_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub queue_id: String,
+    pub channel: i32,
+    pub agent_ids: Vec<String>,
+    pub tags: Vec<String>,
+    pub reason: String,
+    pub status: i32,
+    pub ended_by: i32,
+    pub wait_seconds: Option<f64>,
+    pub handle_seconds: Option<f64>,
+    pub first_response_seconds: Option<f64>,
+    pub message_count: i32,
+    pub wrap_up_code: Option<String>,
+    pub blocked: bool,
+}
+
+/// A block row (EXPORT_KIND_BLOCKED_CONVERSATIONS, BLK-7).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct BlockRow {
+    pub block_id: Uuid,
+    pub conversation_id: String,
+    pub blocked_by: String,
+    pub blocked_at: Option<DateTime<Utc>>,
+    pub reason: String,
+    pub identities: String,
+    pub customer_name: String,
+    pub channel: i32,
+    pub dropped: i64,
+    pub unblocked_by: String,
+    pub unblocked_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub expired: bool,
+}
+
+/// An agent activity row: a state interval or a wrap-up.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ActivityRow {
+    pub agent_id: String,
+    pub record: String,
+    pub state: Option<i32>,
+    pub detail: String,
+    pub conversation_id: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// A form submission row (values masked when stored).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct SubmissionRow {
+    pub submission_id: Uuid,
+    pub submitted_at: DateTime<Utc>,
+    pub form_id: String,
+    pub kind: i32,
+    pub queue_id: String,
+    pub dropped: bool,
+    pub field_keys: Vec<String>,
+    pub field_values: Vec<String>,
+}
+
+/// One exported row of any kind.
+#[derive(Debug, Clone)]
+pub enum ExportRow {
+    Conversation(ConversationRow),
+    Block(BlockRow),
+    Activity(ActivityRow),
+    Submission(SubmissionRow),
+}
+
+/// The query of each kind. `$1` org, `$2`/`$3` range, `$4` the agent of an
+/// agent-scoped caller (NULL for the whole org).
+fn query(kind: ExportKind) -> &'static str {
+    match kind {
+        ExportKind::Conversations => {
+            "SELECT conversation_id, created_at, ended_at, queue_id, channel, agent_ids, tags, reason, status, ended_by, \
+                    wait_seconds, handle_seconds, first_response_seconds, message_count, wrap_up_code, blocked \
+             FROM conversation_facts \
+             WHERE org_id = $1 AND ended_at IS NOT NULL \
+               AND ($2::timestamptz IS NULL OR ended_at >= $2) AND ($3::timestamptz IS NULL OR ended_at < $3) \
+               AND ($4::text IS NULL OR $4 = ANY (agent_ids)) \
+             ORDER BY ended_at, conversation_id"
+        }
+        ExportKind::BlockedConversations => {
+            "SELECT b.block_id, b.conversation_id, b.blocked_by, b.blocked_at, b.reason, b.identities, b.customer_name, \
+                    b.channel, GREATEST(b.dropped_counted, b.dropped_reported) AS dropped, b.unblocked_by, b.unblocked_at, \
+                    b.expires_at, b.expired \
+             FROM blocks b \
+             WHERE b.org_id = $1 AND b.known \
+               AND ($2::timestamptz IS NULL OR b.blocked_at >= $2) AND ($3::timestamptz IS NULL OR b.blocked_at < $3) \
+               AND ($4::text IS NULL OR b.blocked_by = $4 OR EXISTS ( \
+                    SELECT 1 FROM conversation_facts f \
+                    WHERE f.org_id = b.org_id AND f.conversation_id::text = b.conversation_id AND $4 = ANY (f.agent_ids))) \
+             ORDER BY b.blocked_at, b.block_id"
+        }
+        // Intervals come from LEAD over all of an agent's changes, before
+        // the range filter, so an interval started before the range still
+        // ends where the next change is.
+        ExportKind::AgentActivity => {
+            "SELECT agent_id, record, state, detail, conversation_id, started_at, ended_at FROM ( \
+                 SELECT agent_id, 'state' AS record, to_state AS state, away_reason AS detail, '' AS conversation_id, \
+                        at AS started_at, LEAD(at) OVER (PARTITION BY agent_id ORDER BY at, event_id) AS ended_at \
+                 FROM agent_state_changes WHERE org_id = $1 AND ($4::text IS NULL OR agent_id = $4) \
+                 UNION ALL \
+                 SELECT agent_id, 'wrap_up', NULL, code, conversation_id::text, submitted_at, NULL \
+                 FROM agent_wrap_ups WHERE org_id = $1 AND ($4::text IS NULL OR agent_id = $4) \
+             ) a \
+             WHERE ($2::timestamptz IS NULL OR started_at >= $2) AND ($3::timestamptz IS NULL OR started_at < $3) \
+             ORDER BY agent_id, started_at, record, conversation_id"
+        }
+        // Submissions belong to no agent: an agent-scoped caller gets none
+        // (the handler refuses agents before this, this is the backstop).
+        ExportKind::FormSubmissions => {
+            "SELECT submission_id, submitted_at, form_id, kind, queue_id, dropped, field_keys, field_values \
+             FROM form_submissions \
+             WHERE org_id = $1 AND $4::text IS NULL \
+               AND ($2::timestamptz IS NULL OR submitted_at >= $2) AND ($3::timestamptz IS NULL OR submitted_at < $3) \
+             ORDER BY submitted_at, submission_id"
+        }
+    }
+}
+
+/// An open export: a transaction holding the cursor.
+pub struct ExportCursor {
+    txn: DatabaseTransaction,
+    kind: ExportKind,
+}
+
+impl std::fmt::Debug for ExportCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportCursor")
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+impl ExportCursor {
+    /// Opens the cursor over what `scope` may see of `org` within `range`.
+    pub async fn open(
+        db: &DatabaseConnection,
+        kind: ExportKind,
+        org_id: Uuid,
+        range: Range,
+        scope: &Scope,
+    ) -> Result<Self, DbErr> {
+        let txn = db
+            .begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await?;
+        let sql = format!("DECLARE export_rows NO SCROLL CURSOR FOR {}", query(kind));
+        let agent = Value::from(scope.agent().map(str::to_owned));
+        txn.execute_raw(stmt(
+            &sql,
+            [org_id.into(), range.from.into(), range.to.into(), agent],
+        ))
+        .await?;
+        Ok(Self { txn, kind })
+    }
+
+    /// The next batch in key order; empty at the end.
+    pub async fn next_batch(&self) -> Result<Vec<ExportRow>, DbErr> {
+        let rows = self
+            .txn
+            .query_all_raw(stmt(&format!("FETCH FORWARD {BATCH} FROM export_rows"), []))
+            .await?;
+        rows.iter().map(|r| self.decode(r)).collect()
+    }
+
+    fn decode(&self, row: &QueryResult) -> Result<ExportRow, DbErr> {
+        Ok(match self.kind {
+            ExportKind::Conversations => {
+                ExportRow::Conversation(ConversationRow::from_query_result(row, "")?)
+            }
+            ExportKind::BlockedConversations => {
+                ExportRow::Block(BlockRow::from_query_result(row, "")?)
+            }
+            ExportKind::AgentActivity => {
+                ExportRow::Activity(ActivityRow::from_query_result(row, "")?)
+            }
+            ExportKind::FormSubmissions => {
+                ExportRow::Submission(SubmissionRow::from_query_result(row, "")?)
+            }
+        })
+    }
+
+    /// Ends the read-only transaction.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}

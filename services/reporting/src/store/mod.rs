@@ -1,0 +1,16 @@
+//! PostgreSQL storage of the read model: migrations, upserts applied by the
+//! event handlers, statistics and export queries.
+
+mod activity;
+mod export;
+mod facts;
+mod generation;
+mod migrator;
+mod stats;
+
+pub use activity::{Activity, NewStateChange, NewSubmission};
+pub use export::{ExportCursor, ExportRow};
+pub use facts::{BlockFact, EndedFact, Facts, WrapUpFact};
+pub use generation::ensure_generation;
+pub use migrator::Migrator;
+pub use stats::statistics;
