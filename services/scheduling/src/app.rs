@@ -1,0 +1,60 @@
+//! Wiring: database, NATS, cache, gRPC server and the announcement sweep.
+use std::net::SocketAddr;
+
+use livedesk_events::Host;
+use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
+use livedesk_proto::routing::v1::routing_service_client::RoutingServiceClient;
+use livedesk_proto::scheduling::v1::scheduling_service_server::{
+    SERVICE_NAME, SchedulingServiceServer,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::cache::OrgCache;
+use crate::config::Config;
+use crate::grpc::SchedulingGrpc;
+use crate::store::Migrator;
+
+/// A built scheduling service, ready to serve.
+pub struct App {
+    host: Host,
+    grpc: SchedulingGrpc,
+}
+
+impl ServiceApp for App {
+    type Config = Config;
+    type Migrator = Migrator;
+    const NAME: &'static str = "scheduling";
+
+    fn config(env: &Env) -> Result<Config, ConfigError> {
+        Config::from_env(env)
+    }
+
+    fn common(cfg: &Config) -> &CommonConfig {
+        &cfg.common
+    }
+
+    async fn build(cfg: Config) -> anyhow::Result<Self> {
+        let host = Host::start::<Migrator>(cfg.common, &[]).await?;
+        let routing =
+            RoutingServiceClient::new(livedesk_platform::runtime::peer_channel(&cfg.routing_url)?);
+        let cache = OrgCache::new(host.rt.db.clone(), cfg.cache_ttl);
+        let grpc = SchedulingGrpc {
+            db: host.rt.db.clone(),
+            rt: host.rt.clone(),
+            cache,
+            routing,
+        };
+        Ok(Self { host, grpc })
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+
+    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let auth = self.host.rt.auth();
+        let routes =
+            tonic::service::Routes::new(SchedulingServiceServer::with_interceptor(self.grpc, auth));
+        self.host.serve(routes, &[SERVICE_NAME], shutdown).await
+    }
+}

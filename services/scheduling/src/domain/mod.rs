@@ -1,0 +1,14 @@
+//! Pure rules of scheduling: schedules and their evaluation, widget state,
+//! settings. No I/O here (no tonic, sea-orm or async-nats).
+
+mod evaluate;
+#[cfg(test)]
+mod evaluate_tests;
+mod schedule;
+mod settings;
+mod widget;
+
+pub use evaluate::{Evaluation, evaluate};
+pub use schedule::{Exception, Hours, Interval, RawException, RawSchedule, Schedule, parse_date};
+pub use settings::{DEFAULT_CLOSING_SOON, DEFAULT_OUT_OF_HOURS, Settings, is_email};
+pub use widget::{ChannelKind, WidgetMode, decide};

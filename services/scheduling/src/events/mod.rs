@@ -1,0 +1,2 @@
+//! Events the scheduling service publishes on its own: queue open, close
+//! and closing-soon announcements (SCH-4).

@@ -1,0 +1,7 @@
+//! gRPC handlers of `livedesk.scheduling.v1.SchedulingService`.
+
+mod convert;
+mod handlers;
+mod schedules;
+
+pub use handlers::SchedulingGrpc;
