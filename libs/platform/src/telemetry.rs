@@ -12,6 +12,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::{EnvFilter, Layer};
 
 /// Flushes telemetry when dropped: keep it alive until `main` returns.
@@ -62,19 +63,24 @@ pub fn init(service: &'static str) -> anyhow::Result<TelemetryGuard> {
     } else {
         (None, None)
     };
+    // The log filter applies to logs only: trace context must keep flowing
+    // (gRPC → outbox → NATS) even when RUST_LOG silences info spans.
     let otel_layer = tracer
         .as_ref()
-        .map(|t| tracing_opentelemetry::layer().with_tracer(t.tracer(service)));
-    tracing_subscriber::registry().with(filter).with(fmt_layer).with(otel_layer).try_init()?;
+        .map(|t| tracing_opentelemetry::layer().with_tracer(t.tracer(service)).with_filter(LevelFilter::INFO));
+    tracing_subscriber::registry().with(fmt_layer.with_filter(filter)).with(otel_layer).try_init()?;
     Ok(TelemetryGuard { tracer, meter })
 }
 
-/// Installs only the propagator and a test-friendly log layer (idempotent).
+/// Installs the propagator, a tracer that exports nothing (so spans carry
+/// real trace contexts and propagation can be observed) and a test-friendly
+/// log layer. Idempotent.
 pub fn init_for_tests() {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let tracer = SdkTracerProvider::builder().build().tracer("livedesk-tests");
     let _ = tracing_subscriber::registry()
-        .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_test_writer())
+        .with(tracing_subscriber::fmt::layer().with_test_writer().with_filter(filter))
+        .with(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(LevelFilter::INFO))
         .try_init();
 }
