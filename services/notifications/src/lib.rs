@@ -14,4 +14,4 @@ mod store;
 pub use app::App;
 pub use config::Config;
 pub use error::Error;
-pub use events::FeedEvents;
+pub use events::{FeedEvents, sweep_once as sweep_retention};

@@ -13,4 +13,4 @@ mod routing;
 
 pub use consumer::FeedEvents;
 pub use fanout::{Fanout, Wake};
-pub use retention::run_retention_sweep;
+pub use retention::{run_retention_sweep, sweep_once};
