@@ -1,0 +1,68 @@
+//! Wiring: database, NATS, gRPC server, the conversations consumer and
+//! the sweeps (offer expiry, auto wrap-up, periodic routing).
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use livedesk_events::Host;
+use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
+use livedesk_proto::routing::v1::routing_service_server::{RoutingServiceServer, SERVICE_NAME};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::events::{ConversationEvents, Router, sweeps};
+use crate::grpc::RoutingGrpc;
+use crate::store::Migrator;
+
+/// A built routing service, ready to serve.
+pub struct App {
+    host: Host,
+    grpc: RoutingGrpc,
+}
+
+impl ServiceApp for App {
+    type Config = Config;
+    type Migrator = Migrator;
+    const NAME: &'static str = "routing";
+
+    fn config(env: &Env) -> Result<Config, ConfigError> {
+        Config::from_env(env)
+    }
+
+    fn common(cfg: &Config) -> &CommonConfig {
+        &cfg.common
+    }
+
+    async fn build(cfg: Config) -> anyhow::Result<Self> {
+        let mut host = Host::start::<Migrator>(cfg.common.clone(), &["conversations"]).await?;
+        let router = Router::new(host.rt.db.clone(), host.outbox.clone());
+        let grpc = RoutingGrpc {
+            db: host.rt.db.clone(),
+            outbox: host.outbox.clone(),
+            router: router.clone(),
+        };
+        host.consume(
+            "conversations",
+            Arc::new(ConversationEvents {
+                router: router.clone(),
+            }),
+        );
+        let r = router.clone();
+        host.spawn(move |token| sweeps::run_offer_expiry(r, cfg.offer_sweep, token));
+        let r = router.clone();
+        host.spawn(move |token| sweeps::run_wrap_up_expiry(r, cfg.wrap_up_sweep, token));
+        let r = router;
+        host.spawn(move |token| sweeps::run_routing_sweep(r, cfg.routing_sweep, token));
+        Ok(Self { host, grpc })
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+
+    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let auth = self.host.rt.auth();
+        let routes =
+            tonic::service::Routes::new(RoutingServiceServer::with_interceptor(self.grpc, auth));
+        self.host.serve(routes, &[SERVICE_NAME], shutdown).await
+    }
+}

@@ -1,0 +1,34 @@
+//! Configuration (`LIVEDESK_ROUTING__*`).
+use std::time::Duration;
+
+use livedesk_platform::config::ports;
+use livedesk_platform::{CommonConfig, ConfigError, Env};
+
+/// Typed configuration of the routing service.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub common: CommonConfig,
+    /// How often unanswered offers are expired (RTG-5); default 500 ms.
+    pub offer_sweep: Duration,
+    /// Safety-net routing pass over queues with waiting conversations
+    /// (RTG-6); default 2000 ms.
+    pub routing_sweep: Duration,
+    /// How often overdue wrap-ups are closed (RTG-9); default 1000 ms.
+    pub wrap_up_sweep: Duration,
+}
+
+impl Config {
+    /// Reads `LIVEDESK_*` variables.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let millis = |key: &str, default: u64| -> Result<Duration, ConfigError> {
+            let v: u64 = env.get(&format!("LIVEDESK_ROUTING__{key}"), default)?;
+            Ok(Duration::from_millis(v.max(50)))
+        };
+        Ok(Self {
+            common: CommonConfig::from_env(env, "routing", ports::ROUTING)?,
+            offer_sweep: millis("OFFER_SWEEP_MS", 500)?,
+            routing_sweep: millis("ROUTING_SWEEP_MS", 2000)?,
+            wrap_up_sweep: millis("WRAP_UP_SWEEP_MS", 1000)?,
+        })
+    }
+}

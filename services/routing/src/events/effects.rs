@@ -1,0 +1,85 @@
+//! State changes staged by several paths (RPCs and sweeps): an agent's
+//! state change, and what follows a recorded wrap-up (RTG-9, RTG-14).
+use livedesk_events::{Outbox, Staged};
+use livedesk_platform::time::opt_to_proto;
+use livedesk_proto::routing::v1 as pb;
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+use crate::store::{Agents, LegRow};
+
+/// Stages `AgentStateChanged`.
+#[allow(clippy::too_many_arguments)]
+pub async fn stage_state_change<C: ConnectionTrait>(
+    outbox: &Outbox,
+    txn: &C,
+    org: Uuid,
+    agent_id: &str,
+    from: i32,
+    to: i32,
+    away_reason: &str,
+    changed_by: &str,
+) -> Result<Staged, DbErr> {
+    outbox
+        .stage(
+            txn,
+            org,
+            agent_id,
+            &pb::AgentStateChanged {
+                agent_id: agent_id.to_owned(),
+                from,
+                to,
+                away_reason: away_reason.to_owned(),
+                changed_by: changed_by.to_owned(),
+            },
+        )
+        .await
+}
+
+/// After a leg's wrap-up was recorded (by the agent or automatically):
+/// restarts the agent's idle clock, applies a pending next state when this
+/// was their last conversation (RTG-14), and stages `WrapUpSubmitted`.
+pub async fn finish_wrap_up<C: ConnectionTrait>(
+    outbox: &Outbox,
+    txn: &C,
+    leg: &LegRow,
+) -> Result<Vec<Staged>, DbErr> {
+    Agents::touch_idle(txn, leg.org_id, &leg.agent_id).await?;
+    let wrap_up = pb::WrapUp {
+        conversation_id: leg.conversation_id.to_string(),
+        agent_id: leg.agent_id.clone(),
+        code: leg.wrap_up_code.clone().unwrap_or_default(),
+        automatic: leg.wrap_up_automatic,
+        submitted_at: opt_to_proto(leg.wrapped_up_at),
+    };
+    let mut staged = vec![
+        outbox
+            .stage(
+                txn,
+                leg.org_id,
+                leg.conversation_id,
+                &pb::WrapUpSubmitted {
+                    wrap_up: Some(wrap_up),
+                },
+            )
+            .await?,
+    ];
+    if let Some((from, to, reason)) =
+        Agents::apply_next_state_if_idle(txn, leg.org_id, &leg.agent_id).await?
+    {
+        staged.push(
+            stage_state_change(
+                outbox,
+                txn,
+                leg.org_id,
+                &leg.agent_id,
+                from,
+                to,
+                &reason,
+                "system",
+            )
+            .await?,
+        );
+    }
+    Ok(staged)
+}

@@ -1,0 +1,73 @@
+//! Store rows to protobuf messages.
+use livedesk_platform::time::{opt_to_proto, to_proto};
+use livedesk_proto::common::v1::Channel;
+use livedesk_proto::routing::v1 as pb;
+
+use crate::store::{AgentRow, LegRow, OfferRow, QueueRow};
+
+/// The API view of an agent.
+pub fn agent(r: &AgentRow) -> pb::Agent {
+    pb::Agent {
+        id: r.id.clone(),
+        display_name: r.display_name.clone(),
+        initials: r.initials.clone(),
+        skills: r.skills.clone(),
+        queue_ids: r.queue_ids.iter().map(ToString::to_string).collect(),
+        capacities: vec![pb::ChannelCapacity {
+            channel: Channel::WebChat as i32,
+            capacity: u32::try_from(r.chat_capacity).unwrap_or(0),
+        }],
+        state: r.state,
+        away_reason: r.away_reason.clone(),
+        next_state: r.next_state,
+        active_load: u32::try_from(r.load).unwrap_or(0),
+        state_since: Some(to_proto(r.state_since)),
+        idle_since: Some(to_proto(r.idle_since)),
+    }
+}
+
+/// The API view of a queue.
+pub fn queue(r: &QueueRow) -> pb::Queue {
+    pb::Queue {
+        id: r.id.to_string(),
+        name: r.name.clone(),
+        strategy: r.strategy,
+        offer_timeout_seconds: u32::try_from(r.offer_timeout_seconds).unwrap_or(0),
+        required_skills: r.required_skills.clone(),
+        schedule_id: r.schedule_id.map(|s| s.to_string()).unwrap_or_default(),
+        max_wait_seconds: u32::try_from(r.max_wait_seconds).unwrap_or(0),
+        transfer_failure_policy: r.transfer_failure_policy,
+        member_agent_ids: r.member_agent_ids.clone(),
+        is_default: r.is_default,
+        offer_form_after_seconds: u32::try_from(r.offer_form_after_seconds).unwrap_or(0),
+    }
+}
+
+/// The API (and event) view of an offer (RTG-4).
+pub fn offer(r: &OfferRow) -> pb::Offer {
+    pb::Offer {
+        id: r.id.to_string(),
+        conversation_id: r.conversation_id.to_string(),
+        agent_id: r.agent_id.clone(),
+        queue_id: r.queue_id.to_string(),
+        queue_name: r.queue_name.clone(),
+        customer_name: r.customer_name.clone(),
+        first_messages: r.first_messages.clone(),
+        proactive: r.proactive,
+        conversation_created_at: Some(to_proto(r.conversation_created_at)),
+        expires_at: Some(to_proto(r.expires_at)),
+        channel: r.channel,
+        kind: r.kind,
+    }
+}
+
+/// The API view of a recorded wrap-up.
+pub fn wrap_up(l: &LegRow) -> pb::WrapUp {
+    pb::WrapUp {
+        conversation_id: l.conversation_id.to_string(),
+        agent_id: l.agent_id.clone(),
+        code: l.wrap_up_code.clone().unwrap_or_default(),
+        automatic: l.wrap_up_automatic,
+        submitted_at: opt_to_proto(l.wrapped_up_at),
+    }
+}

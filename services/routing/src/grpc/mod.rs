@@ -1,0 +1,62 @@
+//! gRPC handlers of `livedesk.routing.v1.RoutingService`. Each room
+//! (agents, queues, offers, wrap-up) holds the logic; this file maps the
+//! trait onto it. RPCs not listed answer UNIMPLEMENTED.
+
+mod agents;
+mod convert;
+mod offers;
+mod queues;
+mod wrapup;
+
+use livedesk_events::Outbox;
+use livedesk_proto::routing::v1 as pb;
+use livedesk_proto::routing::v1::routing_service_server::RoutingService;
+use sea_orm::DatabaseConnection;
+use tonic::{Request, Response, Status};
+
+pub(crate) use convert::offer as offer_view;
+
+use crate::events::Router;
+
+/// The gRPC service.
+#[derive(Clone)]
+pub struct RoutingGrpc {
+    pub db: DatabaseConnection,
+    pub outbox: Outbox,
+    pub router: Router,
+}
+
+type Result<T> = std::result::Result<Response<T>, Status>;
+
+macro_rules! rpcs {
+    ($($name:ident($req:ty) -> $resp:ty;)*) => {
+        #[tonic::async_trait]
+        impl RoutingService for RoutingGrpc {
+            $(async fn $name(&self, req: Request<$req>) -> Result<$resp> {
+                Ok(Response::new(RoutingGrpc::$name(self, req).await?))
+            })*
+        }
+    };
+}
+
+rpcs! {
+    upsert_agent(pb::UpsertAgentRequest) -> pb::Agent;
+    get_agent(pb::GetAgentRequest) -> pb::Agent;
+    list_agents(pb::ListAgentsRequest) -> pb::ListAgentsResponse;
+    set_agent_state(pb::SetAgentStateRequest) -> pb::Agent;
+    set_next_agent_state(pb::SetNextAgentStateRequest) -> pb::Agent;
+    create_queue(pb::CreateQueueRequest) -> pb::Queue;
+    update_queue(pb::UpdateQueueRequest) -> pb::Queue;
+    get_queue(pb::GetQueueRequest) -> pb::Queue;
+    list_queues(pb::ListQueuesRequest) -> pb::ListQueuesResponse;
+    set_queue_members(pb::SetQueueMembersRequest) -> pb::Queue;
+    get_queue_status(pb::GetQueueStatusRequest) -> pb::QueueStatus;
+    accept_offer(pb::AcceptOfferRequest) -> pb::Assignment;
+    decline_offer(pb::DeclineOfferRequest) -> pb::DeclineOfferResponse;
+    list_offers(pb::ListOffersRequest) -> pb::ListOffersResponse;
+    submit_wrap_up(pb::SubmitWrapUpRequest) -> pb::WrapUp;
+    list_wrap_up_codes(pb::ListWrapUpCodesRequest) -> pb::ListWrapUpCodesResponse;
+    set_wrap_up_codes(pb::SetWrapUpCodesRequest) -> pb::ListWrapUpCodesResponse;
+    get_routing_settings(pb::GetRoutingSettingsRequest) -> pb::RoutingSettings;
+    update_routing_settings(pb::RoutingSettings) -> pb::RoutingSettings;
+}

@@ -1,0 +1,341 @@
+//! Agents, their state and load (RTG-1, RTG-2, RTG-5, RTG-14).
+use chrono::{DateTime, Utc};
+use livedesk_platform::db::stmt;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use uuid::Uuid;
+
+use super::text_array;
+use crate::domain::{AgentState, Candidate, StateChange};
+
+/// One agent with memberships and current load.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct AgentRow {
+    pub id: String,
+    pub display_name: String,
+    pub initials: String,
+    pub skills: Vec<String>,
+    pub chat_capacity: i32,
+    pub state: i32,
+    pub away_reason: String,
+    pub next_state: i32,
+    pub state_since: DateTime<Utc>,
+    pub idle_since: DateTime<Utc>,
+    pub queue_ids: Vec<Uuid>,
+    pub load: i64,
+}
+
+const COLUMNS: &str = "a.org_id, a.id, a.display_name, a.initials, a.skills, a.chat_capacity, a.state, a.away_reason, \
+     a.next_state, a.next_away_reason, a.state_since, a.idle_since, a.last_offered_at, a.created_at, \
+     COALESCE((SELECT array_agg(m.queue_id ORDER BY m.queue_id) FROM queue_members m WHERE m.org_id = a.org_id AND m.agent_id = a.id), '{}'::uuid[]) AS queue_ids, \
+     agent_load(a.org_id, a.id) AS load";
+
+/// What a new agent is registered with.
+#[derive(Debug, Clone)]
+pub struct NewAgent<'a> {
+    pub org_id: Uuid,
+    pub id: &'a str,
+    pub display_name: &'a str,
+    pub initials: &'a str,
+    pub skills: &'a [String],
+    pub chat_capacity: u32,
+    pub queue_ids: &'a [Uuid],
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CandidateRow {
+    agent_id: String,
+    state: i32,
+    next_state: i32,
+    skills: Vec<String>,
+    chat_capacity: i32,
+    idle_since: DateTime<Utc>,
+    last_offered_at: Option<DateTime<Utc>>,
+    load: i64,
+    excluded: bool,
+}
+
+impl From<CandidateRow> for Candidate {
+    fn from(r: CandidateRow) -> Self {
+        Candidate {
+            agent_id: r.agent_id,
+            state: AgentState::from_i32(r.state),
+            has_next_state: r.next_state != 0,
+            member: true,
+            skills: r.skills,
+            load: u32::try_from(r.load).unwrap_or(u32::MAX),
+            capacity: u32::try_from(r.chat_capacity).unwrap_or(0),
+            idle_since: r.idle_since,
+            last_offered_at: r.last_offered_at,
+            excluded: r.excluded,
+        }
+    }
+}
+
+/// Agent queries.
+pub struct Agents;
+
+impl Agents {
+    /// One agent of the org.
+    pub async fn get<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: &str,
+    ) -> Result<Option<AgentRow>, DbErr> {
+        AgentRow::find_by_statement(stmt(
+            &format!("SELECT {COLUMNS} FROM agents a WHERE a.org_id = $1 AND a.id = $2"),
+            [org.into(), id.into()],
+        ))
+        .one(db)
+        .await
+    }
+
+    /// Locks one agent row for the rest of the transaction.
+    pub async fn lock<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<bool, DbErr> {
+        Ok(db
+            .query_one_raw(stmt(
+                "SELECT id FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE",
+                [org.into(), id.into()],
+            ))
+            .await?
+            .is_some())
+    }
+
+    /// Locks one agent row unless another transaction holds it.
+    pub async fn try_lock<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<bool, DbErr> {
+        Ok(db
+            .query_one_raw(stmt(
+                "SELECT id FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE SKIP LOCKED",
+                [org.into(), id.into()],
+            ))
+            .await?
+            .is_some())
+    }
+
+    /// Registers an agent if unknown (TEN-1); returns whether it was new.
+    pub async fn insert<C: ConnectionTrait>(db: &C, a: &NewAgent<'_>) -> Result<bool, DbErr> {
+        let fresh = db
+            .execute_raw(stmt(
+                "INSERT INTO agents (org_id, id, display_name, initials, skills, chat_capacity) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                [
+                    a.org_id.into(),
+                    a.id.into(),
+                    a.display_name.into(),
+                    a.initials.into(),
+                    text_array(a.skills),
+                    (a.chat_capacity as i32).into(),
+                ],
+            ))
+            .await?
+            .rows_affected()
+            == 1;
+        if fresh {
+            Self::set_queues(db, a.org_id, a.id, a.queue_ids).await?;
+        }
+        Ok(fresh)
+    }
+
+    /// Updates the profile of an existing agent.
+    pub async fn update_profile<C: ConnectionTrait>(db: &C, a: &NewAgent<'_>) -> Result<(), DbErr> {
+        db.execute_raw(stmt(
+            "UPDATE agents SET display_name = $3, initials = $4, skills = $5, chat_capacity = $6 WHERE org_id = $1 AND id = $2",
+            [
+                a.org_id.into(),
+                a.id.into(),
+                a.display_name.into(),
+                a.initials.into(),
+                text_array(a.skills),
+                (a.chat_capacity as i32).into(),
+            ],
+        ))
+        .await?;
+        Self::set_queues(db, a.org_id, a.id, a.queue_ids).await
+    }
+
+    /// Replaces the agent's queue memberships.
+    pub async fn set_queues<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: &str,
+        queues: &[Uuid],
+    ) -> Result<(), DbErr> {
+        db.execute_raw(stmt(
+            "DELETE FROM queue_members WHERE org_id = $1 AND agent_id = $2 AND NOT (queue_id = ANY($3))",
+            [org.into(), id.into(), super::uuid_array(queues)],
+        ))
+        .await?;
+        db.execute_raw(stmt(
+            "INSERT INTO queue_members (org_id, queue_id, agent_id) SELECT $1, unnest($3::uuid[]), $2 ON CONFLICT DO NOTHING",
+            [org.into(), id.into(), super::uuid_array(queues)],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Which of `ids` are agents of the org.
+    pub async fn existing<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        ids: &[String],
+    ) -> Result<Vec<String>, DbErr> {
+        let rows = db
+            .query_all_raw(stmt(
+                "SELECT id FROM agents WHERE org_id = $1 AND id = ANY($2)",
+                [org.into(), text_array(ids)],
+            ))
+            .await?;
+        rows.iter().map(|r| r.try_get::<String>("", "id")).collect()
+    }
+
+    /// Sets the state (clearing any next state); returns the previous
+    /// state, `None` when the agent is unknown. Becoming AVAILABLE restarts
+    /// the idle clock of longest-idle routing.
+    pub async fn set_state<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: &str,
+        change: &StateChange,
+    ) -> Result<Option<i32>, DbErr> {
+        let row = db
+            .query_one_raw(stmt(
+                "UPDATE agents a SET state = $3, away_reason = $4, next_state = 0, next_away_reason = '', \
+                   state_since = CASE WHEN a.state = $3 THEN a.state_since ELSE now() END, \
+                   idle_since = CASE WHEN $3 = 2 AND a.state <> 2 THEN now() ELSE a.idle_since END \
+                 FROM (SELECT state AS old_state FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE) old \
+                 WHERE a.org_id = $1 AND a.id = $2 RETURNING old.old_state",
+                [org.into(), id.into(), change.to.as_i32().into(), change.away_reason.as_str().into()],
+            ))
+            .await?;
+        row.map(|r| r.try_get::<i32>("", "old_state")).transpose()
+    }
+
+    /// Puts an AVAILABLE agent in RONA (RTG-5); returns whether it changed.
+    pub async fn to_rona<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<bool, DbErr> {
+        Ok(db
+            .execute_raw(stmt(
+                "UPDATE agents SET state = 4, away_reason = '', state_since = now() WHERE org_id = $1 AND id = $2 AND state = 2",
+                [org.into(), id.into()],
+            ))
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Records the next state (RTG-14).
+    pub async fn set_next_state<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: &str,
+        next: Option<&StateChange>,
+    ) -> Result<bool, DbErr> {
+        let (state, reason) = next.map_or((0, String::new()), |c| {
+            (c.to.as_i32(), c.away_reason.as_str().to_owned())
+        });
+        Ok(db
+            .execute_raw(stmt(
+                "UPDATE agents SET next_state = $3, next_away_reason = $4 WHERE org_id = $1 AND id = $2",
+                [org.into(), id.into(), state.into(), reason.into()],
+            ))
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Applies a pending next state once the agent's load is zero (RTG-14);
+    /// returns (from, to, reason) when it applied.
+    pub async fn apply_next_state_if_idle<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: &str,
+    ) -> Result<Option<(i32, i32, String)>, DbErr> {
+        let row = db
+            .query_one_raw(stmt(
+                "UPDATE agents a SET state = a.next_state, away_reason = a.next_away_reason, next_state = 0, \
+                   next_away_reason = '', state_since = now() \
+                 FROM (SELECT state AS old_state FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE) old \
+                 WHERE a.org_id = $1 AND a.id = $2 AND a.next_state <> 0 AND agent_load($1, $2) = 0 \
+                 RETURNING old.old_state, a.state, a.away_reason",
+                [org.into(), id.into()],
+            ))
+            .await?;
+        row.map(|r| {
+            Ok((
+                r.try_get("", "old_state")?,
+                r.try_get("", "state")?,
+                r.try_get("", "away_reason")?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Restarts the idle clock (an assignment or a finished wrap-up).
+    pub async fn touch_idle<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<(), DbErr> {
+        db.execute_raw(stmt(
+            "UPDATE agents SET idle_since = now() WHERE org_id = $1 AND id = $2",
+            [org.into(), id.into()],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// Records that an offer went to the agent (round-robin order).
+    pub async fn mark_offered<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: &str,
+    ) -> Result<(), DbErr> {
+        db.execute_raw(stmt(
+            "UPDATE agents SET last_offered_at = clock_timestamp() WHERE org_id = $1 AND id = $2",
+            [org.into(), id.into()],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    /// AVAILABLE members of `queue` as routing candidates for
+    /// `conversation`; `only` restricts to one agent (the re-check after
+    /// locking, in a fresh statement so it sees every committed offer).
+    pub async fn candidates<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        queue: Uuid,
+        conversation: Uuid,
+        only: Option<&str>,
+    ) -> Result<Vec<Candidate>, DbErr> {
+        let rows = CandidateRow::find_by_statement(stmt(
+            "SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.chat_capacity, a.idle_since, a.last_offered_at, \
+               agent_load(a.org_id, a.id) AS load, \
+               EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = $3 AND o.agent_id = a.id \
+                       AND o.status IN ('declined', 'expired')) AS excluded \
+             FROM agents a JOIN queue_members m ON m.org_id = a.org_id AND m.agent_id = a.id \
+             WHERE a.org_id = $1 AND m.queue_id = $2 AND a.state = 2 AND a.next_state = 0 \
+               AND ($4::text IS NULL OR a.id = $4)",
+            [org.into(), queue.into(), conversation.into(), only.map(str::to_owned).into()],
+        ))
+        .all(db)
+        .await?;
+        Ok(rows.into_iter().map(Candidate::from).collect())
+    }
+
+    /// Agents ordered by id after the cursor `after`, optionally filtered.
+    pub async fn list<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        queue: Option<Uuid>,
+        state: Option<i32>,
+        after: Option<String>,
+        limit: u64,
+    ) -> Result<Vec<AgentRow>, DbErr> {
+        AgentRow::find_by_statement(stmt(
+            &format!(
+                "SELECT {COLUMNS} FROM agents a WHERE a.org_id = $1 \
+                 AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM queue_members m WHERE m.queue_id = $2 AND m.agent_id = a.id AND m.org_id = a.org_id)) \
+                 AND ($3::int IS NULL OR a.state = $3) \
+                 AND ($4::text IS NULL OR a.id > $4) \
+                 ORDER BY a.id LIMIT $5"
+            ),
+            [org.into(), queue.into(), state.into(), after.into(), (limit as i64).into()],
+        ))
+        .all(db)
+        .await
+    }
+}

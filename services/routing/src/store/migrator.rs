@@ -1,0 +1,18 @@
+//! Migrations of the `livedesk_routing` database.
+use livedesk_platform::db::SqlMigration;
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+/// Applies the outbox tables, then the routing schema.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(livedesk_events::events_migration()),
+            Box::new(SqlMigration::new(
+                "m0001_routing",
+                include_str!("../../migrations/0001_init.sql"),
+            )),
+        ]
+    }
+}
