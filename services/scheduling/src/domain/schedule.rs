@@ -288,11 +288,10 @@ fn parse_hours(path: &str, start: u32, end: u32, v: &mut Vec<FieldViolation>) ->
         ));
         ok = false;
     }
-    // Both fit in u16 once in range.
-    ok.then(|| Hours {
-        start: start as u16,
-        end: end as u16,
-    })
+    match (ok, u16::try_from(start), u16::try_from(end)) {
+        (true, Ok(start), Ok(end)) => Some(Hours { start, end }),
+        _ => None,
+    }
 }
 
 /// Parses `YYYY-MM-DD` strictly (no times, no other formats).
