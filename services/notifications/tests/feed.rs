@@ -424,3 +424,39 @@ async fn a_stream_on_one_replica_receives_what_another_replica_consumed() {
     expected.sort();
     assert_eq!(texts, expected, "each message exactly once");
 }
+
+// spec: NTF-1
+#[tokio::test]
+async fn customers_waiting_in_a_closing_queue_are_told() {
+    let env = TestEnv::new().await.unwrap();
+    let (_svc, client) = start(&env).await;
+    let org = new_org();
+    let conv = Uuid::now_v7().to_string();
+    let mut visitor = subscribe(&env, &client, org, "visitor-1", Role::Visitor, 0, false).await;
+    publish(
+        &env,
+        "conversations",
+        org,
+        &conv,
+        &queued(&conv, "q-closing", "visitor-1"),
+    )
+    .await;
+    publish(
+        &env,
+        "conversations",
+        org,
+        &conv,
+        &message(&conv, "bot", "welcome", &["visitor-1"], "visitor-1"),
+    )
+    .await;
+    assert_eq!(text(&next(&mut visitor).await), "welcome");
+    let closing = livedesk_proto::scheduling::v1::QueueClosingSoon {
+        queue_id: "q-closing".into(),
+        message: "We close in 10 minutes".into(),
+        ..Default::default()
+    };
+    publish(&env, "scheduling", org, "q-closing", &closing).await;
+    let n = next(&mut visitor).await;
+    assert_eq!(n.conversation_id, conv);
+    assert!(matches!(n.kind, Some(Kind::ClosingSoon(c)) if c.text == "We close in 10 minutes"));
+}

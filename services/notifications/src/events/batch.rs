@@ -34,7 +34,7 @@ pub fn kind_name(kind: &Kind) -> &'static str {
 
 impl Batch {
     /// Tells every one of `recipients` `kind` about `conversation_id`.
-    pub fn to(&mut self, recipients: Recipients, conversation_id: &str, kind: Kind) {
+    pub fn tell(&mut self, recipients: Recipients, conversation_id: &str, kind: Kind) {
         for r in recipients {
             self.items
                 .push((r, conversation_id.to_owned(), kind.clone()));
@@ -42,8 +42,8 @@ impl Batch {
     }
 
     /// Tells one recipient (ignored when blank).
-    pub fn to_one(&mut self, recipient: &str, conversation_id: &str, kind: Kind) {
-        self.to(Recipients::new([recipient], &[]), conversation_id, kind);
+    pub fn tell_one(&mut self, recipient: &str, conversation_id: &str, kind: Kind) {
+        self.tell(Recipients::new([recipient], &[]), conversation_id, kind);
     }
 
     /// Appends everything inside `db`'s transaction; returns the recipients

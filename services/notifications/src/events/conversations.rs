@@ -48,7 +48,7 @@ pub async fn handle(
             exclude.push(tracked.customer.as_str());
         }
         let recipients = Recipients::new(e.audience.iter().map(String::as_str), &exclude);
-        batch.to(recipients, &conv, Kind::Message(message));
+        batch.tell(recipients, &conv, Kind::Message(message));
     } else if let Some(e) = event.payload::<cv::ConversationEnded>() {
         let e = e?;
         let conv = e.conversation_id.as_str();
@@ -68,7 +68,7 @@ pub async fn handle(
         } else {
             reachable_customer(&tracked)
         };
-        batch.to(agents.union(Recipients::new(customer, &[])), conv, ended);
+        batch.tell(agents.union(Recipients::new(customer, &[])), conv, ended);
     } else if let Some(e) = event.payload::<cv::EmailRequested>() {
         let e = e?;
         let tracked = Conversations::get(txn, org, &e.conversation_id).await?;

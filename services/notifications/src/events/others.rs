@@ -29,7 +29,7 @@ pub async fn scheduling(
                 text: e.message.clone(),
                 closes_at: e.closes_at,
             });
-            batch.to_one(&customer, &conv, kind);
+            batch.tell_one(&customer, &conv, kind);
         }
     } else if let Some(e) = event.payload::<sc::FormSubmitted>() {
         let e = e?;

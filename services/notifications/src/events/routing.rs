@@ -22,7 +22,7 @@ fn withdrawn(batch: &mut Batch, offer: Option<rt::Offer>, reason: &str) {
         offer_id: offer.id.clone(),
         reason: reason.to_owned(),
     });
-    batch.to_one(&offer.agent_id, &offer.conversation_id, kind);
+    batch.tell_one(&offer.agent_id, &offer.conversation_id, kind);
 }
 
 /// Applies one routing event.
@@ -35,7 +35,7 @@ pub async fn handle(
     if let Some(e) = event.payload::<rt::OfferCreated>() {
         if let Some(offer) = e?.offer {
             let (agent, conversation) = (offer.agent_id.clone(), offer.conversation_id.clone());
-            batch.to_one(&agent, &conversation, Kind::Offer(offer));
+            batch.tell_one(&agent, &conversation, Kind::Offer(offer));
         }
     } else if let Some(e) = event.payload::<rt::OfferDeclined>() {
         withdrawn(batch, e?.offer, "declined");
@@ -55,11 +55,11 @@ pub async fn handle(
                 display_name: e.agent_display_name.clone(),
                 conference: false,
             };
-            batch.to_one(customer, conv, Kind::AgentJoined(joined));
-            batch.to_one(customer, conv, assigned.clone());
+            batch.tell_one(customer, conv, Kind::AgentJoined(joined));
+            batch.tell_one(customer, conv, assigned.clone());
         }
         // The agent's desktop learns of picks and supervisor assignments too.
-        batch.to_one(&e.agent_id, conv, assigned);
+        batch.tell_one(&e.agent_id, conv, assigned);
     } else if let Some(e) = event.payload::<rt::ConversationTransferred>() {
         let e = e?;
         if !e.to_queue_id.is_empty() {
@@ -78,7 +78,7 @@ pub async fn handle(
                     display_name: e.invited_agent_display_name,
                     conference: true,
                 };
-                batch.to_one(customer, &c.conversation_id, Kind::AgentJoined(joined));
+                batch.tell_one(customer, &c.conversation_id, Kind::AgentJoined(joined));
             }
         }
     } else if let Some(e) = event.payload::<rt::ConversationInterrupted>() {
@@ -89,7 +89,7 @@ pub async fn handle(
         let members = Conversations::agents(txn, org, conv).await?;
         let agents = Recipients::new(e.agent_ids.iter().chain(&members).map(String::as_str), &[]);
         let everyone = agents.union(Recipients::new(reachable_customer(&tracked), &[]));
-        batch.to(
+        batch.tell(
             everyone,
             conv,
             Kind::Alert(pb::Alert {
@@ -105,7 +105,7 @@ pub async fn handle(
         let tracked = Conversations::get(txn, org, &pos.conversation_id).await?;
         if let Some(customer) = reachable_customer(&tracked).map(str::to_owned) {
             let conv = pos.conversation_id.clone();
-            batch.to_one(&customer, &conv, Kind::QueuePosition(pos));
+            batch.tell_one(&customer, &conv, Kind::QueuePosition(pos));
         }
     }
     Ok(())
