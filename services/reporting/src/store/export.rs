@@ -140,6 +140,19 @@ fn query(kind: ExportKind) -> &'static str {
     }
 }
 
+/// The cursor name of a kind. One name per kind matters: the driver
+/// caches prepared statements by their text, including the row shape, so
+/// a `FETCH` shared by kinds would decode one kind's rows with another's
+/// columns on a reused connection.
+fn cursor_name(kind: ExportKind) -> &'static str {
+    match kind {
+        ExportKind::Conversations => "export_conversations",
+        ExportKind::BlockedConversations => "export_blocks",
+        ExportKind::AgentActivity => "export_agent_activity",
+        ExportKind::FormSubmissions => "export_form_submissions",
+    }
+}
+
 /// An open export: a transaction holding the cursor.
 pub struct ExportCursor {
     txn: DatabaseTransaction,
@@ -169,7 +182,11 @@ impl ExportCursor {
                 Some(AccessMode::ReadOnly),
             )
             .await?;
-        let sql = format!("DECLARE export_rows NO SCROLL CURSOR FOR {}", query(kind));
+        let sql = format!(
+            "DECLARE {} NO SCROLL CURSOR FOR {}",
+            cursor_name(kind),
+            query(kind)
+        );
         let agent = Value::from(scope.agent().map(str::to_owned));
         txn.execute_raw(stmt(
             &sql,
@@ -183,7 +200,10 @@ impl ExportCursor {
     pub async fn next_batch(&self) -> Result<Vec<ExportRow>, DbErr> {
         let rows = self
             .txn
-            .query_all_raw(stmt(&format!("FETCH FORWARD {BATCH} FROM export_rows"), []))
+            .query_all_raw(stmt(
+                &format!("FETCH FORWARD {BATCH} FROM {}", cursor_name(self.kind)),
+                [],
+            ))
             .await?;
         rows.iter().map(|r| self.decode(r)).collect()
     }

@@ -1,0 +1,418 @@
+//! Streamed CSV exports (RPT-4, RPT-5, BLK-7).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Harness, Times, col, ended, parse_csv, ts};
+use livedesk_auth::Role;
+use livedesk_proto::blocking::v1::{Block, CustomerBlocked, CustomerUnblocked};
+use livedesk_proto::common::v1::{CustomerIdentity, IdentityKind};
+use livedesk_proto::conversations::v1::{ConversationStatus, MessageDropped};
+use livedesk_proto::reporting::v1::ExportKind;
+use livedesk_proto::routing::v1::{AgentState, AgentStateChanged, WrapUp, WrapUpSubmitted};
+use livedesk_proto::scheduling::v1::{FieldValue, FormSubmission, FormSubmitted};
+use livedesk_testkit::{eventually, new_org};
+use uuid::Uuid;
+
+// spec: RPT-4
+// spec: RPT-5
+#[tokio::test]
+async fn conversations_export_is_safe_csv_within_org_and_role() {
+    let h = Harness::start().await;
+    let org = new_org();
+    let (c1, c2) = (Uuid::now_v7(), Uuid::now_v7());
+    let e1 = ended(
+        c1,
+        &["=cmd()", "vip"],
+        &["a1"],
+        Times {
+            queued: 0,
+            assigned: Some(10),
+            first_response: Some(20),
+            ended: 110,
+        },
+        ConversationStatus::Ended,
+        false,
+    );
+    let e2 = ended(
+        c2,
+        &["après-vente"],
+        &["a2"],
+        Times {
+            queued: 0,
+            assigned: Some(30),
+            first_response: None,
+            ended: 330,
+        },
+        ConversationStatus::Blocked,
+        false,
+    );
+    h.publish("conversations", org, &c1.to_string(), &e1).await;
+    h.publish("conversations", org, &c2.to_string(), &e2).await;
+    let wrap = WrapUpSubmitted {
+        wrap_up: Some(WrapUp {
+            conversation_id: c2.to_string(),
+            agent_id: "a2".into(),
+            code: "refund".into(),
+            automatic: false,
+            submitted_at: ts(340),
+        }),
+    };
+    h.publish("routing", org, &c2.to_string(), &wrap).await;
+    let sup = h.token(org, "sup-1", Role::Supervisor);
+    let (header, rows) = eventually(
+        20,
+        "both conversations and the wrap-up exported",
+        || async {
+            let (header, rows) = parse_csv(
+                &h.export(&sup, ExportKind::Conversations, false, false)
+                    .await
+                    .ok()?,
+                false,
+            );
+            (rows.len() == 2 && col(&header, &rows[1], "wrap_up_code") == "refund")
+                .then_some((header, rows))
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(header[0], "conversation_id");
+    assert_eq!(header.len(), 16);
+    // Key order: by ended_at.
+    assert_eq!(col(&header, &rows[0], "conversation_id"), c1.to_string());
+    assert_eq!(
+        col(&header, &rows[0], "tags"),
+        "'=cmd()|vip",
+        "formula escaped"
+    );
+    assert_eq!(col(&header, &rows[0], "wait_seconds"), "10.000");
+    assert_eq!(col(&header, &rows[0], "handle_seconds"), "100.000");
+    assert_eq!(col(&header, &rows[0], "first_response_seconds"), "20.000");
+    assert_eq!(col(&header, &rows[0], "messages"), "7");
+    assert_eq!(col(&header, &rows[0], "blocked"), "false");
+    assert_eq!(
+        col(&header, &rows[0], "ended_at"),
+        "2026-01-01T10:01:50.000Z"
+    );
+    assert_eq!(col(&header, &rows[1], "tags"), "après-vente", "UTF-8 kept");
+    assert_eq!(col(&header, &rows[1], "status"), "blocked");
+    assert_eq!(col(&header, &rows[1], "blocked"), "true");
+
+    // `;` and BOM for spreadsheet locales.
+    let bytes = h
+        .export(&sup, ExportKind::Conversations, true, true)
+        .await
+        .unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBFconversation_id;created_at;"));
+    let (_, semi_rows) = parse_csv(&bytes, true);
+    assert_eq!(semi_rows, rows);
+
+    // RPT-5: an agent exports only their own conversations; another org nothing.
+    let agent = h.token(org, "a2", Role::Agent);
+    let (_, mine) = parse_csv(
+        &h.export(&agent, ExportKind::Conversations, false, false)
+            .await
+            .unwrap(),
+        false,
+    );
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0][0], c2.to_string());
+    let stranger = h.token(new_org(), "sup-x", Role::Admin);
+    let (header_only, none) = parse_csv(
+        &h.export(&stranger, ExportKind::Conversations, false, false)
+            .await
+            .unwrap(),
+        false,
+    );
+    assert_eq!(header_only, header);
+    assert!(none.is_empty());
+    let visitor = h.token(org, "v-1", Role::Visitor);
+    assert_eq!(
+        h.export(&visitor, ExportKind::Conversations, false, false)
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::PermissionDenied
+    );
+}
+
+// spec: BLK-7
+// spec: RPT-4
+#[tokio::test]
+async fn blocked_conversations_export_masks_identities_and_counts_dropped_messages() {
+    let h = Harness::start().await;
+    let org = new_org();
+    let (conversation, block_id) = (Uuid::now_v7(), Uuid::now_v7());
+    let dropped = MessageDropped {
+        conversation_id: conversation.to_string(),
+        block_id: block_id.to_string(),
+        identity: None,
+    };
+    // Two drops arrive before the block itself (another stream): tolerated.
+    h.publish("conversations", org, &conversation.to_string(), &dropped)
+        .await;
+    h.publish("conversations", org, &conversation.to_string(), &dropped)
+        .await;
+    let mut block = Block {
+        id: block_id.to_string(),
+        conversation_id: conversation.to_string(),
+        identities: vec![
+            CustomerIdentity {
+                kind: IdentityKind::Email as i32,
+                value: "melissa@gmail.com".into(),
+            },
+            CustomerIdentity {
+                kind: IdentityKind::Phone as i32,
+                value: "+447966197542".into(),
+            },
+        ],
+        reason: "abusive".into(),
+        blocked_by: "a1".into(),
+        blocked_at: ts(100),
+        active: true,
+        channel: 3,
+        customer_name: "+447966197542".into(),
+        ..Default::default()
+    };
+    h.publish(
+        "blocking",
+        org,
+        &block_id.to_string(),
+        &CustomerBlocked {
+            block: Some(block.clone()),
+        },
+    )
+    .await;
+    h.publish("conversations", org, &conversation.to_string(), &dropped)
+        .await;
+    block.unblocked_by = "admin-1".into();
+    block.unblocked_at = ts(500);
+    block.active = false;
+    h.publish(
+        "blocking",
+        org,
+        &block_id.to_string(),
+        &CustomerUnblocked { block: Some(block) },
+    )
+    .await;
+
+    let admin = h.token(org, "admin-1", Role::Admin);
+    let (header, rows) = eventually(
+        20,
+        "the block exported with three drops and its unblock",
+        || async {
+            let (header, rows) = parse_csv(
+                &h.export(&admin, ExportKind::BlockedConversations, false, false)
+                    .await
+                    .ok()?,
+                false,
+            );
+            let done = rows.len() == 1
+                && col(&header, &rows[0], "dropped_messages") == "3"
+                && col(&header, &rows[0], "unblocked_by") == "admin-1";
+            done.then_some((header, rows))
+        },
+    )
+    .await
+    .unwrap();
+    let r = &rows[0];
+    assert_eq!(col(&header, r, "block_id"), block_id.to_string());
+    assert_eq!(col(&header, r, "conversation_id"), conversation.to_string());
+    assert_eq!(col(&header, r, "blocked_by"), "a1");
+    assert_eq!(col(&header, r, "reason"), "abusive");
+    assert_eq!(col(&header, r, "channel"), "whatsapp");
+    assert_eq!(col(&header, r, "unblocked_at"), "2026-01-01T10:08:20.000Z");
+    let identity = col(&header, r, "customer_identity");
+    assert!(
+        identity.contains("email:") && identity.contains("phone:"),
+        "{identity}"
+    );
+    assert!(!identity.contains("melissa@"), "email masked: {identity}");
+    assert!(!identity.contains("+4479661"), "phone masked: {identity}");
+    assert!(identity.contains("7542"), "last digits kept: {identity}");
+    assert_eq!(col(&header, r, "customer_name"), "*********7542");
+
+    // Another org sees nothing; a visitor is refused.
+    let stranger = h.token(new_org(), "admin-x", Role::Admin);
+    let (_, none) = parse_csv(
+        &h.export(&stranger, ExportKind::BlockedConversations, false, false)
+            .await
+            .unwrap(),
+        false,
+    );
+    assert!(none.is_empty());
+    let visitor = h.token(org, "v-1", Role::Visitor);
+    assert_eq!(
+        h.export(&visitor, ExportKind::BlockedConversations, false, false)
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::PermissionDenied
+    );
+}
+
+// spec: RPT-4
+// spec: RPT-5
+#[tokio::test]
+async fn agent_activity_and_form_submissions_export() {
+    let h = Harness::start().await;
+    let org = new_org();
+    let change = |agent: &str, from: AgentState, to: AgentState, reason: &str| AgentStateChanged {
+        agent_id: agent.into(),
+        from: from as i32,
+        to: to as i32,
+        away_reason: reason.into(),
+        changed_by: "a1".into(),
+    };
+    h.publish(
+        "routing",
+        org,
+        "a1",
+        &change("a1", AgentState::Offline, AgentState::Available, ""),
+    )
+    .await;
+    h.publish(
+        "routing",
+        org,
+        "a1",
+        &change("a1", AgentState::Available, AgentState::Away, "lunch"),
+    )
+    .await;
+    let conversation = Uuid::now_v7();
+    let wrap = WrapUpSubmitted {
+        wrap_up: Some(WrapUp {
+            conversation_id: conversation.to_string(),
+            agent_id: "a1".into(),
+            code: "sold".into(),
+            automatic: true,
+            submitted_at: None,
+        }),
+    };
+    h.publish("routing", org, &conversation.to_string(), &wrap)
+        .await;
+    h.publish(
+        "routing",
+        org,
+        "a2",
+        &change("a2", AgentState::Offline, AgentState::Available, ""),
+    )
+    .await;
+    let submission = FormSubmission {
+        id: Uuid::now_v7().to_string(),
+        form_id: "offline".into(),
+        kind: 1,
+        values: vec![
+            FieldValue {
+                key: "name".into(),
+                value: "Melissa".into(),
+            },
+            FieldValue {
+                key: "email".into(),
+                value: "melissa@gmail.com".into(),
+            },
+            FieldValue {
+                key: "message".into(),
+                value: "=HYPERLINK(\"x\")".into(),
+            },
+        ],
+        submitted_at: None,
+        dropped: false,
+        queue_id: "sales".into(),
+    };
+    h.publish(
+        "scheduling",
+        org,
+        &submission.id,
+        &FormSubmitted {
+            submission: Some(submission.clone()),
+            notify_email: String::new(),
+        },
+    )
+    .await;
+
+    let sup = h.token(org, "sup-1", Role::Supervisor);
+    let (header, rows) = eventually(20, "agent activity exported", || async {
+        let (header, rows) = parse_csv(
+            &h.export_in(&sup, ExportKind::AgentActivity, None, false, false)
+                .await
+                .ok()?,
+            false,
+        );
+        (rows.len() == 4).then_some((header, rows))
+    })
+    .await
+    .unwrap();
+    let a1: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "a1").collect();
+    let states: Vec<&Vec<String>> = a1
+        .iter()
+        .copied()
+        .filter(|r| col(&header, r, "record") == "state")
+        .collect();
+    assert_eq!(states.len(), 2);
+    assert_eq!(col(&header, states[0], "state"), "available");
+    assert_eq!(
+        col(&header, states[0], "ended_at"),
+        col(&header, states[1], "started_at"),
+        "intervals are contiguous"
+    );
+    assert!(!col(&header, states[0], "duration_seconds").is_empty());
+    assert_eq!(col(&header, states[1], "state"), "away");
+    assert_eq!(col(&header, states[1], "reason_or_code"), "lunch");
+    assert!(
+        col(&header, states[1], "duration_seconds").is_empty(),
+        "the current state is still open"
+    );
+    assert!(
+        a1.iter().any(|r| col(&header, r, "record") == "wrap_up"
+            && col(&header, r, "reason_or_code") == "sold")
+    );
+
+    // An agent sees only their own activity.
+    let agent = h.token(org, "a2", Role::Agent);
+    let (_, mine) = parse_csv(
+        &h.export_in(&agent, ExportKind::AgentActivity, None, false, false)
+            .await
+            .unwrap(),
+        false,
+    );
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0][0], "a2");
+
+    let (header, rows) = eventually(20, "the form submission exported", || async {
+        let (header, rows) = parse_csv(
+            &h.export_in(&sup, ExportKind::FormSubmissions, None, false, false)
+                .await
+                .ok()?,
+            false,
+        );
+        (rows.len() == 1).then_some((header, rows))
+    })
+    .await
+    .unwrap();
+    assert_eq!(col(&header, &rows[0], "submission_id"), submission.id);
+    assert_eq!(col(&header, &rows[0], "kind"), "offline");
+    let fields = col(&header, &rows[0], "fields");
+    assert!(fields.starts_with("name=Melissa; email="), "{fields}");
+    assert!(!fields.contains("melissa@"), "email masked: {fields}");
+    // Form submissions are for supervisors and admins only.
+    assert_eq!(
+        h.export(&agent, ExportKind::FormSubmissions, false, false)
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::PermissionDenied
+    );
+}
+
+// spec: RPT-4
+#[tokio::test]
+async fn bad_export_requests_are_invalid_arguments() {
+    let h = Harness::start().await;
+    let sup = h.token(new_org(), "sup-1", Role::Supervisor);
+    let err = h
+        .export(&sup, ExportKind::Unspecified, false, false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("kind"), "{}", err.message());
+}
