@@ -42,6 +42,7 @@ impl ServiceApp for App {
             db: host.rt.db.clone(),
             rt: host.rt.clone(),
             cache,
+            outbox: host.outbox.clone(),
             routing,
         };
         Ok(Self { host, grpc })

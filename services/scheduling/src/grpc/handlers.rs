@@ -25,6 +25,7 @@ pub struct SchedulingGrpc {
     pub db: DatabaseConnection,
     pub rt: Runtime,
     pub cache: OrgCache,
+    pub outbox: livedesk_events::Outbox,
     pub routing: RoutingServiceClient<GrpcChannel>,
 }
 
@@ -208,6 +209,25 @@ impl SchedulingService for SchedulingGrpc {
         req: Request<pb::GetWidgetStateRequest>,
     ) -> Reply<pb::WidgetState> {
         Ok(Response::new(self.widget_impl(req).await?))
+    }
+
+    async fn upsert_form(&self, req: Request<pb::UpsertFormRequest>) -> Reply<pb::Form> {
+        Ok(Response::new(self.upsert_form_impl(req).await?))
+    }
+
+    async fn get_form(&self, req: Request<pb::GetFormRequest>) -> Reply<pb::Form> {
+        Ok(Response::new(self.get_form_impl(req).await?))
+    }
+
+    async fn submit_form(&self, req: Request<pb::SubmitFormRequest>) -> Reply<pb::FormSubmission> {
+        Ok(Response::new(self.submit_form_impl(req).await?))
+    }
+
+    async fn list_form_submissions(
+        &self,
+        req: Request<pb::ListFormSubmissionsRequest>,
+    ) -> Reply<pb::ListFormSubmissionsResponse> {
+        Ok(Response::new(self.list_submissions_impl(req).await?))
     }
 
     async fn get_settings(

@@ -1,6 +1,7 @@
 //! gRPC handlers of `livedesk.scheduling.v1.SchedulingService`.
 
 mod convert;
+mod forms;
 mod handlers;
 mod schedules;
 

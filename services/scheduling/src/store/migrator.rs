@@ -13,6 +13,10 @@ impl MigratorTrait for Migrator {
                 "m0001_schedules",
                 include_str!("../../migrations/0001_init.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0002_form_submissions",
+                include_str!("../../migrations/0002_form_submissions.sql"),
+            )),
         ]
     }
 }

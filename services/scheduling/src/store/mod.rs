@@ -1,9 +1,11 @@
 //! PostgreSQL storage of schedules, assignments, settings and forms.
 
+mod forms;
 mod migrator;
 mod schedules;
 mod settings;
 
+pub use forms::{FormRow, Forms, NewSubmission, SubmissionRow};
 pub use migrator::Migrator;
 pub use schedules::Schedules;
 pub use settings::{FormMeta, SettingsStore};

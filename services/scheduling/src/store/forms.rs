@@ -1,0 +1,271 @@
+//! Queries on `forms` and `form_submissions`.
+use chrono::{DateTime, Utc};
+use livedesk_platform::db::stmt;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::RawField;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FieldJson {
+    key: String,
+    label: String,
+    kind: i32,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    options: Vec<String>,
+    #[serde(default)]
+    max_length: u32,
+    #[serde(default)]
+    pattern: String,
+    #[serde(default)]
+    min: f64,
+    #[serde(default)]
+    max: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ValueJson {
+    key: String,
+    value: String,
+}
+
+/// One stored form.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct FormRow {
+    pub id: Uuid,
+    pub queue_id: Option<Uuid>,
+    pub kind: i32,
+    pub enabled: bool,
+    fields: serde_json::Value,
+    pub notify_email: String,
+}
+
+impl FormRow {
+    /// The custom field definitions (`None` when the stored JSON is corrupt).
+    pub fn custom_fields(&self) -> Option<Vec<RawField>> {
+        let fields: Vec<FieldJson> = serde_json::from_value(self.fields.clone()).ok()?;
+        Some(
+            fields
+                .into_iter()
+                .map(|f| RawField {
+                    key: f.key,
+                    label: f.label,
+                    kind: f.kind,
+                    required: f.required,
+                    options: f.options,
+                    max_length: f.max_length,
+                    pattern: f.pattern,
+                    min: f.min,
+                    max: f.max,
+                })
+                .collect(),
+        )
+    }
+}
+
+/// One stored submission.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct SubmissionRow {
+    pub id: Uuid,
+    pub form_id: Uuid,
+    pub kind: i32,
+    pub queue_id: Option<Uuid>,
+    field_values: serde_json::Value,
+    pub submitted_at: DateTime<Utc>,
+}
+
+impl SubmissionRow {
+    /// The submitted (validated, PCI-masked) values.
+    pub fn values(&self) -> Vec<(String, String)> {
+        serde_json::from_value::<Vec<ValueJson>>(self.field_values.clone())
+            .map(|v| v.into_iter().map(|x| (x.key, x.value)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// What a new submission records.
+#[derive(Debug)]
+pub struct NewSubmission<'a> {
+    pub id: Uuid,
+    pub org: Uuid,
+    pub form_id: Uuid,
+    pub kind: i32,
+    pub queue_id: Option<Uuid>,
+    pub values: &'a [(String, String)],
+    pub visitor_id: &'a str,
+    pub client_request_id: Option<&'a str>,
+}
+
+const FORM_COLUMNS: &str = "id, queue_id, kind, enabled, fields, notify_email";
+const SUB_COLUMNS: &str = "id, form_id, kind, queue_id, field_values, submitted_at";
+
+/// Form queries.
+pub struct Forms;
+
+impl Forms {
+    /// Creates or replaces the form of `kind` for `queue` (None = org-wide);
+    /// `new_id` is used only when none exists yet. Returns the form's id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn upsert<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        new_id: Uuid,
+        queue: Option<Uuid>,
+        kind: i32,
+        enabled: bool,
+        custom: &[RawField],
+        notify_email: &str,
+    ) -> Result<Uuid, DbErr> {
+        let fields: Vec<FieldJson> = custom
+            .iter()
+            .map(|f| FieldJson {
+                key: f.key.clone(),
+                label: f.label.clone(),
+                kind: f.kind,
+                required: f.required,
+                options: f.options.clone(),
+                max_length: f.max_length,
+                pattern: f.pattern.clone(),
+                min: f.min,
+                max: f.max,
+            })
+            .collect();
+        let row = db
+            .query_one_raw(stmt(
+                "INSERT INTO forms (id, org_id, queue_id, kind, enabled, fields, notify_email) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (org_id, kind, COALESCE(queue_id, '00000000-0000-0000-0000-000000000000'::uuid)) \
+                 DO UPDATE SET enabled = $5, fields = $6, notify_email = $7, updated_at = now() RETURNING id",
+                [
+                    new_id.into(),
+                    org.into(),
+                    queue.into(),
+                    kind.into(),
+                    enabled.into(),
+                    serde_json::json!(fields).into(),
+                    notify_email.to_owned().into(),
+                ],
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Custom("upsert returned no row".into()))?;
+        row.try_get("", "id")
+    }
+
+    /// The form of exactly this scope.
+    pub async fn by_scope<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        queue: Option<Uuid>,
+        kind: i32,
+    ) -> Result<Option<FormRow>, DbErr> {
+        FormRow::find_by_statement(stmt(
+            &format!("SELECT {FORM_COLUMNS} FROM forms WHERE org_id = $1 AND kind = $2 AND queue_id IS NOT DISTINCT FROM $3"),
+            [org.into(), kind.into(), queue.into()],
+        ))
+        .one(db)
+        .await
+    }
+
+    /// A form of the org by id.
+    pub async fn by_id<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: Uuid,
+    ) -> Result<Option<FormRow>, DbErr> {
+        FormRow::find_by_statement(stmt(
+            &format!("SELECT {FORM_COLUMNS} FROM forms WHERE org_id = $1 AND id = $2"),
+            [org.into(), id.into()],
+        ))
+        .one(db)
+        .await
+    }
+
+    /// Stores a submission; `false` when its idempotency key was used.
+    pub async fn insert_submission<C: ConnectionTrait>(
+        db: &C,
+        s: &NewSubmission<'_>,
+    ) -> Result<bool, DbErr> {
+        let values: Vec<ValueJson> = s
+            .values
+            .iter()
+            .map(|(k, v)| ValueJson {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect();
+        let res = db
+            .execute_raw(stmt(
+                "INSERT INTO form_submissions (id, org_id, form_id, kind, queue_id, field_values, visitor_id, client_request_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                [
+                    s.id.into(),
+                    s.org.into(),
+                    s.form_id.into(),
+                    s.kind.into(),
+                    s.queue_id.into(),
+                    serde_json::json!(values).into(),
+                    s.visitor_id.to_owned().into(),
+                    s.client_request_id.map(str::to_owned).into(),
+                ],
+            ))
+            .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// One submission of the org.
+    pub async fn submission<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: Uuid,
+    ) -> Result<Option<SubmissionRow>, DbErr> {
+        SubmissionRow::find_by_statement(stmt(
+            &format!("SELECT {SUB_COLUMNS} FROM form_submissions WHERE org_id = $1 AND id = $2"),
+            [org.into(), id.into()],
+        ))
+        .one(db)
+        .await
+    }
+
+    /// The submission stored by an earlier call with the same key.
+    pub async fn submission_by_client_request<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        key: &str,
+    ) -> Result<Option<SubmissionRow>, DbErr> {
+        SubmissionRow::find_by_statement(stmt(
+            &format!("SELECT {SUB_COLUMNS} FROM form_submissions WHERE org_id = $1 AND client_request_id = $2"),
+            [org.into(), key.to_owned().into()],
+        ))
+        .one(db)
+        .await
+    }
+
+    /// Newest first, keyset-paginated on (submitted_at, id).
+    pub async fn list_submissions<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: u64,
+    ) -> Result<Vec<SubmissionRow>, DbErr> {
+        let (sql, values): (String, Vec<sea_orm::Value>) = match after {
+            Some((at, id)) => (
+                format!(
+                    "SELECT {SUB_COLUMNS} FROM form_submissions WHERE org_id = $1 AND (submitted_at, id) < ($2, $3) \
+                     ORDER BY submitted_at DESC, id DESC LIMIT $4"
+                ),
+                vec![org.into(), at.into(), id.into(), (limit as i64).into()],
+            ),
+            None => (
+                format!(
+                    "SELECT {SUB_COLUMNS} FROM form_submissions WHERE org_id = $1 ORDER BY submitted_at DESC, id DESC LIMIT $2"
+                ),
+                vec![org.into(), (limit as i64).into()],
+            ),
+        };
+        SubmissionRow::find_by_statement(stmt(&sql, values))
+            .all(db)
+            .await
+    }
+}
