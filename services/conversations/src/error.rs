@@ -14,6 +14,8 @@ pub enum Error {
     FailedPrecondition(&'static str),
     #[error("{0}")]
     PermissionDenied(&'static str),
+    #[error("{0}")]
+    AlreadyExists(&'static str),
     /// A call to another service failed; its status is passed on when it
     /// is meaningful to the caller.
     #[error("peer call: {0}")]
@@ -43,6 +45,7 @@ impl From<Error> for tonic::Status {
             Error::NotFound(what) => Status::not_found(format!("{what} not found")),
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
             Error::PermissionDenied(m) => Status::permission_denied(m),
+            Error::AlreadyExists(m) => Status::already_exists(m),
             Error::Peer(s) => match s.code() {
                 Code::InvalidArgument | Code::FailedPrecondition => s,
                 // A peer being down is worth a retry by the client.

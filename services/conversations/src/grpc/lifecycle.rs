@@ -12,7 +12,7 @@ use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::{Author, EndedBy, Qualification, RequestStatus, Status};
 use crate::error::Error;
-use crate::store::{Conversations, EndChange, ListFilter, Messages};
+use crate::store::{Conversations, EndChange, ListFilter, Messages, Policies};
 
 /// The system message added when the customer leaves (CNV-8).
 pub const CUSTOMER_ENDED: &str = "The customer ended the conversation";
@@ -179,6 +179,14 @@ impl ConversationsGrpc {
             return Err(Error::FailedPrecondition(
                 "the conversation has already ended",
             ));
+        }
+        if ended_by != EndedBy::Customer {
+            // CNV-16: the queue may make tags and/or a reason mandatory.
+            let policy = Policies::get(&txn, org, row.queue_id).await?;
+            let missing = qualification.missing(policy.require_tags, policy.require_contact_reason);
+            if !missing.is_empty() {
+                return Err(Error::Invalid(missing));
+            }
         }
         let mut staged = Vec::new();
         if ended_by == EndedBy::Customer {

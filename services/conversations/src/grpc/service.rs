@@ -94,4 +94,82 @@ impl ConversationsService for ConversationsGrpc {
             ConversationsGrpc::update_settings(self, req).await?,
         ))
     }
+
+    async fn create_template(
+        &self,
+        req: Request<pb::CreateTemplateRequest>,
+    ) -> Result<pb::Template> {
+        Ok(Response::new(
+            ConversationsGrpc::create_template(self, req).await?,
+        ))
+    }
+
+    async fn update_template(
+        &self,
+        req: Request<pb::UpdateTemplateRequest>,
+    ) -> Result<pb::Template> {
+        Ok(Response::new(
+            ConversationsGrpc::update_template(self, req).await?,
+        ))
+    }
+
+    async fn delete_template(
+        &self,
+        req: Request<pb::DeleteTemplateRequest>,
+    ) -> Result<pb::DeleteTemplateResponse> {
+        Ok(Response::new(
+            ConversationsGrpc::delete_template(self, req).await?,
+        ))
+    }
+
+    async fn list_templates(
+        &self,
+        req: Request<pb::ListTemplatesRequest>,
+    ) -> Result<pb::ListTemplatesResponse> {
+        Ok(Response::new(
+            ConversationsGrpc::list_templates(self, req).await?,
+        ))
+    }
+
+    async fn render_template(
+        &self,
+        req: Request<pb::RenderTemplateRequest>,
+    ) -> Result<pb::RenderTemplateResponse> {
+        Ok(Response::new(
+            ConversationsGrpc::render_template(self, req).await?,
+        ))
+    }
+
+    async fn update_qualification(
+        &self,
+        req: Request<pb::UpdateQualificationRequest>,
+    ) -> Result<pb::Conversation> {
+        Ok(Response::new(
+            ConversationsGrpc::update_qualification(self, req).await?,
+        ))
+    }
+
+    async fn list_qualification_audit(
+        &self,
+        req: Request<pb::ListQualificationAuditRequest>,
+    ) -> Result<pb::ListQualificationAuditResponse> {
+        Ok(Response::new(
+            ConversationsGrpc::qualification_audit(self, req).await?,
+        ))
+    }
+
+    async fn set_queue_policy(&self, req: Request<pb::QueuePolicy>) -> Result<pb::QueuePolicy> {
+        Ok(Response::new(
+            ConversationsGrpc::set_queue_policy(self, req).await?,
+        ))
+    }
+
+    async fn get_queue_policy(
+        &self,
+        req: Request<pb::GetQueuePolicyRequest>,
+    ) -> Result<pb::QueuePolicy> {
+        Ok(Response::new(
+            ConversationsGrpc::get_queue_policy(self, req).await?,
+        ))
+    }
 }

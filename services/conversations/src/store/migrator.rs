@@ -13,6 +13,10 @@ impl MigratorTrait for Migrator {
                 "m0001_conversations",
                 include_str!("../../migrations/0001_init.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0002_templates_policies",
+                include_str!("../../migrations/0002_templates_policies.sql"),
+            )),
         ]
     }
 }

@@ -5,13 +5,17 @@ mod blocked;
 mod conversations;
 mod messages;
 mod migrator;
+mod policies;
 mod settings;
+mod templates;
 
 pub use blocked::BlockedCache;
 pub use conversations::{ConvRow, Conversations, EndChange, ListFilter, NewConversation};
 pub use messages::{MessageRow, Messages};
 pub use migrator::Migrator;
+pub use policies::{Policies, PolicyRow};
 pub use settings::{Settings, SettingsRow};
+pub use templates::{TemplateRow, Templates};
 
 /// A PostgreSQL text array parameter.
 pub(crate) fn text_array(items: &[String]) -> sea_orm::Value {
