@@ -14,8 +14,7 @@ use livedesk_proto::scheduling::v1::{FieldValue, FormSubmission, FormSubmitted};
 use livedesk_testkit::{eventually, new_org};
 use uuid::Uuid;
 
-// spec: RPT-4
-// spec: RPT-5
+// spec: RPT-4, RPT-5
 #[tokio::test]
 async fn conversations_export_is_safe_csv_within_org_and_role() {
     let h = Harness::start().await;
@@ -136,8 +135,7 @@ async fn conversations_export_is_safe_csv_within_org_and_role() {
     );
 }
 
-// spec: BLK-7
-// spec: RPT-4
+// spec: BLK-7, RPT-4
 #[tokio::test]
 async fn blocked_conversations_export_masks_identities_and_counts_dropped_messages() {
     let h = Harness::start().await;
@@ -251,8 +249,7 @@ async fn blocked_conversations_export_masks_identities_and_counts_dropped_messag
     );
 }
 
-// spec: RPT-4
-// spec: RPT-5
+// spec: RPT-4, RPT-5
 #[tokio::test]
 async fn agent_activity_and_form_submissions_export() {
     let h = Harness::start().await;

@@ -135,10 +135,7 @@ async fn seed(h: &Harness, org: Uuid) -> [Uuid; 4] {
     [c1, c2, c3, c4]
 }
 
-// spec: RPT-1
-// spec: RPT-2
-// spec: RPT-3
-// spec: EVT-3
+// spec: RPT-1, RPT-2, RPT-3, EVT-3
 #[tokio::test]
 async fn statistics_by_tag_come_from_the_events() {
     let h = Harness::start().await;
