@@ -335,3 +335,67 @@ async fn an_abandoned_conversation_ends_by_the_system() {
     assert!(event.abandoned);
     assert!(event.agent_ids.is_empty());
 }
+
+// spec: CNV-9
+#[tokio::test]
+async fn an_org_can_turn_pii_masking_off_and_only_admins_may() {
+    let h = Harness::start().await;
+    let c = assigned(&h, "v1", "a1").await;
+    let mut client = h.client().await;
+    client
+        .send_message(authed(
+            &h.token("v1", Role::Visitor),
+            send(&c.id, "melissa@gmail.com", ""),
+        ))
+        .await
+        .unwrap();
+    let sup = h.token("sup", Role::Supervisor);
+    let defaults = client
+        .get_settings(authed(&sup, pb::GetSettingsRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(defaults.mask_pii && defaults.natural_close_days == 7);
+    let off = pb::ConversationSettings {
+        mask_pii: false,
+        natural_close_days: 7,
+        retention_days: 0,
+    };
+    assert_eq!(
+        client
+            .update_settings(authed(&sup, off))
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::PermissionDenied
+    );
+    let bad = pb::ConversationSettings {
+        natural_close_days: 0,
+        ..off.clone()
+    };
+    assert_eq!(
+        client
+            .update_settings(authed(&h.token("adm", Role::Admin), bad))
+            .await
+            .unwrap_err()
+            .code(),
+        tonic::Code::InvalidArgument
+    );
+    client
+        .update_settings(authed(&h.token("adm", Role::Admin), off))
+        .await
+        .unwrap();
+    let msgs = client
+        .list_messages(authed(
+            &sup,
+            pb::ListMessagesRequest {
+                conversation_id: c.id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .messages;
+    assert_eq!(msgs[1].text, "melissa@gmail.com");
+}
