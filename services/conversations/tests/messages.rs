@@ -371,7 +371,7 @@ async fn an_org_can_turn_pii_masking_off_and_only_admins_may() {
     );
     let bad = pb::ConversationSettings {
         natural_close_days: 0,
-        ..off.clone()
+        ..off
     };
     assert_eq!(
         client
