@@ -3,6 +3,7 @@
 //! trait onto it. RPCs not listed answer UNIMPLEMENTED.
 
 mod agents;
+mod assign;
 mod convert;
 mod offers;
 mod queues;
@@ -54,6 +55,8 @@ rpcs! {
     accept_offer(pb::AcceptOfferRequest) -> pb::Assignment;
     decline_offer(pb::DeclineOfferRequest) -> pb::DeclineOfferResponse;
     list_offers(pb::ListOffersRequest) -> pb::ListOffersResponse;
+    pick_conversation(pb::PickConversationRequest) -> pb::Assignment;
+    assign_conversation(pb::AssignConversationRequest) -> pb::Assignment;
     submit_wrap_up(pb::SubmitWrapUpRequest) -> pb::WrapUp;
     list_wrap_up_codes(pb::ListWrapUpCodesRequest) -> pb::ListWrapUpCodesResponse;
     set_wrap_up_codes(pb::SetWrapUpCodesRequest) -> pb::ListWrapUpCodesResponse;

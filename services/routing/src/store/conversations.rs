@@ -10,6 +10,7 @@ use super::text_array;
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct EntryRow {
     pub conversation_id: Uuid,
+    pub queue_id: Uuid,
     pub preferred_agent_id: Option<String>,
     pub status: String,
 }
