@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::OrgCache;
 use crate::config::Config;
+use crate::events::run_sweep;
 use crate::grpc::SchedulingGrpc;
 use crate::store::Migrator;
 
@@ -34,7 +35,7 @@ impl ServiceApp for App {
     }
 
     async fn build(cfg: Config) -> anyhow::Result<Self> {
-        let host = Host::start::<Migrator>(cfg.common, &[]).await?;
+        let mut host = Host::start::<Migrator>(cfg.common, &[]).await?;
         let routing =
             RoutingServiceClient::new(livedesk_platform::runtime::peer_channel(&cfg.routing_url)?);
         let cache = OrgCache::new(host.rt.db.clone(), cfg.cache_ttl);
@@ -45,6 +46,9 @@ impl ServiceApp for App {
             outbox: host.outbox.clone(),
             routing,
         };
+        let (db, outbox, period) = (host.rt.db.clone(), host.outbox.clone(), cfg.sweep_interval);
+        let sweep_cache = grpc.cache.clone();
+        host.spawn(move |token| run_sweep(db, outbox, sweep_cache, period, token));
         Ok(Self { host, grpc })
     }
 

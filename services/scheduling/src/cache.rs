@@ -40,6 +40,11 @@ impl OrgSnapshot {
             .unwrap_or_else(|| self.default.clone())
     }
 
+    /// The org default schedule (what an unassigned queue follows).
+    pub fn default_schedule(&self) -> Arc<Schedule> {
+        self.default.clone()
+    }
+
     /// The enabled form of `kind` for `queue`: the queue's own form decides
     /// when it has one, else the org-wide form, else the built-in default
     /// (offline enabled, contact disabled: TEN-1).

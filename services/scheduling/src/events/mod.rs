@@ -1,2 +1,6 @@
 //! Events the scheduling service publishes on its own: queue open, close
 //! and closing-soon announcements (SCH-4).
+
+mod sweep;
+
+pub use sweep::run_sweep;

@@ -17,6 +17,10 @@ impl MigratorTrait for Migrator {
                 "m0002_form_submissions",
                 include_str!("../../migrations/0002_form_submissions.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0003_announcements",
+                include_str!("../../migrations/0003_announcements.sql"),
+            )),
         ]
     }
 }

@@ -1,10 +1,12 @@
 //! PostgreSQL storage of schedules, assignments, settings and forms.
 
+mod announcements;
 mod forms;
 mod migrator;
 mod schedules;
 mod settings;
 
+pub use announcements::Announcements;
 pub use forms::{FormRow, Forms, NewSubmission, SubmissionRow};
 pub use migrator::Migrator;
 pub use schedules::Schedules;
