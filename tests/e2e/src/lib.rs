@@ -8,7 +8,6 @@ use uuid::Uuid;
 
 /// The running suite.
 pub struct Suite {
-    pub env: TestEnv,
     pub routing: RunningService,
     pub blocking: RunningService,
     pub scheduling: RunningService,
@@ -16,6 +15,9 @@ pub struct Suite {
     pub reporting: RunningService,
     pub notifications: RunningService,
     pub clients: Clients,
+    /// Last field: dropped (databases and streams removed) after the
+    /// services above were told to stop.
+    pub env: TestEnv,
 }
 
 fn free_port() -> anyhow::Result<u16> {
