@@ -79,7 +79,12 @@ pub struct Principal {
 impl Principal {
     /// Builds a principal (used by tests and by services acting for an org).
     pub fn new(org_id: Uuid, id: impl Into<String>, role: Role) -> Self {
-        Self { org_id, id: id.into(), role, name: None }
+        Self {
+            org_id,
+            id: id.into(),
+            role,
+            name: None,
+        }
     }
 
     /// Succeeds when the caller's role is one of `roles`.
@@ -87,7 +92,10 @@ impl Principal {
         if roles.contains(&self.role) {
             Ok(())
         } else {
-            Err(AuthError::Forbidden { role: self.role, action })
+            Err(AuthError::Forbidden {
+                role: self.role,
+                action,
+            })
         }
     }
 
@@ -103,7 +111,10 @@ impl Principal {
 
     /// Succeeds for staff (agent, supervisor, admin) and services.
     pub fn require_staff(&self, action: &'static str) -> Result<(), AuthError> {
-        self.require(&[Role::Agent, Role::Supervisor, Role::Admin, Role::Service], action)
+        self.require(
+            &[Role::Agent, Role::Supervisor, Role::Admin, Role::Service],
+            action,
+        )
     }
 
     /// Succeeds for supervisors, admins and services.
@@ -119,6 +130,11 @@ impl Principal {
 
 impl From<Claims> for Principal {
     fn from(c: Claims) -> Self {
-        Self { org_id: c.org, id: c.sub, role: c.role, name: c.name }
+        Self {
+            org_id: c.org,
+            id: c.sub,
+            role: c.role,
+            name: c.name,
+        }
     }
 }

@@ -19,7 +19,10 @@ impl AuthInterceptor {
 
 impl tonic::service::Interceptor for AuthInterceptor {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
+        let header = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
         let principal = self.verifier.verify_header(header).map_err(|e| {
             tracing::debug!(error = %e, "authentication refused");
             tonic::Status::from(e)
@@ -32,5 +35,8 @@ impl tonic::service::Interceptor for AuthInterceptor {
 /// Returns the principal the interceptor stored; UNAUTHENTICATED when absent
 /// (a handler reached without the interceptor is a wiring bug, never a bypass).
 pub fn principal<T>(req: &tonic::Request<T>) -> Result<Principal, AuthError> {
-    req.extensions().get::<Principal>().cloned().ok_or(AuthError::MissingToken)
+    req.extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or(AuthError::MissingToken)
 }

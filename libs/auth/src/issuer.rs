@@ -16,7 +16,10 @@ pub struct Issuer {
 
 impl std::fmt::Debug for Issuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Issuer").field("issuer", &self.issuer).field("alg", &self.algorithm).finish()
+        f.debug_struct("Issuer")
+            .field("issuer", &self.issuer)
+            .field("alg", &self.algorithm)
+            .finish()
     }
 }
 
@@ -45,7 +48,12 @@ impl Issuer {
                 Algorithm::ES256,
             ),
         };
-        Ok(Self { issuer: issuer.into(), audience: audience.into(), key, algorithm })
+        Ok(Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            key,
+            algorithm,
+        })
     }
 
     /// Mints a token for `sub` in `org` with `role`, valid for `ttl_seconds`.

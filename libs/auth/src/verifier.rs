@@ -82,12 +82,18 @@ impl Verifier {
                 }
                 KeySource::PublicKeyPem(pem) => {
                     let key = if let Ok(k) = DecodingKey::from_rsa_pem(pem) {
-                        Key { key: k, algorithms: vec![Algorithm::RS256] }
+                        Key {
+                            key: k,
+                            algorithms: vec![Algorithm::RS256],
+                        }
                     } else {
                         let k = DecodingKey::from_ec_pem(pem).map_err(|e| {
                             AuthError::Config(format!("public key is neither RSA nor EC: {e}"))
                         })?;
-                        Key { key: k, algorithms: vec![Algorithm::ES256] }
+                        Key {
+                            key: k,
+                            algorithms: vec![Algorithm::ES256],
+                        }
                     };
                     keys.push(key);
                 }
@@ -98,7 +104,10 @@ impl Verifier {
                         let key = DecodingKey::from_jwk(jwk)
                             .map_err(|e| AuthError::Config(format!("invalid JWK: {e}")))?;
                         let kid = jwk.common.key_id.clone().unwrap_or_default();
-                        let entry = Key { key, algorithms: vec![Algorithm::RS256, Algorithm::ES256] };
+                        let entry = Key {
+                            key,
+                            algorithms: vec![Algorithm::RS256, Algorithm::ES256],
+                        };
                         if kid.is_empty() {
                             keys.push(entry);
                         } else {
@@ -111,7 +120,12 @@ impl Verifier {
         if keys.is_empty() && by_kid.is_empty() {
             return Err(AuthError::Config("no verification key configured".into()));
         }
-        Ok(Self { issuer: issuer.into(), audience: audience.into(), keys, by_kid })
+        Ok(Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            keys,
+            by_kid,
+        })
     }
 
     /// Verifies a raw token and returns its principal.

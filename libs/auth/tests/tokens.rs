@@ -7,7 +7,12 @@ use uuid::Uuid;
 const SECRET: &[u8] = b"a-development-secret-of-32-bytes!";
 
 fn verifier() -> Verifier {
-    Verifier::new("livedesk", "livedesk-api", &[KeySource::SharedSecret(SECRET.to_vec())]).unwrap()
+    Verifier::new(
+        "livedesk",
+        "livedesk-api",
+        &[KeySource::SharedSecret(SECRET.to_vec())],
+    )
+    .unwrap()
 }
 
 // spec: TEN-2
@@ -17,7 +22,9 @@ fn a_valid_token_yields_its_org_principal_and_role() {
     let token = Issuer::hs256("livedesk", "livedesk-api", SECRET)
         .mint(org, "agent-1", Role::Agent, Some("Ada"), 60)
         .unwrap();
-    let p = verifier().verify_header(Some(&format!("Bearer {token}"))).unwrap();
+    let p = verifier()
+        .verify_header(Some(&format!("Bearer {token}")))
+        .unwrap();
     assert_eq!(p.org_id, org);
     assert_eq!(p.id, "agent-1");
     assert_eq!(p.role, Role::Agent);
@@ -29,11 +36,18 @@ fn a_valid_token_yields_its_org_principal_and_role() {
 fn wrong_issuer_audience_key_expiry_or_missing_header_are_refused() {
     let org = Uuid::now_v7();
     let v = verifier();
-    let wrong_iss = Issuer::hs256("other", "livedesk-api", SECRET).mint(org, "a", Role::Agent, None, 60);
-    let wrong_aud = Issuer::hs256("livedesk", "other", SECRET).mint(org, "a", Role::Agent, None, 60);
-    let wrong_key = Issuer::hs256("livedesk", "livedesk-api", b"another-secret-of-32-bytes-long!!")
-        .mint(org, "a", Role::Agent, None, 60);
-    let expired = Issuer::hs256("livedesk", "livedesk-api", SECRET).mint(org, "a", Role::Agent, None, -3600);
+    let wrong_iss =
+        Issuer::hs256("other", "livedesk-api", SECRET).mint(org, "a", Role::Agent, None, 60);
+    let wrong_aud =
+        Issuer::hs256("livedesk", "other", SECRET).mint(org, "a", Role::Agent, None, 60);
+    let wrong_key = Issuer::hs256(
+        "livedesk",
+        "livedesk-api",
+        b"another-secret-of-32-bytes-long!!",
+    )
+    .mint(org, "a", Role::Agent, None, 60);
+    let expired =
+        Issuer::hs256("livedesk", "livedesk-api", SECRET).mint(org, "a", Role::Agent, None, -3600);
     for token in [wrong_iss, wrong_aud, wrong_key, expired] {
         assert!(v.verify(&token.unwrap()).is_err());
     }

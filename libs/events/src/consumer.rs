@@ -35,12 +35,18 @@ pub struct HandlerError {
 impl HandlerError {
     /// A failure worth retrying (database busy, peer unavailable).
     pub fn transient(e: impl std::fmt::Display) -> Self {
-        Self { message: e.to_string(), permanent: false }
+        Self {
+            message: e.to_string(),
+            permanent: false,
+        }
     }
 
     /// A failure retrying cannot fix.
     pub fn permanent(e: impl std::fmt::Display) -> Self {
-        Self { message: e.to_string(), permanent: true }
+        Self {
+            message: e.to_string(),
+            permanent: true,
+        }
     }
 }
 
@@ -88,7 +94,12 @@ pub struct ConsumerConfig {
 impl ConsumerConfig {
     /// Defaults: 5 deliveries, 30 s ack wait.
     pub fn new(service: &'static str, producer: &'static str) -> Self {
-        Self { service, producer, max_deliveries: 5, ack_wait: Duration::from_secs(30) }
+        Self {
+            service,
+            producer,
+            max_deliveries: 5,
+            ack_wait: Duration::from_secs(30),
+        }
     }
 }
 
@@ -144,7 +155,9 @@ async fn consume<H: EventHandler>(
     name: &str,
     shutdown: &CancellationToken,
 ) -> Result<(), String> {
-    crate::ensure_streams(&ctx.js, &ctx.subjects, &[cfg.producer]).await.map_err(|e| e.to_string())?;
+    crate::ensure_streams(&ctx.js, &ctx.subjects, &[cfg.producer])
+        .await
+        .map_err(|e| e.to_string())?;
     let stream = ctx
         .js
         .get_stream(ctx.subjects.stream_name(cfg.producer))
@@ -168,7 +181,10 @@ async fn consume<H: EventHandler>(
         .await
         .map_err(|e| e.to_string())?;
     if let Ok(info) = consumer.info().await {
-        pending_gauge().record(info.num_pending, &[KeyValue::new("consumer", name.to_owned())]);
+        pending_gauge().record(
+            info.num_pending,
+            &[KeyValue::new("consumer", name.to_owned())],
+        );
     }
     let mut messages = consumer
         .stream()
@@ -217,7 +233,9 @@ async fn process<H: EventHandler>(
     };
     let span = tracing::info_span!("event", consumer = %name, event_type = %event.envelope.r#type, event_id = %event.event_id);
     trace::set_parent(&span, msg.headers.as_ref());
-    let outcome = apply(ctx, handler, name, &event).instrument(span.clone()).await;
+    let outcome = apply(ctx, handler, name, &event)
+        .instrument(span.clone())
+        .await;
     match outcome {
         Ok(Applied::Done(staged)) => {
             if let Some(outbox) = &ctx.outbox {
@@ -291,7 +309,11 @@ async fn dead_letter(
         dead_at: Some(livedesk_platform::time::to_proto(chrono::Utc::now())),
         original_subject: msg.subject.to_string(),
     };
-    let published = match ctx.js.publish(ctx.subjects.dlq(name), letter.encode_to_vec().into()).await {
+    let published = match ctx
+        .js
+        .publish(ctx.subjects.dlq(name), letter.encode_to_vec().into())
+        .await
+    {
         Ok(ack_future) => ack_future.await.is_ok(),
         Err(_) => false,
     };

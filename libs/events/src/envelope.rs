@@ -5,7 +5,12 @@ use prost::Message;
 use uuid::Uuid;
 
 /// Wraps `event` in an envelope with a fresh UUIDv7 id.
-pub(crate) fn wrap<E: EventType>(producer: &str, org: Uuid, aggregate_id: &str, event: &E) -> EventEnvelope {
+pub(crate) fn wrap<E: EventType>(
+    producer: &str,
+    org: Uuid,
+    aggregate_id: &str,
+    event: &E,
+) -> EventEnvelope {
     EventEnvelope {
         event_id: Uuid::now_v7().to_string(),
         org_id: org.to_string(),
@@ -33,7 +38,12 @@ impl ReceivedEvent {
         let envelope = EventEnvelope::decode(payload).map_err(|e| format!("envelope: {e}"))?;
         let event_id = Uuid::parse_str(&envelope.event_id).map_err(|e| format!("event_id: {e}"))?;
         let org_id = Uuid::parse_str(&envelope.org_id).map_err(|e| format!("org_id: {e}"))?;
-        Ok(Self { envelope, event_id, org_id, subject: subject.to_owned() })
+        Ok(Self {
+            envelope,
+            event_id,
+            org_id,
+            subject: subject.to_owned(),
+        })
     }
 
     /// Whether the payload is an `E`.
@@ -43,7 +53,8 @@ impl ReceivedEvent {
 
     /// Decodes the payload as `E`; `None` when the event is another type.
     pub fn payload<E: EventType>(&self) -> Option<Result<E, prost::DecodeError>> {
-        self.is::<E>().then(|| E::decode(self.envelope.payload.as_slice()))
+        self.is::<E>()
+            .then(|| E::decode(self.envelope.payload.as_slice()))
     }
 
     /// When the state change happened.

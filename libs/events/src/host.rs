@@ -26,7 +26,9 @@ pub struct Host {
 
 impl std::fmt::Debug for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Host").field("service", &self.rt.config.service).finish()
+        f.debug_struct("Host")
+            .field("service", &self.rt.config.service)
+            .finish()
     }
 }
 
@@ -34,24 +36,45 @@ impl Host {
     /// Connects, migrates (`M`), binds the gRPC listener and creates the
     /// streams of the service itself and of `consumes` (best effort: with
     /// the broker down the service still starts, NOT_SERVING, and retries).
-    pub async fn start<M: MigratorTrait>(config: CommonConfig, consumes: &[&str]) -> anyhow::Result<Self> {
+    pub async fn start<M: MigratorTrait>(
+        config: CommonConfig,
+        consumes: &[&str],
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.grpc_addr).await?;
         let rt = Runtime::start::<M>(config).await?;
         let subjects = Subjects::new(rt.config.subject_prefix.clone());
         let mut producers = vec![rt.config.service];
         producers.extend_from_slice(consumes);
-        match tokio::time::timeout(Duration::from_secs(5), crate::ensure_streams(&rt.jetstream, &subjects, &producers)).await {
+        match tokio::time::timeout(
+            Duration::from_secs(5),
+            crate::ensure_streams(&rt.jetstream, &subjects, &producers),
+        )
+        .await
+        {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "could not create streams yet"),
             Err(_) => tracing::warn!("creating streams timed out; NATS may be down"),
         }
-        let outbox = Outbox::new(rt.db.clone(), rt.jetstream.clone(), subjects.clone(), rt.config.service);
-        Ok(Self { rt, outbox, subjects, listener, workers: Tasks::new() })
+        let outbox = Outbox::new(
+            rt.db.clone(),
+            rt.jetstream.clone(),
+            subjects.clone(),
+            rt.config.service,
+        );
+        Ok(Self {
+            rt,
+            outbox,
+            subjects,
+            listener,
+            workers: Tasks::new(),
+        })
     }
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
     /// Consumes `producer`'s events with `handler` (one durable consumer).
@@ -63,7 +86,8 @@ impl Host {
             outbox: Some(self.outbox.clone()),
         };
         let cfg = ConsumerConfig::new(self.rt.config.service, producer);
-        self.workers.spawn(move |token| consumer::run(ctx, handler, cfg, token));
+        self.workers
+            .spawn(move |token| consumer::run(ctx, handler, cfg, token));
     }
 
     /// Runs a background loop (sweeps, timers) until shutdown.
@@ -77,11 +101,23 @@ impl Host {
 
     /// Serves until `shutdown`: then the server drains, workers stop, and
     /// the outbox is flushed last so no event staged by a worker is left.
-    pub async fn serve(self, routes: Routes, service_names: &[&'static str], shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Host { rt, outbox, listener, workers, .. } = self;
+    pub async fn serve(
+        self,
+        routes: Routes,
+        service_names: &[&'static str],
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let Host {
+            rt,
+            outbox,
+            listener,
+            workers,
+            ..
+        } = self;
         let relay_token = CancellationToken::new();
         let relay = tokio::spawn(outbox.clone().run_relay(relay_token.clone()));
-        let served = livedesk_platform::server::serve(&rt, listener, routes, service_names, shutdown).await;
+        let served =
+            livedesk_platform::server::serve(&rt, listener, routes, service_names, shutdown).await;
         workers.stop().await;
         relay_token.cancel();
         let _ = relay.await;

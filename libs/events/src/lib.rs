@@ -87,10 +87,14 @@ pub async fn publish_direct<E: livedesk_proto::EventType>(
     let id = env.event_id.clone();
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Nats-Msg-Id", id.as_str());
-    js.publish_with_headers(subjects.event(producer, E::TYPE), headers, env.encode_to_vec().into())
-        .await
-        .map_err(|e| EventsError::Nats(e.to_string()))?
-        .await
-        .map_err(|e| EventsError::Nats(e.to_string()))?;
+    js.publish_with_headers(
+        subjects.event(producer, E::TYPE),
+        headers,
+        env.encode_to_vec().into(),
+    )
+    .await
+    .map_err(|e| EventsError::Nats(e.to_string()))?
+    .await
+    .map_err(|e| EventsError::Nats(e.to_string()))?;
     uuid::Uuid::parse_str(&id).map_err(|e| EventsError::Nats(e.to_string()))
 }

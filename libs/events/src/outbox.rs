@@ -44,7 +44,9 @@ pub struct Outbox {
 
 impl std::fmt::Debug for Outbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outbox").field("producer", &self.producer).finish()
+        f.debug_struct("Outbox")
+            .field("producer", &self.producer)
+            .finish()
     }
 }
 
@@ -71,7 +73,13 @@ impl Outbox {
         subjects: Subjects,
         producer: &'static str,
     ) -> Self {
-        Self { db, js, subjects, producer, wake: Default::default() }
+        Self {
+            db,
+            js,
+            subjects,
+            producer,
+            wake: Default::default(),
+        }
     }
 
     /// The subject naming in use.
@@ -88,7 +96,8 @@ impl Outbox {
         event: &E,
     ) -> Result<Staged, sea_orm::DbErr> {
         let env = envelope::wrap(self.producer, org, &aggregate_id.to_string(), event);
-        let event_id = Uuid::parse_str(&env.event_id).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+        let event_id =
+            Uuid::parse_str(&env.event_id).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
         let subject = self.subjects.event(self.producer, E::TYPE);
         let bytes = Bytes::from(env.encode_to_vec());
         let traceparent = trace::current_traceparent();
@@ -97,7 +106,12 @@ impl Outbox {
             [event_id.into(), subject.clone().into(), bytes.to_vec().into(), traceparent.clone().into()],
         ))
         .await?;
-        Ok(Staged { event_id, subject, envelope: bytes, traceparent })
+        Ok(Staged {
+            event_id,
+            subject,
+            envelope: bytes,
+            traceparent,
+        })
     }
 
     async fn send(&self, staged: &Staged) -> Result<(), EventsError> {
@@ -132,17 +146,27 @@ impl Outbox {
             }
         }
         if !sent.is_empty()
-            && let Err(e) = self.delete(&sent).await {
-                tracing::warn!(error = %e, "could not delete published outbox rows; they will be republished and de-duplicated");
-            }
+            && let Err(e) = self.delete(&sent).await
+        {
+            tracing::warn!(error = %e, "could not delete published outbox rows; they will be republished and de-duplicated");
+        }
     }
 
     async fn delete(&self, ids: &[Uuid]) -> Result<(), sea_orm::DbErr> {
         let list: Vec<sea_orm::Value> = vec![sea_orm::Value::Array(
             sea_orm::sea_query::ArrayType::Uuid,
-            Some(Box::new(ids.iter().map(|id| sea_orm::Value::Uuid(Some(*id))).collect())),
+            Some(Box::new(
+                ids.iter()
+                    .map(|id| sea_orm::Value::Uuid(Some(*id)))
+                    .collect(),
+            )),
         )];
-        self.db.execute_raw(stmt("DELETE FROM event_outbox WHERE event_id = ANY($1)", list)).await?;
+        self.db
+            .execute_raw(stmt(
+                "DELETE FROM event_outbox WHERE event_id = ANY($1)",
+                list,
+            ))
+            .await?;
         Ok(())
     }
 
@@ -189,9 +213,17 @@ impl Outbox {
         if !sent.is_empty() {
             let list: Vec<sea_orm::Value> = vec![sea_orm::Value::Array(
                 sea_orm::sea_query::ArrayType::Uuid,
-                Some(Box::new(sent.iter().map(|id| sea_orm::Value::Uuid(Some(*id))).collect())),
+                Some(Box::new(
+                    sent.iter()
+                        .map(|id| sea_orm::Value::Uuid(Some(*id)))
+                        .collect(),
+                )),
             )];
-            txn.execute_raw(stmt("DELETE FROM event_outbox WHERE event_id = ANY($1)", list)).await?;
+            txn.execute_raw(stmt(
+                "DELETE FROM event_outbox WHERE event_id = ANY($1)",
+                list,
+            ))
+            .await?;
         }
         txn.commit().await?;
         match failure {

@@ -15,7 +15,9 @@ pub struct Subjects {
 impl Subjects {
     /// `prefix` is a subject token: letters, digits, `_` and `-` only.
     pub fn new(prefix: impl Into<String>) -> Self {
-        Self { prefix: prefix.into() }
+        Self {
+            prefix: prefix.into(),
+        }
     }
 
     /// The prefix itself.
@@ -26,7 +28,13 @@ impl Subjects {
     fn stream_prefix(&self) -> String {
         self.prefix
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
             .collect()
     }
 
@@ -85,10 +93,19 @@ mod tests {
     #[test]
     fn every_name_carries_the_prefix() {
         let s = Subjects::new("t-1a2b");
-        assert_eq!(s.event("conversations", "livedesk.conversations.v1.ConversationQueued"), "t-1a2b.conversations.ConversationQueued");
+        assert_eq!(
+            s.event(
+                "conversations",
+                "livedesk.conversations.v1.ConversationQueued"
+            ),
+            "t-1a2b.conversations.ConversationQueued"
+        );
         assert_eq!(s.stream_name("conversations"), "T_1A2B_CONVERSATIONS");
         assert_eq!(s.stream_filter("routing"), "t-1a2b.routing.>");
-        assert_eq!(s.dlq("reporting-from-routing"), "t-1a2b.dlq.reporting-from-routing");
+        assert_eq!(
+            s.dlq("reporting-from-routing"),
+            "t-1a2b.dlq.reporting-from-routing"
+        );
         assert_eq!(s.dlq_stream_name(), "T_1A2B_DLQ");
     }
 }

@@ -36,7 +36,9 @@ pub fn inject(headers: &mut async_nats::HeaderMap, traceparent: Option<&str>) {
         let mut map = std::collections::HashMap::new();
         map.insert("traceparent".to_string(), tp.to_string());
         let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&map));
-        opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut HeaderInjector(headers)));
+        opentelemetry::global::get_text_map_propagator(|p| {
+            p.inject_context(&cx, &mut HeaderInjector(headers))
+        });
     }
 }
 

@@ -29,13 +29,19 @@ pub trait ServiceApp: Sized + Send + 'static {
     /// The bound gRPC address (useful with port 0).
     fn local_addr(&self) -> SocketAddr;
     /// Serves until `shutdown`, then drains RPCs, stops consumers and flushes the outbox.
-    fn run_until_stopped(self, shutdown: CancellationToken) -> impl Future<Output = anyhow::Result<()>> + Send;
+    fn run_until_stopped(
+        self,
+        shutdown: CancellationToken,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// The whole `main` of a service binary.
 pub fn main<A: ServiceApp>() -> ExitCode {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");

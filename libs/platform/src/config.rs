@@ -16,7 +16,11 @@ use secrecy::{ExposeSecret, SecretString};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{key}: cannot parse {value:?}: {reason}")]
-    Invalid { key: String, value: String, reason: String },
+    Invalid {
+        key: String,
+        value: String,
+        reason: String,
+    },
     #[error("unknown configuration keys: {0}")]
     Unknown(String),
     #[error("{0}")]
@@ -40,7 +44,10 @@ impl Env {
     /// Builds from explicit pairs (tests).
     #[allow(clippy::should_implement_trait)]
     pub fn from_iter(vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self { vars: vars.into_iter().collect(), read: Mutex::new(BTreeMap::new()) }
+        Self {
+            vars: vars.into_iter().collect(),
+            read: Mutex::new(BTreeMap::new()),
+        }
     }
 
     fn record(&self, key: &str, value: &str, secret: bool) {
@@ -94,15 +101,25 @@ impl Env {
     /// Refuses keys under `LIVEDESK_<SERVICE>__` that were never read.
     pub fn refuse_unknown(&self, service: &str) -> Result<(), ConfigError> {
         let prefix = format!("LIVEDESK_{}__", service.to_ascii_uppercase());
-        let read: BTreeSet<String> =
-            self.read.lock().map(|r| r.keys().cloned().collect()).unwrap_or_default();
-        let unknown: Vec<&String> =
-            self.vars.keys().filter(|k| k.starts_with(&prefix) && !read.contains(*k)).collect();
+        let read: BTreeSet<String> = self
+            .read
+            .lock()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default();
+        let unknown: Vec<&String> = self
+            .vars
+            .keys()
+            .filter(|k| k.starts_with(&prefix) && !read.contains(*k))
+            .collect();
         if unknown.is_empty() {
             Ok(())
         } else {
             Err(ConfigError::Unknown(
-                unknown.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+                unknown
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             ))
         }
     }
@@ -110,7 +127,9 @@ impl Env {
     /// The effective configuration, `KEY=value` per line, secrets redacted.
     pub fn effective(&self) -> String {
         let read = self.read.lock().map(|r| r.clone()).unwrap_or_default();
-        read.iter().map(|(k, (v, _))| format!("{k}={v}\n")).collect()
+        read.iter()
+            .map(|(k, (v, _))| format!("{k}={v}\n"))
+            .collect()
     }
 }
 
@@ -135,8 +154,11 @@ impl AuthConfig {
     fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let public_key_file = env.opt_path("LIVEDESK_AUTH_PUBLIC_KEY_FILE");
         let jwks_file = env.opt_path("LIVEDESK_AUTH_JWKS_FILE");
-        let default_secret =
-            if public_key_file.is_none() && jwks_file.is_none() { Some(DEV_SECRET) } else { None };
+        let default_secret = if public_key_file.is_none() && jwks_file.is_none() {
+            Some(DEV_SECRET)
+        } else {
+            None
+        };
         Ok(Self {
             issuer: env.get("LIVEDESK_AUTH_ISSUER", "livedesk".to_string())?,
             audience: env.get("LIVEDESK_AUTH_AUDIENCE", "livedesk-api".to_string())?,
@@ -156,10 +178,16 @@ impl AuthConfig {
             ));
         }
         if let Some(p) = &self.public_key_file {
-            sources.push(livedesk_auth::KeySource::pem_file(p).map_err(|e| ConfigError::Other(e.to_string()))?);
+            sources.push(
+                livedesk_auth::KeySource::pem_file(p)
+                    .map_err(|e| ConfigError::Other(e.to_string()))?,
+            );
         }
         if let Some(p) = &self.jwks_file {
-            sources.push(livedesk_auth::KeySource::jwks_file(p).map_err(|e| ConfigError::Other(e.to_string()))?);
+            sources.push(
+                livedesk_auth::KeySource::jwks_file(p)
+                    .map_err(|e| ConfigError::Other(e.to_string()))?,
+            );
         }
         livedesk_auth::Verifier::new(&self.issuer, &self.audience, &sources)
             .map_err(|e| ConfigError::Other(e.to_string()))
@@ -207,20 +235,28 @@ pub struct CommonConfig {
 impl CommonConfig {
     /// Reads the shared keys and the service's own `GRPC_ADDR`,
     /// `DATABASE_URL` and `MIGRATE_ON_START`.
-    pub fn from_env(env: &Env, service: &'static str, default_port: u16) -> Result<Self, ConfigError> {
+    pub fn from_env(
+        env: &Env,
+        service: &'static str,
+        default_port: u16,
+    ) -> Result<Self, ConfigError> {
         let p = format!("LIVEDESK_{}__", service.to_ascii_uppercase());
-        let default_db = format!(
-            "postgres://postgres@127.0.0.1:5432/livedesk_{service}"
-        );
+        let default_db = format!("postgres://postgres@127.0.0.1:5432/livedesk_{service}");
         let database_url = env
             .secret(&format!("{p}DATABASE_URL"), Some(&default_db))
             .unwrap_or_else(|| SecretString::from(default_db));
         Ok(Self {
             service,
-            grpc_addr: env.get(&format!("{p}GRPC_ADDR"), SocketAddr::from(([127, 0, 0, 1], default_port)))?,
+            grpc_addr: env.get(
+                &format!("{p}GRPC_ADDR"),
+                SocketAddr::from(([127, 0, 0, 1], default_port)),
+            )?,
             database_url,
             migrate_on_start: env.get(&format!("{p}MIGRATE_ON_START"), true)?,
-            db_max_connections: env.get("LIVEDESK_DB_MAX_CONNECTIONS", crate::db::DEFAULT_MAX_CONNECTIONS)?,
+            db_max_connections: env.get(
+                "LIVEDESK_DB_MAX_CONNECTIONS",
+                crate::db::DEFAULT_MAX_CONNECTIONS,
+            )?,
             nats_url: env.get("LIVEDESK_NATS_URL", "nats://127.0.0.1:4222".to_string())?,
             subject_prefix: env.get("LIVEDESK_SUBJECT_PREFIX", "livedesk".to_string())?,
             auth: AuthConfig::from_env(env)?,
@@ -230,9 +266,18 @@ impl CommonConfig {
 
     /// Reads the URL of another Livedesk service
     /// (`LIVEDESK_<SERVICE>__<PEER>_URL`, default the peer's local port).
-    pub fn peer_url(env: &Env, service: &str, peer: &str, default_port: u16) -> Result<String, ConfigError> {
+    pub fn peer_url(
+        env: &Env,
+        service: &str,
+        peer: &str,
+        default_port: u16,
+    ) -> Result<String, ConfigError> {
         env.get(
-            &format!("LIVEDESK_{}__{}_URL", service.to_ascii_uppercase(), peer.to_ascii_uppercase()),
+            &format!(
+                "LIVEDESK_{}__{}_URL",
+                service.to_ascii_uppercase(),
+                peer.to_ascii_uppercase()
+            ),
             format!("http://127.0.0.1:{default_port}"),
         )
     }
@@ -257,7 +302,10 @@ mod tests {
     #[test]
     fn defaults_apply_and_unknown_service_keys_are_refused() {
         let env = Env::from_iter([
-            ("LIVEDESK_ROUTING__GRPC_ADDR".to_string(), "0.0.0.0:6000".to_string()),
+            (
+                "LIVEDESK_ROUTING__GRPC_ADDR".to_string(),
+                "0.0.0.0:6000".to_string(),
+            ),
             ("LIVEDESK_ROUTING__TYPO".to_string(), "1".to_string()),
             ("LIVEDESK_BLOCKING__OTHER".to_string(), "1".to_string()),
         ]);
@@ -266,15 +314,26 @@ mod tests {
         assert_eq!(cfg.subject_prefix, "livedesk");
         let err = env.refuse_unknown("routing").unwrap_err().to_string();
         assert!(err.contains("LIVEDESK_ROUTING__TYPO"), "{err}");
-        assert!(!err.contains("BLOCKING"), "other services' keys are not ours to refuse");
-        assert!(env.effective().contains("LIVEDESK_AUTH_HS256_SECRET=<redacted>"));
+        assert!(
+            !err.contains("BLOCKING"),
+            "other services' keys are not ours to refuse"
+        );
+        assert!(
+            env.effective()
+                .contains("LIVEDESK_AUTH_HS256_SECRET=<redacted>")
+        );
     }
 
     // spec: TEN-6
     #[test]
     fn an_unparsable_value_names_its_key() {
-        let env = Env::from_iter([("LIVEDESK_ROUTING__MIGRATE_ON_START".to_string(), "perhaps".to_string())]);
-        let err = CommonConfig::from_env(&env, "routing", 1).unwrap_err().to_string();
+        let env = Env::from_iter([(
+            "LIVEDESK_ROUTING__MIGRATE_ON_START".to_string(),
+            "perhaps".to_string(),
+        )]);
+        let err = CommonConfig::from_env(&env, "routing", 1)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("LIVEDESK_ROUTING__MIGRATE_ON_START"), "{err}");
     }
 }

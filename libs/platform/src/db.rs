@@ -2,7 +2,9 @@
 //! fresh machine needs no manual step), migrate, and small query helpers.
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+};
 use sea_orm_migration::MigratorTrait;
 
 /// Connects to `url` with the default pool size.
@@ -51,12 +53,18 @@ fn split_database(url: &str) -> Option<(String, String)> {
 /// Creates the database named in `url` if it is missing. Races between
 /// replicas are harmless: a concurrent create fails with "already exists".
 pub async fn ensure_database(url: &str) -> Result<(), DbErr> {
-    let Some((admin_url, name)) = split_database(url) else { return Ok(()) };
+    let Some((admin_url, name)) = split_database(url) else {
+        return Ok(());
+    };
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(DbErr::Custom(format!("refusing to create database with name {name:?}")));
+        return Err(DbErr::Custom(format!(
+            "refusing to create database with name {name:?}"
+        )));
     }
     let mut opts = ConnectOptions::new(admin_url);
-    opts.max_connections(1).sqlx_logging(false).connect_timeout(Duration::from_secs(5));
+    opts.max_connections(1)
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5));
     let admin = Database::connect(opts).await?;
     let exists = admin
         .query_one_raw(Statement::from_sql_and_values(
@@ -67,16 +75,21 @@ pub async fn ensure_database(url: &str) -> Result<(), DbErr> {
         .await?
         .is_some();
     if !exists
-        && let Err(e) = admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await
-            && !e.to_string().contains("already exists") {
-                return Err(e);
-            }
+        && let Err(e) = admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+        && !e.to_string().contains("already exists")
+    {
+        return Err(e);
+    }
     admin.close().await
 }
 
 /// Drops the database named in `url` (tests clean up after themselves).
 pub async fn drop_database(url: &str) -> Result<(), DbErr> {
-    let Some((admin_url, name)) = split_database(url) else { return Ok(()) };
+    let Some((admin_url, name)) = split_database(url) else {
+        return Ok(());
+    };
     let admin = Database::connect(admin_url).await?;
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
@@ -100,20 +113,6 @@ where
     I: IntoIterator<Item = sea_orm::Value>,
 {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_database;
-
-    #[test]
-    fn splits_the_database_name_off_the_url() {
-        assert_eq!(
-            split_database("postgres://u@h:5432/livedesk_routing?sslmode=disable"),
-            Some(("postgres://u@h:5432/postgres?sslmode=disable".into(), "livedesk_routing".into()))
-        );
-        assert_eq!(split_database("postgres://u@h:5432"), None);
-    }
 }
 
 /// A migration written as plain SQL (one file per step, applied in a
@@ -140,7 +139,27 @@ impl sea_orm_migration::MigrationName for SqlMigration {
 #[sea_orm_migration::async_trait::async_trait]
 impl sea_orm_migration::MigrationTrait for SqlMigration {
     async fn up(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
-        manager.get_connection().execute_unprepared(self.sql).await.map(|_| ())
+        manager
+            .get_connection()
+            .execute_unprepared(self.sql)
+            .await
+            .map(|_| ())
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::split_database;
+
+    #[test]
+    fn splits_the_database_name_off_the_url() {
+        assert_eq!(
+            split_database("postgres://u@h:5432/livedesk_routing?sslmode=disable"),
+            Some((
+                "postgres://u@h:5432/postgres?sslmode=disable".into(),
+                "livedesk_routing".into()
+            ))
+        );
+        assert_eq!(split_database("postgres://u@h:5432"), None);
+    }
+}

@@ -36,7 +36,11 @@ pub fn default_contact_form_id(org: Uuid) -> Uuid {
 
 /// Resolves an optional queue id from a request: empty means the default.
 pub fn queue_or_default(org: Uuid, raw: &str) -> Result<Uuid, uuid::Error> {
-    if raw.trim().is_empty() { Ok(default_queue_id(org)) } else { Uuid::parse_str(raw.trim()) }
+    if raw.trim().is_empty() {
+        Ok(default_queue_id(org))
+    } else {
+        Uuid::parse_str(raw.trim())
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,10 @@ pub struct FieldViolation {
 impl FieldViolation {
     /// Names a field and what is wrong with it.
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
     }
 }
 
@@ -25,7 +28,11 @@ impl std::fmt::Display for FieldViolation {
 
 /// INVALID_ARGUMENT with a BadRequest field list.
 pub fn invalid_argument(violations: &[FieldViolation]) -> tonic::Status {
-    let message = violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    let message = violations
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
     let details = ErrorDetails::with_bad_request(
         violations
             .iter()

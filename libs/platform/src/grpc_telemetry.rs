@@ -108,7 +108,10 @@ where
                 tracing::Span::current().record("rpc.grpc.status_code", code);
                 rpc_duration().record(
                     started.elapsed().as_secs_f64(),
-                    &[KeyValue::new("rpc.method", method), KeyValue::new("rpc.grpc.status_code", i64::from(code))],
+                    &[
+                        KeyValue::new("rpc.method", method),
+                        KeyValue::new("rpc.grpc.status_code", i64::from(code)),
+                    ],
                 );
                 result
             }
@@ -132,5 +135,7 @@ impl tonic::service::Interceptor for TracePropagation {
 /// Injects the current span's context into gRPC metadata.
 pub fn inject_trace(metadata: &mut tonic::metadata::MetadataMap) {
     let cx = tracing::Span::current().context();
-    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut MetadataInjector(metadata)));
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(&cx, &mut MetadataInjector(metadata))
+    });
 }

@@ -12,21 +12,34 @@ pub fn normalize(kind: IdentityKind, value: &str) -> Result<String, FieldViolati
         return Err(FieldViolation::new("identities.value", "must not be empty"));
     }
     if v.chars().count() > 320 {
-        return Err(FieldViolation::new("identities.value", "at most 320 characters"));
+        return Err(FieldViolation::new(
+            "identities.value",
+            "at most 320 characters",
+        ));
     }
     match kind {
         IdentityKind::Unspecified => Err(FieldViolation::new("identities.kind", "must be set")),
         IdentityKind::Email => {
             let lower = v.to_lowercase();
             match lower.split_once('@') {
-                Some((local, domain)) if !local.is_empty() && domain.contains('.') && !domain.contains('@') => Ok(lower),
-                _ => Err(FieldViolation::new("identities.value", "not an email address")),
+                Some((local, domain))
+                    if !local.is_empty() && domain.contains('.') && !domain.contains('@') =>
+                {
+                    Ok(lower)
+                }
+                _ => Err(FieldViolation::new(
+                    "identities.value",
+                    "not an email address",
+                )),
             }
         }
         IdentityKind::Phone | IdentityKind::Whatsapp => {
             let digits: String = v.chars().filter(char::is_ascii_digit).collect();
             if !(6..=15).contains(&digits.len()) {
-                return Err(FieldViolation::new("identities.value", "not a phone number"));
+                return Err(FieldViolation::new(
+                    "identities.value",
+                    "not a phone number",
+                ));
             }
             Ok(format!("+{digits}"))
         }
@@ -35,7 +48,9 @@ pub fn normalize(kind: IdentityKind, value: &str) -> Result<String, FieldViolati
 }
 
 /// Normalizes a list of identities, dropping exact duplicates.
-pub fn normalize_all(identities: &[CustomerIdentity]) -> Result<Vec<(IdentityKind, String)>, FieldViolation> {
+pub fn normalize_all(
+    identities: &[CustomerIdentity],
+) -> Result<Vec<(IdentityKind, String)>, FieldViolation> {
     let mut out: Vec<(IdentityKind, String)> = Vec::with_capacity(identities.len());
     for id in identities {
         let kind = IdentityKind::try_from(id.kind).unwrap_or(IdentityKind::Unspecified);
@@ -54,8 +69,14 @@ mod tests {
 
     #[test]
     fn emails_and_phones_have_one_form() {
-        assert_eq!(normalize(IdentityKind::Email, " Melissa@Gmail.com ").unwrap(), "melissa@gmail.com");
-        assert_eq!(normalize(IdentityKind::Phone, "+1 (123) 456 7890").unwrap(), "+11234567890");
+        assert_eq!(
+            normalize(IdentityKind::Email, " Melissa@Gmail.com ").unwrap(),
+            "melissa@gmail.com"
+        );
+        assert_eq!(
+            normalize(IdentityKind::Phone, "+1 (123) 456 7890").unwrap(),
+            "+11234567890"
+        );
         assert!(normalize(IdentityKind::Email, "nope").is_err());
         assert!(normalize(IdentityKind::Unspecified, "x").is_err());
     }

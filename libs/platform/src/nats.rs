@@ -4,7 +4,10 @@ use std::time::Duration;
 
 /// Connects to NATS, retrying the first connection so a service can start
 /// before the broker (it reports NOT_SERVING until connected).
-pub async fn connect(url: &str, name: &str) -> Result<async_nats::Client, async_nats::ConnectError> {
+pub async fn connect(
+    url: &str,
+    name: &str,
+) -> Result<async_nats::Client, async_nats::ConnectError> {
     async_nats::ConnectOptions::new()
         .name(name)
         .retry_on_initial_connect()

@@ -22,7 +22,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("service", &self.config.service).finish()
+        f.debug_struct("Runtime")
+            .field("service", &self.config.service)
+            .finish()
     }
 }
 
@@ -32,13 +34,25 @@ impl Runtime {
     pub async fn start<M: MigratorTrait>(config: CommonConfig) -> anyhow::Result<Self> {
         let verifier = Arc::new(config.auth.verifier()?);
         let issuer = config.auth.issuer()?;
-        let db = crate::db::connect_with(config.database_url.expose_secret(), config.db_max_connections).await?;
+        let db = crate::db::connect_with(
+            config.database_url.expose_secret(),
+            config.db_max_connections,
+        )
+        .await?;
         if config.migrate_on_start {
             crate::db::migrate::<M>(&db).await?;
         }
-        let nats = crate::nats::connect(&config.nats_url, &format!("livedesk-{}", config.service)).await?;
+        let nats =
+            crate::nats::connect(&config.nats_url, &format!("livedesk-{}", config.service)).await?;
         let jetstream = async_nats::jetstream::new(nats.clone());
-        Ok(Self { config, db, nats, jetstream, verifier, issuer })
+        Ok(Self {
+            config,
+            db,
+            nats,
+            jetstream,
+            verifier,
+            issuer,
+        })
     }
 
     /// The interceptor authenticating this service's RPCs.
@@ -48,8 +62,15 @@ impl Runtime {
 
     /// Wraps `message` in a request to another Livedesk service on behalf of
     /// `org`: a short-lived service token and the current trace context.
-    pub fn peer_request<T>(&self, org: Uuid, message: T) -> Result<tonic::Request<T>, tonic::Status> {
-        let token = self.issuer.service_token(org, self.config.service).map_err(tonic::Status::from)?;
+    pub fn peer_request<T>(
+        &self,
+        org: Uuid,
+        message: T,
+    ) -> Result<tonic::Request<T>, tonic::Status> {
+        let token = self
+            .issuer
+            .service_token(org, self.config.service)
+            .map_err(tonic::Status::from)?;
         let mut req = tonic::Request::new(message);
         let value = tonic::metadata::MetadataValue::try_from(format!("Bearer {token}"))
             .map_err(|_| tonic::Status::internal("token is not a valid header"))?;

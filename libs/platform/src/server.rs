@@ -31,10 +31,17 @@ pub async fn serve(
     for name in service_names {
         reflection = reflection.with_service_name(*name);
     }
-    let reflection = reflection.with_service_name("grpc.health.v1.Health").build_v1()?;
+    let reflection = reflection
+        .with_service_name("grpc.health.v1.Health")
+        .build_v1()?;
     let routes = routes.add_service(health_service).add_service(reflection);
 
-    let monitor = tokio::spawn(monitor_health(rt.clone(), reporter.clone(), service_names.to_vec(), shutdown.clone()));
+    let monitor = tokio::spawn(monitor_health(
+        rt.clone(),
+        reporter.clone(),
+        service_names.to_vec(),
+        shutdown.clone(),
+    ));
 
     let grace = Duration::from_secs(rt.config.shutdown_grace_seconds);
     let drained = shutdown.clone();
@@ -77,7 +84,11 @@ async fn monitor_health(
     let mut last = None;
     loop {
         let ok = crate::db::ping(&rt.db).await && crate::nats::is_connected(&rt.nats);
-        let status = if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+        let status = if ok {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
         if last != Some(status) && !shutdown.is_cancelled() {
             if !ok {
                 tracing::warn!("dependencies unreachable, reporting NOT_SERVING");

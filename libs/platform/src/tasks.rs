@@ -38,9 +38,10 @@ impl Tasks {
         self.token.cancel();
         while let Some(res) = self.set.join_next().await {
             if let Err(e) = res
-                && e.is_panic() {
-                    tracing::error!(error = %e, "background task panicked");
-                }
+                && e.is_panic()
+            {
+                tracing::error!(error = %e, "background task panicked");
+            }
         }
     }
 }

@@ -10,9 +10,9 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::{EnvFilter, Layer};
 
 /// Flushes telemetry when dropped: keep it alive until `main` returns.
@@ -41,18 +41,28 @@ pub fn init(service: &'static str) -> anyhow::Result<TelemetryGuard> {
     let fmt_layer = if pretty {
         tracing_subscriber::fmt::layer().with_target(false).boxed()
     } else {
-        tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).boxed()
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .boxed()
     };
 
     let otlp = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").is_ok_and(|v| !v.is_empty());
-    let resource = opentelemetry_sdk::Resource::builder().with_service_name(service).build();
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(service)
+        .build();
     let (tracer, meter) = if otlp {
-        let span_exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic().build()?;
+        let span_exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()?;
         let tracer = SdkTracerProvider::builder()
             .with_batch_exporter(span_exporter)
             .with_resource(resource.clone())
             .build();
-        let metric_exporter = opentelemetry_otlp::MetricExporter::builder().with_tonic().build()?;
+        let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .build()?;
         let meter = SdkMeterProvider::builder()
             .with_periodic_exporter(metric_exporter)
             .with_resource(resource)
@@ -65,10 +75,15 @@ pub fn init(service: &'static str) -> anyhow::Result<TelemetryGuard> {
     };
     // The log filter applies to logs only: trace context must keep flowing
     // (gRPC → outbox → NATS) even when RUST_LOG silences info spans.
-    let otel_layer = tracer
-        .as_ref()
-        .map(|t| tracing_opentelemetry::layer().with_tracer(t.tracer(service)).with_filter(LevelFilter::INFO));
-    tracing_subscriber::registry().with(fmt_layer.with_filter(filter)).with(otel_layer).try_init()?;
+    let otel_layer = tracer.as_ref().map(|t| {
+        tracing_opentelemetry::layer()
+            .with_tracer(t.tracer(service))
+            .with_filter(LevelFilter::INFO)
+    });
+    tracing_subscriber::registry()
+        .with(fmt_layer.with_filter(filter))
+        .with(otel_layer)
+        .try_init()?;
     Ok(TelemetryGuard { tracer, meter })
 }
 
@@ -78,9 +93,19 @@ pub fn init(service: &'static str) -> anyhow::Result<TelemetryGuard> {
 pub fn init_for_tests() {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
-    let tracer = SdkTracerProvider::builder().build().tracer("livedesk-tests");
+    let tracer = SdkTracerProvider::builder()
+        .build()
+        .tracer("livedesk-tests");
     let _ = tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_test_writer().with_filter(filter))
-        .with(tracing_opentelemetry::layer().with_tracer(tracer).with_filter(LevelFilter::INFO))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_test_writer()
+                .with_filter(filter),
+        )
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(LevelFilter::INFO),
+        )
         .try_init();
 }

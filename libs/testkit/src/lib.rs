@@ -39,7 +39,9 @@ pub struct TestEnv {
 
 impl std::fmt::Debug for TestEnv {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestEnv").field("prefix", &self.prefix).finish()
+        f.debug_struct("TestEnv")
+            .field("prefix", &self.prefix)
+            .finish()
     }
 }
 
@@ -63,9 +65,10 @@ impl TestEnv {
     pub fn database_url(&self, service: &str) -> String {
         let name = format!("livedesk_{}_{service}", self.prefix);
         if let Ok(mut dbs) = self.databases.lock()
-            && !dbs.contains(&name) {
-                dbs.push(name.clone());
-            }
+            && !dbs.contains(&name)
+        {
+            dbs.push(name.clone());
+        }
         format!("{}/{name}", self.database_server.trim_end_matches('/'))
     }
 
@@ -74,12 +77,24 @@ impl TestEnv {
     pub fn service_env(&self, service: &str, extra: &[(String, String)]) -> Env {
         let upper = service.to_ascii_uppercase();
         let mut vars = vec![
-            (format!("LIVEDESK_{upper}__GRPC_ADDR"), "127.0.0.1:0".to_string()),
-            (format!("LIVEDESK_{upper}__DATABASE_URL"), self.database_url(service)),
+            (
+                format!("LIVEDESK_{upper}__GRPC_ADDR"),
+                "127.0.0.1:0".to_string(),
+            ),
+            (
+                format!("LIVEDESK_{upper}__DATABASE_URL"),
+                self.database_url(service),
+            ),
             ("LIVEDESK_NATS_URL".to_string(), self.nats_url.clone()),
             ("LIVEDESK_SUBJECT_PREFIX".to_string(), self.prefix.clone()),
-            ("LIVEDESK_AUTH_HS256_SECRET".to_string(), TEST_SECRET.to_string()),
-            ("LIVEDESK_SHUTDOWN_GRACE_SECONDS".to_string(), "5".to_string()),
+            (
+                "LIVEDESK_AUTH_HS256_SECRET".to_string(),
+                TEST_SECRET.to_string(),
+            ),
+            (
+                "LIVEDESK_SHUTDOWN_GRACE_SECONDS".to_string(),
+                "5".to_string(),
+            ),
         ];
         vars.extend(extra.iter().cloned());
         Env::from_iter(vars)
@@ -92,7 +107,9 @@ impl TestEnv {
 
     /// A bearer token for `sub` with `role` in `org`.
     pub fn token(&self, org: Uuid, sub: &str, role: Role) -> String {
-        self.issuer().mint(org, sub, role, Some(sub), 3600).unwrap_or_default()
+        self.issuer()
+            .mint(org, sub, role, Some(sub), 3600)
+            .unwrap_or_default()
     }
 
     /// A NATS client for this test.
@@ -128,7 +145,13 @@ impl TestEnv {
 fn livedesk_events_prefix(prefix: &str) -> String {
     let upper: String = prefix
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{upper}_")
 }
@@ -136,10 +159,17 @@ fn livedesk_events_prefix(prefix: &str) -> String {
 impl Drop for TestEnv {
     fn drop(&mut self) {
         let dbs = self.databases.lock().map(|d| d.clone()).unwrap_or_default();
-        let (server, nats, prefix) = (self.database_server.clone(), self.nats_url.clone(), self.prefix.clone());
+        let (server, nats, prefix) = (
+            self.database_server.clone(),
+            self.nats_url.clone(),
+            self.prefix.clone(),
+        );
         // Drop runs inside the test's runtime: clean up on a thread of our own.
         let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 rt.block_on(Self::cleanup(server, nats, prefix, dbs));
             }
         })

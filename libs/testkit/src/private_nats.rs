@@ -18,10 +18,17 @@ impl PrivateNats {
     /// Starts `nats-server` (from `LIVEDESK_TEST_NATS_SERVER`, `PATH`, or
     /// `/usr/sbin/nats-server`) and waits until it accepts connections.
     pub async fn start() -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let store = std::env::temp_dir().join(format!("livedesk-nats-{}", uuid::Uuid::now_v7().simple()));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let store =
+            std::env::temp_dir().join(format!("livedesk-nats-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&store)?;
-        let mut me = Self { port, store, child: None };
+        let mut me = Self {
+            port,
+            store,
+            child: None,
+        };
         me.resume().await?;
         Ok(me)
     }
@@ -35,7 +42,11 @@ impl PrivateNats {
         if let Ok(b) = std::env::var("LIVEDESK_TEST_NATS_SERVER") {
             return b;
         }
-        for dir in std::env::var("PATH").unwrap_or_default().split(':').chain(["/usr/sbin", "/usr/local/bin"]) {
+        for dir in std::env::var("PATH")
+            .unwrap_or_default()
+            .split(':')
+            .chain(["/usr/sbin", "/usr/local/bin"])
+        {
             let p = std::path::Path::new(dir).join("nats-server");
             if p.exists() {
                 return p.to_string_lossy().into_owned();

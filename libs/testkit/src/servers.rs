@@ -15,8 +15,12 @@ static CONTAINER_URLS: std::sync::OnceLock<(String, String)> = std::sync::OnceLo
 
 /// Returns (PostgreSQL server URL, NATS URL, containers if started).
 pub async fn locate() -> anyhow::Result<(String, String, Option<Arc<Containers>>)> {
-    let db = std::env::var("LIVEDESK_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty());
-    let nats = std::env::var("LIVEDESK_TEST_NATS_URL").ok().filter(|v| !v.is_empty());
+    let db = std::env::var("LIVEDESK_TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let nats = std::env::var("LIVEDESK_TEST_NATS_URL")
+        .ok()
+        .filter(|v| !v.is_empty());
     if let (Some(db), Some(nats)) = (db, nats) {
         return Ok((db, nats, None));
     }
@@ -27,9 +31,16 @@ pub async fn locate() -> anyhow::Result<(String, String, Option<Arc<Containers>>
         }
     }
     // Last resort: the conventional local servers, when they answer.
-    let (db, nats) = ("postgres://postgres@127.0.0.1:5432".to_string(), "nats://127.0.0.1:4222".to_string());
-    if tokio::net::TcpStream::connect("127.0.0.1:5432").await.is_ok()
-        && tokio::net::TcpStream::connect("127.0.0.1:4222").await.is_ok()
+    let (db, nats) = (
+        "postgres://postgres@127.0.0.1:5432".to_string(),
+        "nats://127.0.0.1:4222".to_string(),
+    );
+    if tokio::net::TcpStream::connect("127.0.0.1:5432")
+        .await
+        .is_ok()
+        && tokio::net::TcpStream::connect("127.0.0.1:4222")
+            .await
+            .is_ok()
     {
         return Ok((db, nats, None));
     }
@@ -47,18 +58,27 @@ fn docker_reachable() -> bool {
 
 #[cfg(feature = "docker")]
 async fn start_containers() -> anyhow::Result<Arc<Containers>> {
-    use testcontainers::runners::AsyncRunner;
     use testcontainers::ImageExt;
-    let pg = testcontainers_modules::postgres::Postgres::default().with_tag("15-alpine").start().await?;
+    use testcontainers::runners::AsyncRunner;
+    let pg = testcontainers_modules::postgres::Postgres::default()
+        .with_tag("15-alpine")
+        .start()
+        .await?;
     let pg_port = pg.get_host_port_ipv4(5432).await?;
     let cmd = testcontainers_modules::nats::NatsServerCmd::default().with_jetstream();
-    let nats = testcontainers_modules::nats::Nats::default().with_cmd(&cmd).start().await?;
+    let nats = testcontainers_modules::nats::Nats::default()
+        .with_cmd(&cmd)
+        .start()
+        .await?;
     let nats_port = nats.get_host_port_ipv4(4222).await?;
     let _ = CONTAINER_URLS.set((
         format!("postgres://postgres:postgres@127.0.0.1:{pg_port}"),
         format!("nats://127.0.0.1:{nats_port}"),
     ));
-    Ok(Arc::new(Containers { _pg: pg, _nats: nats }))
+    Ok(Arc::new(Containers {
+        _pg: pg,
+        _nats: nats,
+    }))
 }
 
 #[cfg(not(feature = "docker"))]

@@ -22,7 +22,9 @@ impl RunningService {
 
     /// A connected channel.
     pub async fn channel(&self) -> anyhow::Result<tonic::transport::Channel> {
-        Ok(tonic::transport::Endpoint::from_shared(self.url())?.connect().await?)
+        Ok(tonic::transport::Endpoint::from_shared(self.url())?
+            .connect()
+            .await?)
     }
 
     /// Graceful stop, as on SIGTERM; returns the service's result.
@@ -49,5 +51,10 @@ pub async fn spawn<A: ServiceApp>(env: &Env) -> anyhow::Result<RunningService> {
     let addr = app.local_addr();
     let shutdown = CancellationToken::new();
     let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    Ok(RunningService { name: A::NAME, addr, shutdown, handle: Some(handle) })
+    Ok(RunningService {
+        name: A::NAME,
+        addr,
+        shutdown,
+        handle: Some(handle),
+    })
 }

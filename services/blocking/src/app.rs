@@ -35,8 +35,14 @@ impl ServiceApp for App {
 
     async fn build(cfg: Config) -> anyhow::Result<Self> {
         let mut host = Host::start::<Migrator>(cfg.common, &["conversations"]).await?;
-        let conversations = ConversationsServiceClient::new(livedesk_platform::runtime::peer_channel(&cfg.conversations_url)?);
-        let grpc = BlockingGrpc { db: host.rt.db.clone(), outbox: host.outbox.clone(), conversations };
+        let conversations = ConversationsServiceClient::new(
+            livedesk_platform::runtime::peer_channel(&cfg.conversations_url)?,
+        );
+        let grpc = BlockingGrpc {
+            db: host.rt.db.clone(),
+            outbox: host.outbox.clone(),
+            conversations,
+        };
         host.consume("conversations", Arc::new(ConversationEvents));
         let (db, outbox) = (host.rt.db.clone(), host.outbox.clone());
         host.spawn(move |token| run_expiry_sweep(db, outbox, Duration::from_secs(5), token));
@@ -49,7 +55,8 @@ impl ServiceApp for App {
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let auth = self.host.rt.auth();
-        let routes = tonic::service::Routes::new(BlockingServiceServer::with_interceptor(self.grpc, auth));
+        let routes =
+            tonic::service::Routes::new(BlockingServiceServer::with_interceptor(self.grpc, auth));
         self.host.serve(routes, &[SERVICE_NAME], shutdown).await
     }
 }

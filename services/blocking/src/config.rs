@@ -15,7 +15,12 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonConfig::from_env(env, "blocking", ports::BLOCKING)?,
-            conversations_url: CommonConfig::peer_url(env, "blocking", "conversations", ports::CONVERSATIONS)?,
+            conversations_url: CommonConfig::peer_url(
+                env,
+                "blocking",
+                "conversations",
+                ports::CONVERSATIONS,
+            )?,
         })
     }
 }

@@ -38,7 +38,10 @@ impl From<Error> for tonic::Status {
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
             Error::AlreadyExists(m) => Status::already_exists(m),
             Error::Peer(s) => match s.code() {
-                Code::NotFound | Code::PermissionDenied | Code::InvalidArgument | Code::FailedPrecondition => s,
+                Code::NotFound
+                | Code::PermissionDenied
+                | Code::InvalidArgument
+                | Code::FailedPrecondition => s,
                 _ => errors::internal("peer call", &s),
             },
             Error::Db(db) => errors::internal("database", &db),

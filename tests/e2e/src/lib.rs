@@ -21,7 +21,9 @@ pub struct Suite {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Environment of one service: a fixed port (peers need each other's
@@ -30,10 +32,16 @@ fn free_port() -> anyhow::Result<u16> {
 fn vars(env: &TestEnv, service: &str, ports: &Ports) -> Env {
     let url = |p: u16| format!("http://127.0.0.1:{p}");
     let upper = service.to_ascii_uppercase();
-    let mut extra = vec![(format!("LIVEDESK_{upper}__GRPC_ADDR"), format!("127.0.0.1:{}", ports.of(service)))];
+    let mut extra = vec![(
+        format!("LIVEDESK_{upper}__GRPC_ADDR"),
+        format!("127.0.0.1:{}", ports.of(service)),
+    )];
     let peers: &[(&str, u16)] = match service {
         "blocking" => &[("CONVERSATIONS", ports.conversations)],
-        "conversations" => &[("BLOCKING", ports.blocking), ("SCHEDULING", ports.scheduling)],
+        "conversations" => &[
+            ("BLOCKING", ports.blocking),
+            ("SCHEDULING", ports.scheduling),
+        ],
         "scheduling" => &[("ROUTING", ports.routing)],
         _ => &[],
     };
@@ -79,10 +87,13 @@ impl Suite {
         };
         let routing = spawn::<livedesk_routing::App>(&vars(&env, "routing", &ports)).await?;
         let blocking = spawn::<livedesk_blocking::App>(&vars(&env, "blocking", &ports)).await?;
-        let scheduling = spawn::<livedesk_scheduling::App>(&vars(&env, "scheduling", &ports)).await?;
-        let conversations = spawn::<livedesk_conversations::App>(&vars(&env, "conversations", &ports)).await?;
+        let scheduling =
+            spawn::<livedesk_scheduling::App>(&vars(&env, "scheduling", &ports)).await?;
+        let conversations =
+            spawn::<livedesk_conversations::App>(&vars(&env, "conversations", &ports)).await?;
         let reporting = spawn::<livedesk_reporting::App>(&vars(&env, "reporting", &ports)).await?;
-        let notifications = spawn::<livedesk_notifications::App>(&vars(&env, "notifications", &ports)).await?;
+        let notifications =
+            spawn::<livedesk_notifications::App>(&vars(&env, "notifications", &ports)).await?;
         let clients = Clients::new(&Endpoints {
             routing: routing.url(),
             conversations: conversations.url(),
@@ -91,7 +102,16 @@ impl Suite {
             reporting: reporting.url(),
             notifications: notifications.url(),
         })?;
-        Ok(Self { env, routing, blocking, scheduling, conversations, reporting, notifications, clients })
+        Ok(Self {
+            env,
+            routing,
+            blocking,
+            scheduling,
+            conversations,
+            reporting,
+            notifications,
+            clients,
+        })
     }
 
     /// Token minting for a new org.
@@ -101,7 +121,14 @@ impl Suite {
 
     /// Every running service.
     pub fn services(&self) -> [&RunningService; 6] {
-        [&self.routing, &self.blocking, &self.scheduling, &self.conversations, &self.reporting, &self.notifications]
+        [
+            &self.routing,
+            &self.blocking,
+            &self.scheduling,
+            &self.conversations,
+            &self.reporting,
+            &self.notifications,
+        ]
     }
 
     /// Stops the suite gracefully, as SIGTERM would.

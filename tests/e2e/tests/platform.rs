@@ -16,20 +16,37 @@ async fn reflection_lists_all_six_services_and_each_is_serving() {
     let mut listed = Vec::new();
     for svc in suite.services() {
         let channel = svc.channel().await.unwrap();
-        let req = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
         let mut stream = ServerReflectionClient::new(channel.clone())
             .server_reflection_info(tokio_stream::iter([req]))
             .await
             .unwrap()
             .into_inner();
-        let Some(MessageResponse::ListServicesResponse(list)) = stream.message().await.unwrap().unwrap().message_response else {
+        let Some(MessageResponse::ListServicesResponse(list)) =
+            stream.message().await.unwrap().unwrap().message_response
+        else {
             panic!("no service list from {}", svc.name)
         };
-        listed.extend(list.service.into_iter().map(|s| s.name).filter(|n| n.starts_with("livedesk.")));
+        listed.extend(
+            list.service
+                .into_iter()
+                .map(|s| s.name)
+                .filter(|n| n.starts_with("livedesk.")),
+        );
         livedesk_testkit::eventually(10, "SERVING", || {
             let c = channel.clone();
             async move {
-                let s = HealthClient::new(c).check(HealthCheckRequest { service: String::new() }).await.ok()?.into_inner().status;
+                let s = HealthClient::new(c)
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .status;
                 (s == 1).then_some(())
             }
         })
@@ -45,7 +62,10 @@ async fn reflection_lists_all_six_services_and_each_is_serving() {
         "livedesk.routing.v1.RoutingService",
         "livedesk.scheduling.v1.SchedulingService",
     ] {
-        assert!(listed.iter().any(|n| n == expected), "{expected} missing from {listed:?}");
+        assert!(
+            listed.iter().any(|n| n == expected),
+            "{expected} missing from {listed:?}"
+        );
     }
     suite.stop().await.unwrap();
 }

@@ -22,22 +22,49 @@ async fn one_conversation_walks_through_all_six_services() {
     let offer = report.offer.as_ref().unwrap();
     assert_eq!(offer.customer_name, "Marie Curie");
     assert_eq!(offer.queue_name, "General");
-    assert!(offer.conversation_created_at.is_some(), "the waiting timer needs the arrival time");
+    assert!(
+        offer.conversation_created_at.is_some(),
+        "the waiting timer needs the arrival time"
+    );
     assert_eq!(offer.first_messages, ["Bonjour, my parcel has not arrived"]);
-    assert_eq!(report.status_after_accept, ConversationStatus::Active as i32);
+    assert_eq!(
+        report.status_after_accept,
+        ConversationStatus::Active as i32
+    );
 
     // d. Each side got the other's messages, in order, and never its own.
-    assert_eq!(report.agent_received, ["Hello? Anyone there?", "Thank you!"]);
-    assert_eq!(report.visitor_received, ["Hi Marie, I am checking your parcel now.", "It was re-sent this morning."]);
+    assert_eq!(
+        report.agent_received,
+        ["Hello? Anyone there?", "Thank you!"]
+    );
+    assert_eq!(
+        report.visitor_received,
+        [
+            "Hi Marie, I am checking your parcel now.",
+            "It was re-sent this morning."
+        ]
+    );
 
     // e. The visitor's widget was told the conversation ended.
     assert!(report.visitor_told_ended);
 
     // f. Reporting counted it by tag and the export holds its row.
     assert_eq!(report.tag_count, 1);
-    let row = report.csv.lines().find(|l| l.contains(&report.conversation_id)).expect("exported row");
+    let row = report
+        .csv
+        .lines()
+        .find(|l| l.contains(&report.conversation_id))
+        .expect("exported row");
     assert!(row.contains("delivery"), "{row}");
-    assert!(report.csv.lines().next().unwrap().contains("conversation_id"), "header row");
+    assert!(
+        report
+            .csv
+            .lines()
+            .next()
+            .unwrap()
+            .contains("conversation_id"),
+        "header row"
+    );
 
     // g. The blocked visitor: conversation BLOCKED, next message dropped and
     // never shown, no notification to them, new conversation refused.

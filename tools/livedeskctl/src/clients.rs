@@ -62,7 +62,9 @@ pub struct Clients {
 }
 
 fn lazy(url: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())?.connect_timeout(std::time::Duration::from_secs(3)).connect_lazy())
+    Ok(Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .connect_lazy())
 }
 
 impl Clients {
@@ -94,7 +96,12 @@ pub async fn wait_ready(endpoints: &Endpoints, timeout: std::time::Duration) -> 
         ("notifications", &endpoints.notifications),
     ] {
         loop {
-            let serving = match HealthClient::new(lazy(url)?).check(HealthCheckRequest { service: String::new() }).await {
+            let serving = match HealthClient::new(lazy(url)?)
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+            {
                 Ok(r) => r.into_inner().status == ServingStatus::Serving as i32,
                 Err(_) => false,
             };
@@ -102,7 +109,10 @@ pub async fn wait_ready(endpoints: &Endpoints, timeout: std::time::Duration) -> 
                 break;
             }
             if tokio::time::Instant::now() > deadline {
-                anyhow::bail!("{name} at {url} is not SERVING after {}s", timeout.as_secs());
+                anyhow::bail!(
+                    "{name} at {url} is not SERVING after {}s",
+                    timeout.as_secs()
+                );
             }
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }

@@ -52,7 +52,13 @@ impl Feed {
         let mut stream = clients
             .notifications
             .clone()
-            .subscribe(authed(token, SubscribeRequest { after_sequence: 0, replay_all: true }))
+            .subscribe(authed(
+                token,
+                SubscribeRequest {
+                    after_sequence: 0,
+                    replay_all: true,
+                },
+            ))
             .await?
             .into_inner();
         let (tx, rx) = mpsc::channel(256);
@@ -67,13 +73,20 @@ impl Feed {
     }
 
     /// Waits for the first notification `pick` accepts, skipping others.
-    async fn next<T>(&mut self, secs: u64, what: &str, mut pick: impl FnMut(&Notification) -> Option<T>) -> anyhow::Result<T> {
+    async fn next<T>(
+        &mut self,
+        secs: u64,
+        what: &str,
+        mut pick: impl FnMut(&Notification) -> Option<T>,
+    ) -> anyhow::Result<T> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
             let n = tokio::time::timeout_at(deadline, self.rx.recv())
                 .await
                 .map_err(|_| anyhow::anyhow!("timed out after {secs}s waiting for {what}"))?
-                .ok_or_else(|| anyhow::anyhow!("notification stream closed while waiting for {what}"))?;
+                .ok_or_else(|| {
+                    anyhow::anyhow!("notification stream closed while waiting for {what}")
+                })?;
             if let Some(v) = pick(&n) {
                 return Ok(v);
             }
@@ -113,21 +126,40 @@ fn message_text(n: &Notification, conversation_id: &str) -> Option<String> {
     }
 }
 
-async fn wait_status(clients: &Clients, token: &str, id: &str, want: cnv::ConversationStatus) -> anyhow::Result<i32> {
+async fn wait_status(
+    clients: &Clients,
+    token: &str,
+    id: &str,
+    want: cnv::ConversationStatus,
+) -> anyhow::Result<i32> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let c = clients.conversations.clone().get_conversation(authed(token, cnv::GetConversationRequest { id: id.into() })).await?.into_inner();
+        let c = clients
+            .conversations
+            .clone()
+            .get_conversation(authed(token, cnv::GetConversationRequest { id: id.into() }))
+            .await?
+            .into_inner();
         if c.status == want as i32 {
             return Ok(c.status);
         }
         if tokio::time::Instant::now() > deadline {
-            anyhow::bail!("conversation {id} stayed in status {} instead of {want:?}", c.status);
+            anyhow::bail!(
+                "conversation {id} stayed in status {} instead of {want:?}",
+                c.status
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-async fn start(clients: &Clients, token: &str, name: &str, email: &str, text: &str) -> Result<cnv::Conversation, tonic::Status> {
+async fn start(
+    clients: &Clients,
+    token: &str,
+    name: &str,
+    email: &str,
+    text: &str,
+) -> Result<cnv::Conversation, tonic::Status> {
     let resp = clients
         .conversations
         .clone()
@@ -135,7 +167,11 @@ async fn start(clients: &Clients, token: &str, name: &str, email: &str, text: &s
             token,
             cnv::StartConversationRequest {
                 channel: Channel::WebChat as i32,
-                customer: Some(cnv::Customer { name: name.into(), email: email.into(), ..Default::default() }),
+                customer: Some(cnv::Customer {
+                    name: name.into(),
+                    email: email.into(),
+                    ..Default::default()
+                }),
                 first_message: text.into(),
                 client_request_id: Uuid::now_v7().to_string(),
                 ..Default::default()
@@ -145,11 +181,18 @@ async fn start(clients: &Clients, token: &str, name: &str, email: &str, text: &s
         .into_inner();
     match resp.outcome {
         Some(cnv::start_conversation_response::Outcome::Conversation(c)) => Ok(c),
-        other => Err(tonic::Status::unavailable(format!("no conversation: the widget would show {other:?}"))),
+        other => Err(tonic::Status::unavailable(format!(
+            "no conversation: the widget would show {other:?}"
+        ))),
     }
 }
 
-async fn send(clients: &Clients, token: &str, conversation_id: &str, text: &str) -> anyhow::Result<cnv::SendMessageResponse> {
+async fn send(
+    clients: &Clients,
+    token: &str,
+    conversation_id: &str,
+    text: &str,
+) -> anyhow::Result<cnv::SendMessageResponse> {
     Ok(clients
         .conversations
         .clone()
@@ -167,29 +210,58 @@ async fn send(clients: &Clients, token: &str, conversation_id: &str, text: &str)
 }
 
 /// Plays the scenario for `tokens.org`, reporting each step to `say`.
-pub async fn run(clients: &Clients, tokens: &Tokens, say: &mut (dyn FnMut(&str) + Send)) -> anyhow::Result<Report> {
+pub async fn run(
+    clients: &Clients,
+    tokens: &Tokens,
+    say: &mut (dyn FnMut(&str) + Send),
+) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let agent = tokens.mint("agent-ada", Role::Agent, Some("Ada Lovelace"))?;
     let supervisor = tokens.mint("supervisor-grace", Role::Supervisor, Some("Grace Hopper"))?;
-    let visitor = tokens.mint(&format!("visitor-{}", Uuid::now_v7().simple()), Role::Visitor, None)?;
-    let troll = tokens.mint(&format!("visitor-{}", Uuid::now_v7().simple()), Role::Visitor, None)?;
+    let visitor = tokens.mint(
+        &format!("visitor-{}", Uuid::now_v7().simple()),
+        Role::Visitor,
+        None,
+    )?;
+    let troll = tokens.mint(
+        &format!("visitor-{}", Uuid::now_v7().simple()),
+        Role::Visitor,
+        None,
+    )?;
     say(&format!("org {}", tokens.org));
 
     // a. The agent goes AVAILABLE and opens their realtime stream.
     clients
         .routing
         .clone()
-        .set_agent_state(authed(&agent, rtg::SetAgentStateRequest { state: rtg::AgentState::Available as i32, display_name: "Ada Lovelace".into(), ..Default::default() }))
+        .set_agent_state(authed(
+            &agent,
+            rtg::SetAgentStateRequest {
+                state: rtg::AgentState::Available as i32,
+                display_name: "Ada Lovelace".into(),
+                ..Default::default()
+            },
+        ))
         .await?;
     let mut agent_feed = Feed::open(clients, &agent).await?;
     say("agent Ada Lovelace is AVAILABLE and subscribed");
 
     // b. A visitor starts a conversation: not blocked, open (default schedule).
     let mut visitor_feed = Feed::open(clients, &visitor).await?;
-    let conversation = start(clients, &visitor, "Marie Curie", "marie@example.com", "Bonjour, my parcel has not arrived").await?;
+    let conversation = start(
+        clients,
+        &visitor,
+        "Marie Curie",
+        "marie@example.com",
+        "Bonjour, my parcel has not arrived",
+    )
+    .await?;
     let cid = conversation.id.clone();
     report.conversation_id = cid.clone();
-    say(&format!("visitor Marie Curie started conversation {cid} (status {:?})", cnv::ConversationStatus::try_from(conversation.status).unwrap_or_default()));
+    say(&format!(
+        "visitor Marie Curie started conversation {cid} (status {:?})",
+        cnv::ConversationStatus::try_from(conversation.status).unwrap_or_default()
+    ));
 
     // c. Routing offers it to the agent, who accepts.
     let offer = agent_feed
@@ -204,10 +276,23 @@ pub async fn run(clients: &Clients, tokens: &Tokens, say: &mut (dyn FnMut(&str) 
         .and_then(livedesk_platform::time::from_proto)
         .map(|t| (chrono::Utc::now() - t).num_milliseconds())
         .unwrap_or_default();
-    say(&format!("offer to Ada: customer {:?}, queue {:?}, waiting {waited} ms", offer.customer_name, offer.queue_name));
-    clients.routing.clone().accept_offer(authed(&agent, rtg::AcceptOfferRequest { offer_id: offer.id.clone() })).await?;
+    say(&format!(
+        "offer to Ada: customer {:?}, queue {:?}, waiting {waited} ms",
+        offer.customer_name, offer.queue_name
+    ));
+    clients
+        .routing
+        .clone()
+        .accept_offer(authed(
+            &agent,
+            rtg::AcceptOfferRequest {
+                offer_id: offer.id.clone(),
+            },
+        ))
+        .await?;
     report.offer = Some(offer);
-    report.status_after_accept = wait_status(clients, &agent, &cid, cnv::ConversationStatus::Active).await?;
+    report.status_after_accept =
+        wait_status(clients, &agent, &cid, cnv::ConversationStatus::Active).await?;
     say("Ada accepted: conversation ACTIVE");
 
     // d. They talk; each side receives the other's messages in order.
@@ -217,21 +302,35 @@ pub async fn run(clients: &Clients, tokens: &Tokens, say: &mut (dyn FnMut(&str) 
         (false, "Thank you!"),
         (true, "It was re-sent this morning."),
     ] {
-        let (token, who) = if from_agent { (&agent, "Ada") } else { (&visitor, "Marie") };
+        let (token, who) = if from_agent {
+            (&agent, "Ada")
+        } else {
+            (&visitor, "Marie")
+        };
         send(clients, token, &cid, text).await?;
         say(&format!("{who}: {text}"));
     }
     // The first message reached Ada inside the offer; the rest stream in.
     for _ in 0..2 {
-        let t = agent_feed.next(15, "a customer message", |n| message_text(n, &cid)).await?;
+        let t = agent_feed
+            .next(15, "a customer message", |n| message_text(n, &cid))
+            .await?;
         report.agent_received.push(t);
     }
     for _ in 0..2 {
-        let t = visitor_feed.next(15, "an agent message", |n| message_text(n, &cid)).await?;
+        let t = visitor_feed
+            .next(15, "an agent message", |n| message_text(n, &cid))
+            .await?;
         report.visitor_received.push(t);
     }
-    say(&format!("Ada's desktop received {:?}", report.agent_received));
-    say(&format!("Marie's widget received {:?}", report.visitor_received));
+    say(&format!(
+        "Ada's desktop received {:?}",
+        report.agent_received
+    ));
+    say(&format!(
+        "Marie's widget received {:?}",
+        report.visitor_received
+    ));
 
     // e. Ada ends with a tag and a note, then wraps up.
     clients
@@ -242,19 +341,45 @@ pub async fn run(clients: &Clients, tokens: &Tokens, say: &mut (dyn FnMut(&str) 
             cnv::EndConversationRequest {
                 id: cid.clone(),
                 request_status: cnv::RequestStatus::Closed as i32,
-                qualification: Some(cnv::Qualification { tags: vec!["delivery".into()], contact_reason: "where is my order".into(), note: "Parcel re-sent".into() }),
+                qualification: Some(cnv::Qualification {
+                    tags: vec!["delivery".into()],
+                    contact_reason: "where is my order".into(),
+                    note: "Parcel re-sent".into(),
+                }),
                 ..Default::default()
             },
         ))
         .await?;
-    report.visitor_told_ended = visitor_feed.next(15, "the end", |n| matches!(n.kind, Some(Kind::ConversationEnded(_))).then_some(())).await.is_ok();
-    say(&format!("Ada ended the conversation (tag delivery); Marie's widget minimized: {}", report.visitor_told_ended));
+    report.visitor_told_ended = visitor_feed
+        .next(15, "the end", |n| {
+            matches!(n.kind, Some(Kind::ConversationEnded(_))).then_some(())
+        })
+        .await
+        .is_ok();
+    say(&format!(
+        "Ada ended the conversation (tag delivery); Marie's widget minimized: {}",
+        report.visitor_told_ended
+    ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        match clients.routing.clone().submit_wrap_up(authed(&agent, rtg::SubmitWrapUpRequest { conversation_id: cid.clone(), code: "resolved".into() })).await {
+        match clients
+            .routing
+            .clone()
+            .submit_wrap_up(authed(
+                &agent,
+                rtg::SubmitWrapUpRequest {
+                    conversation_id: cid.clone(),
+                    code: "resolved".into(),
+                },
+            ))
+            .await
+        {
             Ok(_) => break,
             // The end reaches routing as an event: wrap-up opens a moment later.
-            Err(e) if e.code() == tonic::Code::FailedPrecondition || e.code() == tonic::Code::NotFound => {
+            Err(e)
+                if e.code() == tonic::Code::FailedPrecondition
+                    || e.code() == tonic::Code::NotFound =>
+            {
                 if tokio::time::Instant::now() > deadline {
                     return Err(e.into());
                 }
@@ -267,28 +392,53 @@ pub async fn run(clients: &Clients, tokens: &Tokens, say: &mut (dyn FnMut(&str) 
 
     // f. Reporting counts it and exports it.
     let range = TimeRange {
-        from: Some(livedesk_platform::time::to_proto(chrono::Utc::now() - chrono::Duration::hours(1))),
-        to: Some(livedesk_platform::time::to_proto(chrono::Utc::now() + chrono::Duration::hours(1))),
+        from: Some(livedesk_platform::time::to_proto(
+            chrono::Utc::now() - chrono::Duration::hours(1),
+        )),
+        to: Some(livedesk_platform::time::to_proto(
+            chrono::Utc::now() + chrono::Duration::hours(1),
+        )),
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let stats = clients
             .reporting
             .clone()
-            .get_statistics(authed(&supervisor, GetStatisticsRequest { range: Some(range), group_by: GroupBy::Tag as i32 }))
+            .get_statistics(authed(
+                &supervisor,
+                GetStatisticsRequest {
+                    range: Some(range),
+                    group_by: GroupBy::Tag as i32,
+                },
+            ))
             .await?
             .into_inner();
-        report.tag_count = stats.rows.iter().find(|r| r.key == "delivery").map(|r| r.count).unwrap_or(0);
+        report.tag_count = stats
+            .rows
+            .iter()
+            .find(|r| r.key == "delivery")
+            .map(|r| r.count)
+            .unwrap_or(0);
         if report.tag_count > 0 || tokio::time::Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    say(&format!("reporting: {} conversation(s) tagged \"delivery\"", report.tag_count));
+    say(&format!(
+        "reporting: {} conversation(s) tagged \"delivery\"",
+        report.tag_count
+    ));
     let mut csv = clients
         .reporting
         .clone()
-        .export_csv(authed(&supervisor, ExportCsvRequest { kind: ExportKind::Conversations as i32, range: Some(range), ..Default::default() }))
+        .export_csv(authed(
+            &supervisor,
+            ExportCsvRequest {
+                kind: ExportKind::Conversations as i32,
+                range: Some(range),
+                ..Default::default()
+            },
+        ))
         .await?
         .into_inner();
     let mut bytes = Vec::new();
@@ -296,11 +446,21 @@ pub async fn run(clients: &Clients, tokens: &Tokens, say: &mut (dyn FnMut(&str) 
         bytes.extend_from_slice(&chunk.data);
     }
     report.csv = String::from_utf8_lossy(&bytes).into_owned();
-    say(&format!("conversations CSV export: {} line(s)", report.csv.lines().count()));
+    say(&format!(
+        "conversations CSV export: {} line(s)",
+        report.csv.lines().count()
+    ));
 
     // g. A second visitor turns abusive and is blocked.
     let mut troll_feed = Feed::open(clients, &troll).await?;
-    let second = start(clients, &troll, "Troll", "troll@example.com", "I want a refund NOW").await?;
+    let second = start(
+        clients,
+        &troll,
+        "Troll",
+        "troll@example.com",
+        "I want a refund NOW",
+    )
+    .await?;
     let bid = second.id.clone();
     report.blocked_conversation_id = bid.clone();
     let offer = agent_feed
@@ -309,31 +469,68 @@ pub async fn run(clients: &Clients, tokens: &Tokens, say: &mut (dyn FnMut(&str) 
             _ => None,
         })
         .await?;
-    clients.routing.clone().accept_offer(authed(&agent, rtg::AcceptOfferRequest { offer_id: offer.id })).await?;
+    clients
+        .routing
+        .clone()
+        .accept_offer(authed(
+            &agent,
+            rtg::AcceptOfferRequest { offer_id: offer.id },
+        ))
+        .await?;
     wait_status(clients, &agent, &bid, cnv::ConversationStatus::Active).await?;
     send(clients, &troll, &bid, "You are all useless idiots").await?;
-    agent_feed.next(15, "the abusive message", |n| message_text(n, &bid)).await?;
+    agent_feed
+        .next(15, "the abusive message", |n| message_text(n, &bid))
+        .await?;
     troll_feed.drain(Duration::from_millis(300)).await;
     clients
         .blocking
         .clone()
-        .block_customer(authed(&agent, BlockCustomerRequest { conversation_id: bid.clone(), reason: "abusive language".into(), ..Default::default() }))
+        .block_customer(authed(
+            &agent,
+            BlockCustomerRequest {
+                conversation_id: bid.clone(),
+                reason: "abusive language".into(),
+                ..Default::default()
+            },
+        ))
         .await?;
-    report.blocked_status = wait_status(clients, &agent, &bid, cnv::ConversationStatus::Blocked).await?;
+    report.blocked_status =
+        wait_status(clients, &agent, &bid, cnv::ConversationStatus::Blocked).await?;
     say("Ada blocked the second visitor: conversation BLOCKED");
     let dropped = send(clients, &troll, &bid, "let me back in").await?;
     report.dropped_message_returned = dropped.message.is_some();
-    report.agent_saw_dropped_message = agent_feed.drain_messages(Duration::from_millis(1500)).await.iter().any(|t| t == "let me back in");
+    report.agent_saw_dropped_message = agent_feed
+        .drain_messages(Duration::from_millis(1500))
+        .await
+        .iter()
+        .any(|t| t == "let me back in");
     let history = clients
         .conversations
         .clone()
-        .list_messages(authed(&agent, cnv::ListMessagesRequest { conversation_id: bid.clone(), after_sequence: 0, limit: 100 }))
+        .list_messages(authed(
+            &agent,
+            cnv::ListMessagesRequest {
+                conversation_id: bid.clone(),
+                after_sequence: 0,
+                limit: 100,
+            },
+        ))
         .await?
         .into_inner();
     report.dropped_visible_in_history = history.messages.iter().any(|m| m.text == "let me back in");
-    say(&format!("the blocked visitor's next message was dropped (shown to Ada: {})", report.agent_saw_dropped_message));
-    report.restart_refused = start(clients, &troll, "Troll", "troll@example.com", "new chat").await.err().map(|e| e.code());
-    say(&format!("the blocked visitor's new conversation was refused: {:?}", report.restart_refused));
+    say(&format!(
+        "the blocked visitor's next message was dropped (shown to Ada: {})",
+        report.agent_saw_dropped_message
+    ));
+    report.restart_refused = start(clients, &troll, "Troll", "troll@example.com", "new chat")
+        .await
+        .err()
+        .map(|e| e.code());
+    say(&format!(
+        "the blocked visitor's new conversation was refused: {:?}",
+        report.restart_refused
+    ));
     report.blocked_visitor_notified = troll_feed.drain(Duration::from_millis(300)).await.len();
     Ok(report)
 }

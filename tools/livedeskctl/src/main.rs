@@ -77,55 +77,115 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let clients = Clients::new(&Endpoints::from_env())?;
-    let org = || cli.org.ok_or_else(|| anyhow::anyhow!("--org (or LIVEDESK_CTL_ORG) is required"));
+    let org = || {
+        cli.org
+            .ok_or_else(|| anyhow::anyhow!("--org (or LIVEDESK_CTL_ORG) is required"))
+    };
     match cli.command {
         Command::Demo => {
             let tokens = Tokens::from_env(cli.org.unwrap_or_else(Uuid::now_v7));
             let mut say = |line: &str| println!("▶ {line}");
             let report = livedeskctl::demo::run(&clients, &tokens, &mut say).await?;
-            println!("demo complete: conversation {} and blocked conversation {}", report.conversation_id, report.blocked_conversation_id);
+            println!(
+                "demo complete: conversation {} and blocked conversation {}",
+                report.conversation_id, report.blocked_conversation_id
+            );
         }
         Command::WaitReady { timeout_seconds } => {
-            livedeskctl::clients::wait_ready(&Endpoints::from_env(), std::time::Duration::from_secs(timeout_seconds)).await?;
+            livedeskctl::clients::wait_ready(
+                &Endpoints::from_env(),
+                std::time::Duration::from_secs(timeout_seconds),
+            )
+            .await?;
             println!("all six services are SERVING");
         }
         Command::Token { sub, role, name } => {
             let role: Role = role.parse()?;
-            println!("{}", Tokens::from_env(org()?).mint(&sub, role, name.as_deref())?);
+            println!(
+                "{}",
+                Tokens::from_env(org()?).mint(&sub, role, name.as_deref())?
+            );
         }
-        Command::CreateQueue { name, offer_timeout_seconds } => {
+        Command::CreateQueue {
+            name,
+            offer_timeout_seconds,
+        } => {
             let token = Tokens::from_env(org()?).mint("livedeskctl", Role::Admin, None)?;
-            let queue = rtg::Queue { name, offer_timeout_seconds, ..Default::default() };
+            let queue = rtg::Queue {
+                name,
+                offer_timeout_seconds,
+                ..Default::default()
+            };
             let q = clients
                 .routing
                 .clone()
-                .create_queue(authed(&token, rtg::CreateQueueRequest { queue: Some(queue), client_request_id: Uuid::now_v7().to_string() }))
+                .create_queue(authed(
+                    &token,
+                    rtg::CreateQueueRequest {
+                        queue: Some(queue),
+                        client_request_id: Uuid::now_v7().to_string(),
+                    },
+                ))
                 .await?
                 .into_inner();
             println!("{}\t{}", q.id, q.name);
         }
         Command::Queues => {
             let token = Tokens::from_env(org()?).mint("livedeskctl", Role::Admin, None)?;
-            let queues = clients.routing.clone().list_queues(authed(&token, rtg::ListQueuesRequest::default())).await?.into_inner().queues;
+            let queues = clients
+                .routing
+                .clone()
+                .list_queues(authed(&token, rtg::ListQueuesRequest::default()))
+                .await?
+                .into_inner()
+                .queues;
             println!("id\tname\tstaffed\tavailable\twaiting\toldest_wait_s");
             for q in queues {
-                let s = clients.routing.clone().get_queue_status(authed(&token, rtg::GetQueueStatusRequest { queue_id: q.id.clone() })).await?.into_inner();
-                println!("{}\t{}\t{}\t{}\t{}\t{}", q.id, q.name, s.staffed, s.available_agents, s.waiting, s.oldest_wait_seconds);
+                let s = clients
+                    .routing
+                    .clone()
+                    .get_queue_status(authed(
+                        &token,
+                        rtg::GetQueueStatusRequest {
+                            queue_id: q.id.clone(),
+                        },
+                    ))
+                    .await?
+                    .into_inner();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    q.id, q.name, s.staffed, s.available_agents, s.waiting, s.oldest_wait_seconds
+                );
             }
         }
-        Command::Export { kind, out, semicolon, bom } => {
+        Command::Export {
+            kind,
+            out,
+            semicolon,
+            bom,
+        } => {
             let kind = match kind.as_str() {
                 "conversations" => ExportKind::Conversations,
                 "blocked" => ExportKind::BlockedConversations,
                 "agents" => ExportKind::AgentActivity,
                 "forms" => ExportKind::FormSubmissions,
-                other => anyhow::bail!("unknown export kind {other:?}: conversations, blocked, agents or forms"),
+                other => anyhow::bail!(
+                    "unknown export kind {other:?}: conversations, blocked, agents or forms"
+                ),
             };
             let token = Tokens::from_env(org()?).mint("livedeskctl", Role::Supervisor, None)?;
             let mut stream = clients
                 .reporting
                 .clone()
-                .export_csv(authed(&token, ExportCsvRequest { kind: kind as i32, range: None, semicolon, bom }))
+                .export_csv(authed(
+                    &token,
+                    ExportCsvRequest {
+                        kind: kind as i32,
+                        range: None,
+                        semicolon,
+                        bom,
+                    },
+                ))
                 .await?
                 .into_inner();
             // Streamed to disk chunk by chunk: constant memory (RPT-4).

@@ -16,9 +16,16 @@ impl Tokens {
     /// `LIVEDESK_AUTH_HS256_SECRET` (the development defaults otherwise).
     pub fn from_env(org: Uuid) -> Self {
         let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
-        let secret = var("LIVEDESK_AUTH_HS256_SECRET", livedesk_platform::config::DEV_SECRET);
+        let secret = var(
+            "LIVEDESK_AUTH_HS256_SECRET",
+            livedesk_platform::config::DEV_SECRET,
+        );
         Self::new(
-            Issuer::hs256(var("LIVEDESK_AUTH_ISSUER", "livedesk"), var("LIVEDESK_AUTH_AUDIENCE", "livedesk-api"), secret.as_bytes()),
+            Issuer::hs256(
+                var("LIVEDESK_AUTH_ISSUER", "livedesk"),
+                var("LIVEDESK_AUTH_AUDIENCE", "livedesk-api"),
+                secret.as_bytes(),
+            ),
             org,
         )
     }

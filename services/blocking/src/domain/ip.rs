@@ -18,7 +18,9 @@ impl IpRange {
             Some((a, p)) => (a, Some(p)),
             None => (raw, None),
         };
-        let addr: IpAddr = addr.parse().map_err(|_| "not an IP address or CIDR range")?;
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| "not an IP address or CIDR range")?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) => p.parse::<u8>().map_err(|_| "invalid prefix length")?,
@@ -54,8 +56,14 @@ mod tests {
     // spec: BLK-9
     #[test]
     fn ranges_are_validated() {
-        assert_eq!(IpRange::parse("203.0.113.7").unwrap().to_cidr(), "203.0.113.7/32");
-        assert_eq!(IpRange::parse("203.0.113.0/24").unwrap().to_cidr(), "203.0.113.0/24");
+        assert_eq!(
+            IpRange::parse("203.0.113.7").unwrap().to_cidr(),
+            "203.0.113.7/32"
+        );
+        assert_eq!(
+            IpRange::parse("203.0.113.0/24").unwrap().to_cidr(),
+            "203.0.113.0/24"
+        );
         assert!(IpRange::parse("203.0.113.7/24").is_err(), "host bits set");
         assert!(IpRange::parse("10.0.0.0/4").is_err(), "too wide");
         assert!(IpRange::parse("2001:db8::/32").is_ok());

@@ -42,17 +42,20 @@ impl BlockRequest {
         now: DateTime<Utc>,
     ) -> Result<Self, Vec<FieldViolation>> {
         let mut violations = Vec::new();
-        let conversation_id = livedesk_platform::errors::parse_uuid("conversation_id", conversation_id)
-            .map_err(|v| violations.push(v))
-            .ok();
+        let conversation_id =
+            livedesk_platform::errors::parse_uuid("conversation_id", conversation_id)
+                .map_err(|v| violations.push(v))
+                .ok();
         let reason = Reason::parse(reason).map_err(|v| violations.push(v)).ok();
         if expires_at.is_some_and(|e| e <= now) {
             violations.push(FieldViolation::new("expires_at", "must be in the future"));
         }
         match (conversation_id, reason) {
-            (Some(conversation_id), Some(reason)) if violations.is_empty() => {
-                Ok(Self { conversation_id, reason, expires_at })
-            }
+            (Some(conversation_id), Some(reason)) if violations.is_empty() => Ok(Self {
+                conversation_id,
+                reason,
+                expires_at,
+            }),
             _ => Err(violations),
         }
     }
@@ -77,10 +80,15 @@ impl IpBlockRequest {
         now: DateTime<Utc>,
     ) -> Result<Self, Vec<FieldViolation>> {
         let mut violations = Vec::new();
-        let range = IpRange::parse(cidr).map_err(|m| violations.push(FieldViolation::new("ip_cidr", m))).ok();
+        let range = IpRange::parse(cidr)
+            .map_err(|m| violations.push(FieldViolation::new("ip_cidr", m)))
+            .ok();
         let expires_at = match expires_at {
             None => {
-                violations.push(FieldViolation::new("expires_at", "an IP block always has an expiry"));
+                violations.push(FieldViolation::new(
+                    "expires_at",
+                    "an IP block always has an expiry",
+                ));
                 None
             }
             Some(e) if e <= now => {
@@ -91,7 +99,11 @@ impl IpBlockRequest {
         };
         let reason = Reason::parse(reason).map_err(|v| violations.push(v)).ok();
         match (range, expires_at, reason) {
-            (Some(range), Some(expires_at), Some(reason)) => Ok(Self { range, expires_at, reason }),
+            (Some(range), Some(expires_at), Some(reason)) => Ok(Self {
+                range,
+                expires_at,
+                reason,
+            }),
             _ => Err(violations),
         }
     }
@@ -107,9 +119,13 @@ mod tests {
     fn an_expiry_must_be_in_the_future() {
         let now = Utc::now();
         let id = Uuid::now_v7().to_string();
-        assert!(BlockRequest::parse(&id, "", None, now).is_ok(), "permanent block");
+        assert!(
+            BlockRequest::parse(&id, "", None, now).is_ok(),
+            "permanent block"
+        );
         assert!(BlockRequest::parse(&id, "", Some(now + chrono::Duration::hours(1)), now).is_ok());
-        let err = BlockRequest::parse(&id, "", Some(now - chrono::Duration::hours(1)), now).unwrap_err();
+        let err =
+            BlockRequest::parse(&id, "", Some(now - chrono::Duration::hours(1)), now).unwrap_err();
         assert_eq!(err[0].field, "expires_at");
     }
 
@@ -120,7 +136,15 @@ mod tests {
         let err = IpBlockRequest::parse("nope", None, "", now).unwrap_err();
         let fields: Vec<_> = err.iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["ip_cidr", "expires_at"]);
-        assert!(IpBlockRequest::parse("198.51.100.0/24", Some(now + chrono::Duration::days(1)), "spam", now).is_ok());
+        assert!(
+            IpBlockRequest::parse(
+                "198.51.100.0/24",
+                Some(now + chrono::Duration::days(1)),
+                "spam",
+                now
+            )
+            .is_ok()
+        );
     }
 
     // spec: TEN-4

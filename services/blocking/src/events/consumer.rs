@@ -9,11 +9,17 @@ use crate::store::Blocks;
 pub struct ConversationEvents;
 
 impl EventHandler for ConversationEvents {
-    async fn handle(&self, txn: &DatabaseTransaction, event: &ReceivedEvent) -> Result<Vec<Staged>, HandlerError> {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<Vec<Staged>, HandlerError> {
         if let Some(dropped) = event.payload::<MessageDropped>() {
             let dropped = dropped?;
             let Ok(block_id) = uuid::Uuid::parse_str(&dropped.block_id) else {
-                return Err(HandlerError::permanent("MessageDropped without a valid block_id"));
+                return Err(HandlerError::permanent(
+                    "MessageDropped without a valid block_id",
+                ));
             };
             Blocks::count_dropped(txn, event.org_id, block_id).await?;
         }

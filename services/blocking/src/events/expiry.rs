@@ -13,7 +13,12 @@ use crate::grpc::block_view;
 use crate::store::Blocks;
 
 /// Runs every `period` until shutdown; safe with several replicas.
-pub async fn run_expiry_sweep(db: DatabaseConnection, outbox: Outbox, period: Duration, shutdown: CancellationToken) {
+pub async fn run_expiry_sweep(
+    db: DatabaseConnection,
+    outbox: Outbox,
+    period: Duration,
+    shutdown: CancellationToken,
+) {
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -32,7 +37,18 @@ async fn sweep_once(db: &DatabaseConnection, outbox: &Outbox) -> Result<(), sea_
     let mut staged = Vec::with_capacity(expired.len());
     for row in &expired {
         Blocks::audit(&txn, row.id, row.org_id, "expire", "system", "").await?;
-        staged.push(outbox.stage(&txn, row.org_id, row.id, &BlockExpired { block: Some(block_view(row, now, false)) }).await?);
+        staged.push(
+            outbox
+                .stage(
+                    &txn,
+                    row.org_id,
+                    row.id,
+                    &BlockExpired {
+                        block: Some(block_view(row, now, false)),
+                    },
+                )
+                .await?,
+        );
     }
     txn.commit().await?;
     outbox.publish(staged).await;

@@ -13,12 +13,19 @@ pub fn block(row: &BlockRow, now: chrono::DateTime<chrono::Utc>, mask: bool) -> 
         .iter()
         .map(|(kind, value)| CustomerIdentity {
             kind: *kind,
-            value: if mask { livedesk_pii::mask_pii(value) } else { value.clone() },
+            value: if mask {
+                livedesk_pii::mask_pii(value)
+            } else {
+                value.clone()
+            },
         })
         .collect();
     pb::Block {
         id: row.id.to_string(),
-        conversation_id: row.conversation_id.map(|c| c.to_string()).unwrap_or_default(),
+        conversation_id: row
+            .conversation_id
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
         identities,
         ip_cidr: row.ip_cidr.clone().unwrap_or_default(),
         reason: row.reason.clone(),

@@ -31,9 +31,15 @@ pub struct BlockingGrpc {
 type Result<T> = std::result::Result<Response<T>, Status>;
 
 impl BlockingGrpc {
-    async fn block_customer(&self, req: Request<pb::BlockCustomerRequest>) -> std::result::Result<pb::Block, Error> {
+    async fn block_customer(
+        &self,
+        req: Request<pb::BlockCustomerRequest>,
+    ) -> std::result::Result<pb::Block, Error> {
         let who = principal(&req)?;
-        who.require(&[Role::Agent, Role::Supervisor, Role::Admin], "block a customer")?;
+        who.require(
+            &[Role::Agent, Role::Supervisor, Role::Admin],
+            "block a customer",
+        )?;
         let body = req.get_ref();
         let now = Utc::now();
         let parsed = BlockRequest::parse(
@@ -45,9 +51,10 @@ impl BlockingGrpc {
         .map_err(Error::Invalid)?;
         let key = Some(body.client_request_id.trim()).filter(|k| !k.is_empty());
         if let Some(k) = key
-            && let Some(existing) = Blocks::by_client_request(&self.db, who.org_id, k).await? {
-                return Ok(convert::block(&existing, now, true));
-            }
+            && let Some(existing) = Blocks::by_client_request(&self.db, who.org_id, k).await?
+        {
+            return Ok(convert::block(&existing, now, true));
+        }
         // The caller's own token: conversations decides whether this agent
         // may see the conversation (TEN-3), and answers NOT_FOUND otherwise.
         let identities = self
@@ -55,17 +62,23 @@ impl BlockingGrpc {
             .clone()
             .get_customer_identities(forwarded(
                 &req,
-                GetCustomerIdentitiesRequest { conversation_id: parsed.conversation_id.to_string() },
+                GetCustomerIdentitiesRequest {
+                    conversation_id: parsed.conversation_id.to_string(),
+                },
             ))
             .await
             .map_err(Error::Peer)?
             .into_inner();
         let open = matches!(
             ConversationStatus::try_from(identities.status),
-            Ok(ConversationStatus::Queued | ConversationStatus::Active | ConversationStatus::Paused)
+            Ok(ConversationStatus::Queued
+                | ConversationStatus::Active
+                | ConversationStatus::Paused)
         );
         if !open {
-            return Err(Error::FailedPrecondition("only the customer of an open conversation can be blocked"));
+            return Err(Error::FailedPrecondition(
+                "only the customer of an open conversation can be blocked",
+            ));
         }
         let normalized = livedesk_platform::identity::normalize_all(&identities.identities)?;
         let txn = self.db.begin().await?;
@@ -89,15 +102,27 @@ impl BlockingGrpc {
             txn.rollback().await?;
             // Same key raced with itself: return the winner's result.
             if let Some(k) = key
-                && let Some(existing) = Blocks::by_client_request(&self.db, who.org_id, k).await? {
-                    return Ok(convert::block(&existing, now, true));
-                }
-            return Err(Error::AlreadyExists("this conversation's customer is already blocked"));
+                && let Some(existing) = Blocks::by_client_request(&self.db, who.org_id, k).await?
+            {
+                return Ok(convert::block(&existing, now, true));
+            }
+            return Err(Error::AlreadyExists(
+                "this conversation's customer is already blocked",
+            ));
         };
-        let row = Blocks::get(&txn, who.org_id, id).await?.ok_or(Error::NotFound("block"))?;
+        let row = Blocks::get(&txn, who.org_id, id)
+            .await?
+            .ok_or(Error::NotFound("block"))?;
         let staged = self
             .outbox
-            .stage(&txn, who.org_id, id, &livedesk_proto::blocking::v1::CustomerBlocked { block: Some(convert::block(&row, now, false)) })
+            .stage(
+                &txn,
+                who.org_id,
+                id,
+                &livedesk_proto::blocking::v1::CustomerBlocked {
+                    block: Some(convert::block(&row, now, false)),
+                },
+            )
             .await?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
@@ -105,14 +130,21 @@ impl BlockingGrpc {
         Ok(convert::block(&row, now, true))
     }
 
-    async fn unblock(&self, req: Request<pb::UnblockCustomerRequest>) -> std::result::Result<pb::Block, Error> {
+    async fn unblock(
+        &self,
+        req: Request<pb::UnblockCustomerRequest>,
+    ) -> std::result::Result<pb::Block, Error> {
         let who = principal(&req)?;
         // BLK-5: admins only (not supervisors, not services).
         who.require(&[Role::Admin], "unblock a customer")?;
         let body = req.get_ref();
         let id = parse_uuid("block_id", &body.block_id)?;
         if !body.confirm {
-            return Err(FieldViolation::new("confirm", "must be true: messages sent while blocked stay hidden, new ones will be shown").into());
+            return Err(FieldViolation::new(
+                "confirm",
+                "must be true: messages sent while blocked stay hidden, new ones will be shown",
+            )
+            .into());
         }
         let reason = Reason::parse(&body.reason)?;
         let txn = self.db.begin().await?;
@@ -124,24 +156,44 @@ impl BlockingGrpc {
             };
         }
         Blocks::audit(&txn, id, who.org_id, "unblock", &who.id, reason.as_str()).await?;
-        let row = Blocks::get(&txn, who.org_id, id).await?.ok_or(Error::NotFound("block"))?;
+        let row = Blocks::get(&txn, who.org_id, id)
+            .await?
+            .ok_or(Error::NotFound("block"))?;
         let now = Utc::now();
         let staged = self
             .outbox
-            .stage(&txn, who.org_id, id, &pb::CustomerUnblocked { block: Some(convert::block(&row, now, false)) })
+            .stage(
+                &txn,
+                who.org_id,
+                id,
+                &pb::CustomerUnblocked {
+                    block: Some(convert::block(&row, now, false)),
+                },
+            )
             .await?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
         Ok(convert::block(&row, now, true))
     }
 
-    async fn block_ip(&self, req: Request<pb::BlockIpRequest>) -> std::result::Result<pb::Block, Error> {
+    async fn block_ip(
+        &self,
+        req: Request<pb::BlockIpRequest>,
+    ) -> std::result::Result<pb::Block, Error> {
         let who = principal(&req)?;
-        who.require(&[Role::Agent, Role::Supervisor, Role::Admin], "block an IP range")?;
+        who.require(
+            &[Role::Agent, Role::Supervisor, Role::Admin],
+            "block an IP range",
+        )?;
         let body = req.get_ref();
         let now = Utc::now();
-        let parsed = IpBlockRequest::parse(&body.ip_cidr, body.expires_at.as_ref().and_then(from_proto), &body.reason, now)
-            .map_err(Error::Invalid)?;
+        let parsed = IpBlockRequest::parse(
+            &body.ip_cidr,
+            body.expires_at.as_ref().and_then(from_proto),
+            &body.reason,
+            now,
+        )
+        .map_err(Error::Invalid)?;
         let txn = self.db.begin().await?;
         let id = Blocks::insert(
             &txn,
@@ -160,16 +212,34 @@ impl BlockingGrpc {
         )
         .await?
         .ok_or(Error::AlreadyExists("this range is already blocked"))?;
-        let row = Blocks::get(&txn, who.org_id, id).await?.ok_or(Error::NotFound("block"))?;
-        let staged = self.outbox.stage(&txn, who.org_id, id, &pb::IpBlocked { block: Some(convert::block(&row, now, false)) }).await?;
+        let row = Blocks::get(&txn, who.org_id, id)
+            .await?
+            .ok_or(Error::NotFound("block"))?;
+        let staged = self
+            .outbox
+            .stage(
+                &txn,
+                who.org_id,
+                id,
+                &pb::IpBlocked {
+                    block: Some(convert::block(&row, now, false)),
+                },
+            )
+            .await?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
         Ok(convert::block(&row, now, true))
     }
 
-    async fn check(&self, req: Request<pb::CheckIdentitiesRequest>) -> std::result::Result<pb::CheckIdentitiesResponse, Error> {
+    async fn check(
+        &self,
+        req: Request<pb::CheckIdentitiesRequest>,
+    ) -> std::result::Result<pb::CheckIdentitiesResponse, Error> {
         let who = principal(&req)?;
-        who.require(&[Role::Service, Role::Agent, Role::Supervisor, Role::Admin], "check identities")?;
+        who.require(
+            &[Role::Service, Role::Agent, Role::Supervisor, Role::Admin],
+            "check identities",
+        )?;
         let body = req.get_ref();
         let identities = livedesk_platform::identity::normalize_all(&body.identities)?;
         let ip = match body.ip_address.trim() {
@@ -181,17 +251,25 @@ impl BlockingGrpc {
             ),
         };
         let block = Blocks::find_active(&self.db, who.org_id, &identities, ip.as_deref()).await?;
-        Ok(pb::CheckIdentitiesResponse { blocked: block.is_some(), block_id: block.map(|b| b.to_string()).unwrap_or_default() })
+        Ok(pb::CheckIdentitiesResponse {
+            blocked: block.is_some(),
+            block_id: block.map(|b| b.to_string()).unwrap_or_default(),
+        })
     }
 }
 
 #[tonic::async_trait]
 impl BlockingService for BlockingGrpc {
     async fn block_customer(&self, req: Request<pb::BlockCustomerRequest>) -> Result<pb::Block> {
-        Ok(Response::new(BlockingGrpc::block_customer(self, req).await?))
+        Ok(Response::new(
+            BlockingGrpc::block_customer(self, req).await?,
+        ))
     }
 
-    async fn unblock_customer(&self, req: Request<pb::UnblockCustomerRequest>) -> Result<pb::Block> {
+    async fn unblock_customer(
+        &self,
+        req: Request<pb::UnblockCustomerRequest>,
+    ) -> Result<pb::Block> {
         Ok(Response::new(self.unblock(req).await?))
     }
 
@@ -199,7 +277,10 @@ impl BlockingService for BlockingGrpc {
         Ok(Response::new(BlockingGrpc::block_ip(self, req).await?))
     }
 
-    async fn check_identities(&self, req: Request<pb::CheckIdentitiesRequest>) -> Result<pb::CheckIdentitiesResponse> {
+    async fn check_identities(
+        &self,
+        req: Request<pb::CheckIdentitiesRequest>,
+    ) -> Result<pb::CheckIdentitiesResponse> {
         Ok(Response::new(self.check(req).await?))
     }
 
@@ -208,34 +289,54 @@ impl BlockingService for BlockingGrpc {
             let who = principal(&req)?;
             who.require_staff("read blocks")?;
             let id = parse_uuid("id", &req.get_ref().id)?;
-            let row = Blocks::get(&self.db, who.org_id, id).await?.ok_or(Error::NotFound("block"))?;
+            let row = Blocks::get(&self.db, who.org_id, id)
+                .await?
+                .ok_or(Error::NotFound("block"))?;
             Ok::<_, Error>(convert::block(&row, Utc::now(), who.role != Role::Service))
         };
         Ok(Response::new(run.await?))
     }
 
-    async fn list_blocks(&self, req: Request<pb::ListBlocksRequest>) -> Result<pb::ListBlocksResponse> {
+    async fn list_blocks(
+        &self,
+        req: Request<pb::ListBlocksRequest>,
+    ) -> Result<pb::ListBlocksResponse> {
         let run = async {
             let who = principal(&req)?;
             who.require_staff("list blocks")?;
             let page = Page::parse(req.get_ref().page.as_ref())?;
-            let rows = Blocks::list(&self.db, who.org_id, req.get_ref().active_only, page.after, page.size).await?;
+            let rows = Blocks::list(
+                &self.db,
+                who.org_id,
+                req.get_ref().active_only,
+                page.after,
+                page.size,
+            )
+            .await?;
             let now = Utc::now();
             let last = rows.last().map(|r| (r.blocked_at, r.id));
             Ok::<_, Error>(pb::ListBlocksResponse {
                 page: Some(page.response(rows.len(), last)),
-                blocks: rows.iter().map(|r| convert::block(r, now, who.role != Role::Service)).collect(),
+                blocks: rows
+                    .iter()
+                    .map(|r| convert::block(r, now, who.role != Role::Service))
+                    .collect(),
             })
         };
         Ok(Response::new(run.await?))
     }
 
-    async fn list_block_audit(&self, req: Request<pb::ListBlockAuditRequest>) -> Result<pb::ListBlockAuditResponse> {
+    async fn list_block_audit(
+        &self,
+        req: Request<pb::ListBlockAuditRequest>,
+    ) -> Result<pb::ListBlockAuditResponse> {
         let run = async {
             let who = principal(&req)?;
             who.require_supervisor("read the block audit")?;
             let id = parse_uuid("block_id", &req.get_ref().block_id)?;
-            Blocks::get(&self.db, who.org_id, id).await?.ok_or(Error::NotFound("block"))?;
+            Blocks::get(&self.db, who.org_id, id)
+                .await?
+                .ok_or(Error::NotFound("block"))?;
             let entries = Blocks::audit_of(&self.db, who.org_id, id)
                 .await?
                 .into_iter()

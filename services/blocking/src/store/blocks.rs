@@ -60,7 +60,10 @@ pub struct Blocks;
 impl Blocks {
     /// Inserts a block, its identities and its audit row. Returns `None`
     /// when the conversation's customer is already blocked.
-    pub async fn insert<C: ConnectionTrait>(db: &C, b: &NewBlock<'_>) -> Result<Option<Uuid>, DbErr> {
+    pub async fn insert<C: ConnectionTrait>(
+        db: &C,
+        b: &NewBlock<'_>,
+    ) -> Result<Option<Uuid>, DbErr> {
         let id = Uuid::now_v7();
         let inserted = db
             .execute_raw(stmt(
@@ -96,7 +99,14 @@ impl Blocks {
     }
 
     /// Appends an audit entry.
-    pub async fn audit<C: ConnectionTrait>(db: &C, block_id: Uuid, org: Uuid, action: &str, actor: &str, reason: &str) -> Result<(), DbErr> {
+    pub async fn audit<C: ConnectionTrait>(
+        db: &C,
+        block_id: Uuid,
+        org: Uuid,
+        action: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<(), DbErr> {
         db.execute_raw(stmt(
             "INSERT INTO block_audit (id, block_id, org_id, action, actor, reason) VALUES ($1, $2, $3, $4, $5, $6)",
             [Uuid::now_v7().into(), block_id.into(), org.into(), action.to_owned().into(), actor.to_owned().into(), reason.to_owned().into()],
@@ -106,7 +116,11 @@ impl Blocks {
     }
 
     /// The block created by a retried request, if any (TEN-5).
-    pub async fn by_client_request<C: ConnectionTrait>(db: &C, org: Uuid, key: &str) -> Result<Option<BlockRow>, DbErr> {
+    pub async fn by_client_request<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        key: &str,
+    ) -> Result<Option<BlockRow>, DbErr> {
         let row = BlockRow::find_by_statement(stmt(
             &format!("SELECT {COLUMNS} FROM blocks WHERE org_id = $1 AND client_request_id = $2"),
             [org.into(), key.to_owned().into()],
@@ -117,7 +131,11 @@ impl Blocks {
     }
 
     /// One block of the org.
-    pub async fn get<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<Option<BlockRow>, DbErr> {
+    pub async fn get<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: Uuid,
+    ) -> Result<Option<BlockRow>, DbErr> {
         let row = BlockRow::find_by_statement(stmt(
             &format!("SELECT {COLUMNS} FROM blocks WHERE org_id = $1 AND id = $2"),
             [org.into(), id.into()],
@@ -127,7 +145,10 @@ impl Blocks {
         Self::with_identities(db, row).await
     }
 
-    async fn with_identities<C: ConnectionTrait>(db: &C, row: Option<BlockRow>) -> Result<Option<BlockRow>, DbErr> {
+    async fn with_identities<C: ConnectionTrait>(
+        db: &C,
+        row: Option<BlockRow>,
+    ) -> Result<Option<BlockRow>, DbErr> {
         let Some(mut row) = row else { return Ok(None) };
         let ids = db
             .query_all_raw(stmt(
@@ -137,7 +158,12 @@ impl Blocks {
             .await?;
         row.identities = ids
             .iter()
-            .filter_map(|r| Some((r.try_get::<i32>("", "kind").ok()?, r.try_get::<String>("", "value").ok()?)))
+            .filter_map(|r| {
+                Some((
+                    r.try_get::<i32>("", "kind").ok()?,
+                    r.try_get::<String>("", "value").ok()?,
+                ))
+            })
             .collect();
         Ok(Some(row))
     }
@@ -178,8 +204,14 @@ impl Blocks {
         identities: &[(IdentityKind, String)],
         ip: Option<&str>,
     ) -> Result<Option<Uuid>, DbErr> {
-        let kinds: Vec<Value> = identities.iter().map(|(k, _)| Value::Int(Some(*k as i32))).collect();
-        let values: Vec<Value> = identities.iter().map(|(_, v)| Value::String(Some(v.clone()))).collect();
+        let kinds: Vec<Value> = identities
+            .iter()
+            .map(|(k, _)| Value::Int(Some(*k as i32)))
+            .collect();
+        let values: Vec<Value> = identities
+            .iter()
+            .map(|(_, v)| Value::String(Some(v.clone())))
+            .collect();
         let row = db
             .query_one_raw(stmt(
                 "SELECT b.id FROM blocks b \
@@ -202,7 +234,12 @@ impl Blocks {
 
     /// Marks a block unblocked if it is not already. Returns whether this
     /// call did it.
-    pub async fn unblock<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid, by: &str) -> Result<bool, DbErr> {
+    pub async fn unblock<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: Uuid,
+        by: &str,
+    ) -> Result<bool, DbErr> {
         Ok(db
             .execute_raw(stmt(
                 "UPDATE blocks SET unblocked_by = $3, unblocked_at = now() WHERE org_id = $1 AND id = $2 AND unblocked_at IS NULL",
@@ -214,7 +251,11 @@ impl Blocks {
     }
 
     /// Counts a dropped message against a block (BLK-3).
-    pub async fn count_dropped<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<(), DbErr> {
+    pub async fn count_dropped<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: Uuid,
+    ) -> Result<(), DbErr> {
         db.execute_raw(stmt(
             "UPDATE blocks SET dropped_messages = dropped_messages + 1 WHERE org_id = $1 AND id = $2",
             [org.into(), id.into()],
@@ -225,7 +266,10 @@ impl Blocks {
 
     /// Claims blocks that expired and were not yet announced (any replica
     /// may run this: rows are claimed with SKIP LOCKED).
-    pub async fn claim_expired<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<BlockRow>, DbErr> {
+    pub async fn claim_expired<C: ConnectionTrait>(
+        db: &C,
+        limit: u64,
+    ) -> Result<Vec<BlockRow>, DbErr> {
         let rows = BlockRow::find_by_statement(stmt(
             &format!(
                 "UPDATE blocks SET expiry_published = true WHERE id IN ( \
@@ -248,7 +292,11 @@ impl Blocks {
     }
 
     /// Audit entries of one block, oldest first.
-    pub async fn audit_of<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<Vec<(String, String, String, DateTime<Utc>)>, DbErr> {
+    pub async fn audit_of<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: Uuid,
+    ) -> Result<Vec<(String, String, String, DateTime<Utc>)>, DbErr> {
         let rows = db
             .query_all_raw(stmt(
                 "SELECT action, actor, reason, at FROM block_audit WHERE org_id = $1 AND block_id = $2 ORDER BY at, id",
@@ -256,7 +304,14 @@ impl Blocks {
             ))
             .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("", "action")?, r.try_get("", "actor")?, r.try_get("", "reason")?, r.try_get("", "at")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("", "action")?,
+                    r.try_get("", "actor")?,
+                    r.try_get("", "reason")?,
+                    r.try_get("", "at")?,
+                ))
+            })
             .collect()
     }
 }

@@ -9,7 +9,10 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(livedesk_events::events_migration()),
-            Box::new(SqlMigration::new("m0001_blocks", include_str!("../../migrations/0001_init.sql"))),
+            Box::new(SqlMigration::new(
+                "m0001_blocks",
+                include_str!("../../migrations/0001_init.sql"),
+            )),
         ]
     }
 }
