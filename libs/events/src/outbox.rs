@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{EventsError, Subjects, envelope, trace};
-use livedesk_platform::db::stmt;
+use livedesk_platform::db::{stmt, uuid_array};
 
 /// An event written to the outbox, to publish after commit.
 #[derive(Debug, Clone)]
@@ -153,14 +153,7 @@ impl Outbox {
     }
 
     async fn delete(&self, ids: &[Uuid]) -> Result<(), sea_orm::DbErr> {
-        let list: Vec<sea_orm::Value> = vec![sea_orm::Value::Array(
-            sea_orm::sea_query::ArrayType::Uuid,
-            Some(Box::new(
-                ids.iter()
-                    .map(|id| sea_orm::Value::Uuid(Some(*id)))
-                    .collect(),
-            )),
-        )];
+        let list = vec![uuid_array(ids)];
         self.db
             .execute_raw(stmt(
                 "DELETE FROM event_outbox WHERE event_id = ANY($1)",
@@ -211,14 +204,7 @@ impl Outbox {
             }
         }
         if !sent.is_empty() {
-            let list: Vec<sea_orm::Value> = vec![sea_orm::Value::Array(
-                sea_orm::sea_query::ArrayType::Uuid,
-                Some(Box::new(
-                    sent.iter()
-                        .map(|id| sea_orm::Value::Uuid(Some(*id)))
-                        .collect(),
-                )),
-            )];
+            let list = vec![uuid_array(&sent)];
             txn.execute_raw(stmt(
                 "DELETE FROM event_outbox WHERE event_id = ANY($1)",
                 list,

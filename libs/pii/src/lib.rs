@@ -46,3 +46,27 @@ pub use redact::{Redacted, redact_for_log};
 
 /// The character that replaces every masked character.
 pub const MASK_CHAR: char = '*';
+
+/// A customer's name as agents, events and exports see it: masked like a
+/// phone number when it is one (CNV-9: messaging channels often only know
+/// the number), with any email or phone inside it masked otherwise.
+pub fn mask_name(name: &str) -> String {
+    if is_phone_like(name) {
+        mask_phone(name)
+    } else {
+        mask_pii(name)
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::mask_name;
+
+    // spec: CNV-9
+    #[test]
+    fn a_name_that_is_a_phone_number_is_masked_and_a_real_name_is_kept() {
+        assert_eq!(mask_name("+447966197542"), "*********7542");
+        assert_eq!(mask_name("Marie Curie"), "Marie Curie");
+        assert_eq!(mask_name("melissa@gmail.com"), "m******@gmail.com");
+    }
+}

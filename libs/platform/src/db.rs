@@ -115,6 +115,45 @@ where
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
+/// A PostgreSQL `text[]` parameter.
+pub fn text_array(items: &[String]) -> sea_orm::Value {
+    sea_orm::Value::Array(
+        sea_orm::sea_query::ArrayType::String,
+        Some(Box::new(
+            items
+                .iter()
+                .map(|s| sea_orm::Value::String(Some(s.clone())))
+                .collect(),
+        )),
+    )
+}
+
+/// A PostgreSQL `int[]` parameter.
+pub fn int_array(items: &[i32]) -> sea_orm::Value {
+    sea_orm::Value::Array(
+        sea_orm::sea_query::ArrayType::Int,
+        Some(Box::new(
+            items
+                .iter()
+                .map(|n| sea_orm::Value::Int(Some(*n)))
+                .collect(),
+        )),
+    )
+}
+
+/// A PostgreSQL `uuid[]` parameter.
+pub fn uuid_array(items: &[uuid::Uuid]) -> sea_orm::Value {
+    sea_orm::Value::Array(
+        sea_orm::sea_query::ArrayType::Uuid,
+        Some(Box::new(
+            items
+                .iter()
+                .map(|u| sea_orm::Value::Uuid(Some(*u)))
+                .collect(),
+        )),
+    )
+}
+
 /// A migration written as plain SQL (one file per step, applied in a
 /// transaction). Services list these in their `Migrator`.
 pub struct SqlMigration {

@@ -37,8 +37,8 @@ pub fn block(row: &BlockRow, now: chrono::DateTime<chrono::Utc>, mask: bool) -> 
         dropped_messages: u64::try_from(row.dropped_messages).unwrap_or(0),
         active: row.active_at(now),
         channel: row.channel,
-        customer_name: if mask && livedesk_pii::is_phone_like(&row.customer_name) {
-            livedesk_pii::mask_phone(&row.customer_name)
+        customer_name: if mask {
+            livedesk_pii::mask_name(&row.customer_name)
         } else {
             row.customer_name.clone()
         },

@@ -4,9 +4,9 @@
 //! double block of one conversation impossible, and unblock is a
 //! conditional update, so two admins unblocking together audit once.
 use chrono::{DateTime, Utc};
-use livedesk_platform::db::stmt;
+use livedesk_platform::db::{int_array, stmt, text_array};
 use livedesk_proto::common::v1::IdentityKind;
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
 /// One row of `blocks` with its identities.
@@ -204,14 +204,8 @@ impl Blocks {
         identities: &[(IdentityKind, String)],
         ip: Option<&str>,
     ) -> Result<Option<Uuid>, DbErr> {
-        let kinds: Vec<Value> = identities
-            .iter()
-            .map(|(k, _)| Value::Int(Some(*k as i32)))
-            .collect();
-        let values: Vec<Value> = identities
-            .iter()
-            .map(|(_, v)| Value::String(Some(v.clone())))
-            .collect();
+        let kinds: Vec<i32> = identities.iter().map(|(k, _)| *k as i32).collect();
+        let values: Vec<String> = identities.iter().map(|(_, v)| v.clone()).collect();
         let row = db
             .query_one_raw(stmt(
                 "SELECT b.id FROM blocks b \
@@ -223,8 +217,8 @@ impl Blocks {
                  ORDER BY b.blocked_at LIMIT 1",
                 [
                     org.into(),
-                    Value::Array(sea_orm::sea_query::ArrayType::Int, Some(Box::new(kinds))),
-                    Value::Array(sea_orm::sea_query::ArrayType::String, Some(Box::new(values))),
+                    int_array(&kinds),
+                    text_array(&values),
                     ip.map(str::to_owned).into(),
                 ],
             ))

@@ -6,15 +6,8 @@ use livedesk_proto::conversations::v1 as pb;
 use crate::domain::Status;
 use crate::store::{ConvRow, MessageRow};
 
-/// The customer's name as agents and events see it: masked when it is a
-/// phone number (CNV-9).
-pub fn display_name(name: &str) -> String {
-    if livedesk_pii::is_phone_like(name) {
-        livedesk_pii::mask_phone(name)
-    } else {
-        name.to_owned()
-    }
-}
+/// The customer's name as agents and events see it (CNV-9).
+pub use livedesk_pii::mask_name as display_name;
 
 fn masked(text: &str, mask: bool) -> String {
     if mask {

@@ -63,15 +63,8 @@ impl FactTimes {
     }
 }
 
-/// Masks a customer's display name for the read model: a name that is a
-/// phone number or contains an email address is masked (CNV-9 formats).
-pub fn mask_customer_name(name: &str) -> String {
-    if livedesk_pii::is_phone_like(name) {
-        livedesk_pii::mask_phone(name)
-    } else {
-        livedesk_pii::mask_pii(name)
-    }
-}
+/// Masks a customer's display name for the read model (CNV-9 formats).
+pub use livedesk_pii::mask_name as mask_customer_name;
 
 /// One customer identity as shown in exports: `kind:masked value`.
 pub fn identity_label(kind: &str, value: &str) -> String {
