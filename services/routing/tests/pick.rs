@@ -63,6 +63,16 @@ async fn agents_pick_within_capacity_and_supervisors_assign_directly() {
     })
     .await
     .unwrap();
+    // The VIP conversation arrives by event too: wait for it, or a slow
+    // consumer makes the "not ada's queue" check below see NOT_FOUND.
+    let vip_queue = other_queue.id.clone();
+    eventually(15, "one waiting in the VIP queue", || {
+        let mut c = c.clone();
+        let r = req(&env, org, "boss", Role::Admin, pb::GetQueueStatusRequest { queue_id: vip_queue.clone() });
+        async move { (c.get_queue_status(r).await.unwrap().into_inner().waiting == 1).then_some(()) }
+    })
+    .await
+    .unwrap();
 
     let pick = |conv: uuid::Uuid| {
         req(
