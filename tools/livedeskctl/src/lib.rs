@@ -2,6 +2,7 @@
 //! demo it plays (the end-to-end test plays the very same scenario).
 
 pub mod clients;
+pub mod commands;
 pub mod demo;
 pub mod tokens;
 

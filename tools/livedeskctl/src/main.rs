@@ -1,12 +1,9 @@
 //! `livedeskctl`: see `livedeskctl --help`.
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use livedesk_auth::Role;
-use livedesk_proto::reporting::v1::{ExportCsvRequest, ExportKind};
-use livedesk_proto::routing::v1 as rtg;
-use livedeskctl::tokens::authed;
+use livedeskctl::commands;
 use livedeskctl::{Clients, Endpoints, Tokens};
 use uuid::Uuid;
 
@@ -47,6 +44,30 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         offer_timeout_seconds: u32,
     },
+    /// Creates or updates an agent.
+    UpsertAgent {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value_t = 4)]
+        chat_capacity: u32,
+        /// Queue ids (repeat); none = the default queue.
+        #[arg(long = "queue")]
+        queues: Vec<String>,
+    },
+    /// Creates a schedule, e.g. --hours "mon-fri=09:00-12:00,13:30-18:00;sat=10:00-14:00".
+    CreateSchedule {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "Europe/Paris")]
+        time_zone: String,
+        #[arg(long)]
+        hours: String,
+        /// Assign it to this queue.
+        #[arg(long)]
+        queue: Option<String>,
+    },
     /// Lists queues with their staffing and waiting counts.
     Queues,
     /// Exports a CSV file (conversations, blocked, agents, forms).
@@ -76,12 +97,14 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let clients = Clients::new(&Endpoints::from_env())?;
-    let org = || {
-        cli.org
-            .ok_or_else(|| anyhow::anyhow!("--org (or LIVEDESK_CTL_ORG) is required"))
+    let endpoints = Endpoints::from_env();
+    let clients = Clients::new(&endpoints)?;
+    let tokens = || -> anyhow::Result<Tokens> {
+        Ok(Tokens::from_env(cli.org.ok_or_else(|| {
+            anyhow::anyhow!("--org (or LIVEDESK_CTL_ORG) is required")
+        })?))
     };
-    match cli.command {
+    match &cli.command {
         Command::Demo => {
             let tokens = Tokens::from_env(cli.org.unwrap_or_else(Uuid::now_v7));
             let mut say = |line: &str| println!("▶ {line}");
@@ -93,65 +116,62 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::WaitReady { timeout_seconds } => {
             livedeskctl::clients::wait_ready(
-                &Endpoints::from_env(),
-                std::time::Duration::from_secs(timeout_seconds),
+                &endpoints,
+                std::time::Duration::from_secs(*timeout_seconds),
             )
             .await?;
             println!("all six services are SERVING");
         }
         Command::Token { sub, role, name } => {
             let role: Role = role.parse()?;
-            println!(
-                "{}",
-                Tokens::from_env(org()?).mint(&sub, role, name.as_deref())?
-            );
+            println!("{}", tokens()?.mint(sub, role, name.as_deref())?);
         }
         Command::CreateQueue {
             name,
             offer_timeout_seconds,
         } => {
-            let token = Tokens::from_env(org()?).mint("livedeskctl", Role::Admin, None)?;
-            let queue = rtg::Queue {
-                name,
-                offer_timeout_seconds,
-                ..Default::default()
-            };
-            let q = clients
-                .routing
-                .clone()
-                .create_queue(authed(
-                    &token,
-                    rtg::CreateQueueRequest {
-                        queue: Some(queue),
-                        client_request_id: Uuid::now_v7().to_string(),
-                    },
-                ))
-                .await?
-                .into_inner();
+            let q =
+                commands::create_queue(&clients, &tokens()?, name, *offer_timeout_seconds).await?;
             println!("{}\t{}", q.id, q.name);
         }
+        Command::UpsertAgent {
+            id,
+            name,
+            chat_capacity,
+            queues,
+        } => {
+            let a = commands::upsert_agent(
+                &clients,
+                &tokens()?,
+                id,
+                name,
+                *chat_capacity,
+                queues.clone(),
+            )
+            .await?;
+            println!("{}\t{}\t{}", a.id, a.display_name, a.initials);
+        }
+        Command::CreateSchedule {
+            name,
+            time_zone,
+            hours,
+            queue,
+        } => {
+            let s = commands::create_schedule(
+                &clients,
+                &tokens()?,
+                name,
+                time_zone,
+                hours,
+                queue.as_deref(),
+            )
+            .await?;
+            println!("{}\t{}\t{}", s.id, s.name, s.time_zone);
+        }
         Command::Queues => {
-            let token = Tokens::from_env(org()?).mint("livedeskctl", Role::Admin, None)?;
-            let queues = clients
-                .routing
-                .clone()
-                .list_queues(authed(&token, rtg::ListQueuesRequest::default()))
-                .await?
-                .into_inner()
-                .queues;
             println!("id\tname\tstaffed\tavailable\twaiting\toldest_wait_s");
-            for q in queues {
-                let s = clients
-                    .routing
-                    .clone()
-                    .get_queue_status(authed(
-                        &token,
-                        rtg::GetQueueStatusRequest {
-                            queue_id: q.id.clone(),
-                        },
-                    ))
-                    .await?
-                    .into_inner();
+            for l in commands::inspect_queues(&clients, &tokens()?).await? {
+                let (q, s) = (l.queue, l.status);
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     q.id, q.name, s.staffed, s.available_agents, s.waiting, s.oldest_wait_seconds
@@ -164,38 +184,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             semicolon,
             bom,
         } => {
-            let kind = match kind.as_str() {
-                "conversations" => ExportKind::Conversations,
-                "blocked" => ExportKind::BlockedConversations,
-                "agents" => ExportKind::AgentActivity,
-                "forms" => ExportKind::FormSubmissions,
-                other => anyhow::bail!(
-                    "unknown export kind {other:?}: conversations, blocked, agents or forms"
-                ),
-            };
-            let token = Tokens::from_env(org()?).mint("livedeskctl", Role::Supervisor, None)?;
-            let mut stream = clients
-                .reporting
-                .clone()
-                .export_csv(authed(
-                    &token,
-                    ExportCsvRequest {
-                        kind: kind as i32,
-                        range: None,
-                        semicolon,
-                        bom,
-                    },
-                ))
-                .await?
-                .into_inner();
-            // Streamed to disk chunk by chunk: constant memory (RPT-4).
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&out)?);
-            let mut bytes = 0usize;
-            while let Some(chunk) = stream.message().await? {
-                bytes += chunk.data.len();
-                file.write_all(&chunk.data)?;
-            }
-            file.flush()?;
+            let kind = commands::export_kind(kind)?;
+            let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+            let bytes = commands::export_csv(
+                &clients,
+                &tokens()?,
+                kind,
+                None,
+                *semicolon,
+                *bom,
+                &mut file,
+            )
+            .await?;
             println!("wrote {bytes} bytes to {}", out.display());
         }
     }
