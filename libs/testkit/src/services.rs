@@ -29,6 +29,11 @@ impl RunningService {
 
     /// Graceful stop, as on SIGTERM; returns the service's result.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown().await
+    }
+
+    /// Graceful stop in place (idempotent), for restarts.
+    pub async fn shutdown(&mut self) -> anyhow::Result<()> {
         self.shutdown.cancel();
         match self.handle.take() {
             Some(h) => h.await?,

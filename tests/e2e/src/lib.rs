@@ -15,6 +15,7 @@ pub struct Suite {
     pub reporting: RunningService,
     pub notifications: RunningService,
     pub clients: Clients,
+    ports: Ports,
     /// Last field: dropped (databases and streams removed) after the
     /// services above were told to stop.
     pub env: TestEnv,
@@ -111,6 +112,7 @@ impl Suite {
             reporting,
             notifications,
             clients,
+            ports,
         })
     }
 
@@ -129,6 +131,40 @@ impl Suite {
             &self.reporting,
             &self.notifications,
         ]
+    }
+
+    /// Stops one service gracefully (as SIGTERM would) and starts a fresh
+    /// instance on the same port, database and prefix: a rolling restart.
+    pub async fn restart(&mut self, service: &str) -> anyhow::Result<()> {
+        let vars = vars(&self.env, service, &self.ports);
+        match service {
+            "routing" => {
+                self.routing.shutdown().await?;
+                self.routing = spawn::<livedesk_routing::App>(&vars).await?;
+            }
+            "blocking" => {
+                self.blocking.shutdown().await?;
+                self.blocking = spawn::<livedesk_blocking::App>(&vars).await?;
+            }
+            "scheduling" => {
+                self.scheduling.shutdown().await?;
+                self.scheduling = spawn::<livedesk_scheduling::App>(&vars).await?;
+            }
+            "conversations" => {
+                self.conversations.shutdown().await?;
+                self.conversations = spawn::<livedesk_conversations::App>(&vars).await?;
+            }
+            "reporting" => {
+                self.reporting.shutdown().await?;
+                self.reporting = spawn::<livedesk_reporting::App>(&vars).await?;
+            }
+            "notifications" => {
+                self.notifications.shutdown().await?;
+                self.notifications = spawn::<livedesk_notifications::App>(&vars).await?;
+            }
+            other => anyhow::bail!("no service {other:?}"),
+        }
+        Ok(())
     }
 
     /// Stops the suite gracefully, as SIGTERM would.
