@@ -1,6 +1,7 @@
 //! Wiring: database, NATS, peers, gRPC server and consumers.
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use livedesk_events::Host;
 use livedesk_platform::runtime::peer_channel;
@@ -13,7 +14,7 @@ use livedesk_proto::scheduling::v1::scheduling_service_client::SchedulingService
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::events::{BlockingEvents, RoutingEvents};
+use crate::events::{BlockingEvents, RoutingEvents, run_natural_close};
 use crate::grpc::ConversationsGrpc;
 use crate::store::Migrator;
 
@@ -37,14 +38,22 @@ impl ServiceApp for App {
     }
 
     async fn build(cfg: Config) -> anyhow::Result<Self> {
-        let mut host = Host::start::<Migrator>(cfg.common, &["routing", "blocking"]).await?;
+        let mut host =
+            Host::start::<Migrator>(cfg.common.clone(), &["routing", "blocking"]).await?;
         let grpc = ConversationsGrpc {
             db: host.rt.db.clone(),
             outbox: host.outbox.clone(),
             rt: host.rt.clone(),
             blocking: BlockingServiceClient::new(peer_channel(&cfg.blocking_url)?),
             scheduling: SchedulingServiceClient::new(peer_channel(&cfg.scheduling_url)?),
+            email_domain: cfg.email_domain.clone(),
+            email_from: cfg.email_from.clone(),
+            attachments: object_store(&cfg)?,
+            attachment_max_bytes: cfg.attachment_max_bytes,
         };
+        let (db, outbox) = (host.rt.db.clone(), host.outbox.clone());
+        let period = Duration::from_secs(cfg.natural_close_sweep_secs);
+        host.spawn(move |token| run_natural_close(db, outbox, period, token));
         host.consume(
             "routing",
             Arc::new(RoutingEvents {
@@ -70,5 +79,27 @@ impl ServiceApp for App {
             self.grpc, auth,
         ));
         self.host.serve(routes, &[SERVICE_NAME], shutdown).await
+    }
+}
+
+/// The attachments' object store: the local directory by default, S3 with
+/// the `s3` feature and an `s3://` URL (CNV-6).
+fn object_store(cfg: &Config) -> anyhow::Result<Arc<dyn object_store::ObjectStore>> {
+    match cfg.attachments_url.as_deref() {
+        None => {
+            std::fs::create_dir_all(&cfg.attachments_dir)?;
+            Ok(Arc::new(
+                object_store::local::LocalFileSystem::new_with_prefix(&cfg.attachments_dir)?,
+            ))
+        }
+        #[cfg(feature = "s3")]
+        Some(url) if url.starts_with("s3://") => Ok(Arc::new(
+            object_store::aws::AmazonS3Builder::from_env()
+                .with_url(url)
+                .build()?,
+        )),
+        Some(url) => anyhow::bail!(
+            "LIVEDESK_CONVERSATIONS__ATTACHMENTS_URL={url:?}: only s3:// URLs, with the s3 feature"
+        ),
     }
 }

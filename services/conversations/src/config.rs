@@ -10,6 +10,19 @@ pub struct Config {
     pub blocking_url: String,
     /// Scheduling service, asked what the widget shows (CNV-3, SCH-3).
     pub scheduling_url: String,
+    /// Domain of the Message-IDs of outgoing emails (CNV-14).
+    pub email_domain: String,
+    /// Sender recorded on outgoing emails in the request history (CNV-14).
+    pub email_from: String,
+    /// Root directory of the local object store of attachments (CNV-6).
+    pub attachments_dir: String,
+    /// Object-store URL of attachments (`s3://bucket/prefix`, needs the
+    /// `s3` crate feature); empty = the local directory above.
+    pub attachments_url: Option<String>,
+    /// Largest attachment accepted, in bytes (CNV-6).
+    pub attachment_max_bytes: u64,
+    /// Seconds between two natural-close sweeps (CNV-13).
+    pub natural_close_sweep_secs: u64,
 }
 
 impl Config {
@@ -29,6 +42,26 @@ impl Config {
                 "scheduling",
                 ports::SCHEDULING,
             )?,
+            email_domain: env.get(
+                "LIVEDESK_CONVERSATIONS__EMAIL_DOMAIN",
+                "livedesk.local".to_string(),
+            )?,
+            email_from: env.get(
+                "LIVEDESK_CONVERSATIONS__EMAIL_FROM",
+                "support@livedesk.local".to_string(),
+            )?,
+            attachments_dir: env.get(
+                "LIVEDESK_CONVERSATIONS__ATTACHMENTS_DIR",
+                "./.livedesk/attachments".to_string(),
+            )?,
+            attachments_url: env.opt("LIVEDESK_CONVERSATIONS__ATTACHMENTS_URL"),
+            attachment_max_bytes: env.get(
+                "LIVEDESK_CONVERSATIONS__ATTACHMENT_MAX_BYTES",
+                10 * 1024 * 1024,
+            )?,
+            natural_close_sweep_secs: env
+                .get("LIVEDESK_CONVERSATIONS__NATURAL_CLOSE_SWEEP_SECS", 60u64)?
+                .max(1),
         })
     }
 }

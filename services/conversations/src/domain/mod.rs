@@ -1,11 +1,16 @@
 //! Pure rules of conversations: message texts, statuses, qualification.
 //! No I/O here.
 
+mod email;
 mod qualification;
 mod status;
 mod template;
 mod text;
 
+pub use email::{
+    EmailAddress, Subject, TranscriptLine, new_message_id, normalize_message_id, parse_body,
+    short_id, subject_token, token_in_subject, transcript,
+};
 pub use qualification::Qualification;
 pub use status::{Author, EndedBy, RequestStatus, Status};
 pub use template::{PLACEHOLDERS, TemplateBody, TemplateValues};

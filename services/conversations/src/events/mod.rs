@@ -1,8 +1,10 @@
 //! Events the conversations service consumes: routing's assignments and
-//! abandonments, blocking's blocks (kept in a local cache, BLK-6).
+//! abandonments, transfers, conferences and interruptions, blocking's blocks (kept in a local cache, BLK-6), and the natural-close sweep (CNV-13).
 
 mod blocking;
+mod natural_close;
 mod routing;
 
 pub use blocking::BlockingEvents;
+pub use natural_close::run_natural_close;
 pub use routing::RoutingEvents;

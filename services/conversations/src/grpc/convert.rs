@@ -75,7 +75,7 @@ pub fn conversation(row: &ConvRow, mask: bool) -> pb::Conversation {
         ended_at: opt_to_proto(row.ended_at),
         assigned_agent_id: row.assigned_agent_id.clone().unwrap_or_default(),
         qualification: Some(qualification(row)),
-        interrupted: false,
+        interrupted: row.interrupted,
         last_sequence: u64::try_from(row.last_sequence).unwrap_or(0),
         last_activity_at: Some(to_proto(row.last_activity_at)),
     }
@@ -101,7 +101,7 @@ pub fn message(row: &MessageRow, mask: bool) -> pb::Message {
         author_kind: row.author_kind,
         author_id: row.author_id.clone(),
         text: masked(&row.text, mask),
-        attachment_ids: vec![],
+        attachment_ids: row.attachment_ids.iter().map(ToString::to_string).collect(),
         created_at: Some(to_proto(row.created_at)),
         client_message_id: row.client_message_id.clone().unwrap_or_default(),
     }

@@ -10,9 +10,11 @@ use tonic::Request;
 use super::access::{can_see, masks_pii, visible};
 use super::convert;
 use super::service::ConversationsGrpc;
-use crate::domain::{Author, EndedBy, Qualification, RequestStatus, Status};
+use crate::domain::{
+    Author, EmailAddress, EndedBy, Qualification, RequestStatus, Status, TranscriptLine,
+};
 use crate::error::Error;
-use crate::store::{Conversations, EndChange, ListFilter, Messages, Policies};
+use crate::store::{ConvRow, Conversations, EndChange, ListFilter, Messages, Policies};
 
 /// The system message added when the customer leaves (CNV-8).
 pub const CUSTOMER_ENDED: &str = "The customer ended the conversation";
@@ -149,11 +151,21 @@ impl ConversationsGrpc {
         let qualification = Qualification::parse(&q.tags, &q.contact_reason, &q.note)
             .map_err(|e| v.extend(e))
             .ok();
+        let transcript_to = match body.transcript_email.trim() {
+            "" => None,
+            raw => EmailAddress::parse("transcript_email", raw)
+                .map_err(|e| v.push(e))
+                .ok(),
+        };
         let (Some(id), Some(request_status), Some(qualification)) =
             (id, request_status, qualification)
         else {
             return Err(Error::Invalid(v));
         };
+        if !v.is_empty() {
+            return Err(Error::Invalid(v));
+        }
+        let note = qualification.note.clone();
         let (ended_by, request_status, qualification) = match who.role {
             // The customer leaves; the agent qualifies and wraps up afterwards.
             Role::Visitor => (
@@ -191,7 +203,8 @@ impl ConversationsGrpc {
         let mut staged = Vec::new();
         if ended_by == EndedBy::Customer {
             let msg =
-                Messages::append(&txn, org, id, Author::System, "", CUSTOMER_ENDED, None).await?;
+                Messages::append(&txn, org, id, Author::System, "", CUSTOMER_ENDED, None, &[])
+                    .await?;
             staged.push(
                 self.outbox
                     .stage(&txn, org, id, &convert::posted_event(&row, &msg))
@@ -216,6 +229,11 @@ impl ConversationsGrpc {
                 .stage(&txn, org, id, &convert::ended_event(&ended))
                 .await?,
         );
+        if let Some(to) = &transcript_to {
+            // CNV-8: the transcript and the closing note; notifications delivers it.
+            let email = self.transcript_email(&txn, &ended, to, &note).await?;
+            staged.push(self.outbox.stage(&txn, org, id, &email).await?);
+        }
         txn.commit().await?;
         self.outbox.publish(staged).await;
         tracing::info!(conversation_id = %id, ended_by = ?ended_by, "conversation ended");
@@ -223,5 +241,50 @@ impl ConversationsGrpc {
             &ended,
             masks_pii(&self.db, &who).await?,
         ))
+    }
+
+    /// `EmailRequested` for the transcript of `row` (CNV-8).
+    async fn transcript_email<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        row: &ConvRow,
+        to: &EmailAddress,
+        note: &str,
+    ) -> Result<pb::EmailRequested, Error> {
+        let messages = Messages::list(db, row.org_id, row.id, 0, 5000).await?;
+        let name_of = |id: &str| {
+            row.participants
+                .iter()
+                .find(|(p, ..)| p == id)
+                .map(|(_, _, n, _)| n.clone())
+                .filter(|n| !n.is_empty())
+        };
+        let lines: Vec<TranscriptLine> = messages
+            .iter()
+            .map(|m| TranscriptLine {
+                at: m.created_at.format("%H:%M").to_string(),
+                author: match m.author_kind {
+                    1 => name_of(&m.author_id).unwrap_or_else(|| "You".into()),
+                    2 => name_of(&m.author_id).unwrap_or_else(|| "Agent".into()),
+                    4 => "Bot".into(),
+                    _ => "System".into(),
+                },
+                text: m.text.clone(),
+            })
+            .collect();
+        Ok(pb::EmailRequested {
+            email_id: uuid::Uuid::now_v7().to_string(),
+            request_id: row.request_id.to_string(),
+            conversation_id: row.id.to_string(),
+            to: vec![to.as_str().to_owned()],
+            subject: format!(
+                "Transcript of your conversation {}",
+                crate::domain::subject_token(row.request_id)
+            ),
+            text_body: crate::domain::transcript(&lines, note),
+            html_body: String::new(),
+            kind: "transcript".into(),
+            message_id: crate::domain::new_message_id(&self.email_domain),
+        })
     }
 }

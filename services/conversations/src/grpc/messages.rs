@@ -1,28 +1,36 @@
-//! `SendMessage` and `ListMessages` (CNV-4, CNV-9, BLK-3, BLK-4).
+//! `SendMessage` and `ListMessages` (CNV-4, CNV-9, BLK-3, BLK-4), with the
+//! follow-up of an ended conversation (CNV-8), the resume of a paused one
+//! (CNV-12) and the refusal on an interrupted one (RTG-11).
 use livedesk_auth::{Principal, Role, principal};
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
 use livedesk_proto::common::v1::CustomerIdentity;
 use livedesk_proto::conversations::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
+use uuid::Uuid;
 
 use super::access::{can_see, masks_pii, visible};
 use super::convert;
 use super::service::ConversationsGrpc;
-use crate::domain::{AgentText, Author, CustomerText};
+use super::start::{Admission, Start};
+use crate::domain::{AgentText, Author, CustomerText, Status};
 use crate::error::Error;
-use crate::store::{BlockedCache, ConvRow, Conversations, Messages};
+use crate::store::{Attachments, BlockedCache, ConvRow, Conversations, Messages};
 
 /// Most messages one ListMessages call returns.
 const MAX_LIST: u32 = 500;
+/// Most attachments on one message.
+const MAX_ATTACHMENTS: usize = 10;
 
 /// Who writes, from the token's role (never from the body, except a
-/// service choosing between BOT and SYSTEM).
+/// service choosing between BOT, SYSTEM and relaying the CUSTOMER).
 fn author_of(who: &Principal, requested: i32) -> Author {
     match who.role {
         Role::Visitor => Author::Customer,
         Role::Agent | Role::Supervisor | Role::Admin => Author::Agent,
         Role::Service if requested == pb::AuthorKind::System as i32 => Author::System,
+        // A messaging connector relays the customer's social messages.
+        Role::Service if requested == pb::AuthorKind::Customer as i32 => Author::Customer,
         Role::Service => Author::Bot,
     }
 }
@@ -41,21 +49,46 @@ fn may_write(who: &Principal, row: &ConvRow) -> Result<(), Error> {
     Ok(())
 }
 
-impl ConversationsGrpc {
-    /// Stores a message (or drops it, BLK-3) and announces it.
-    pub(super) async fn send_message(
-        &self,
-        req: Request<pb::SendMessageRequest>,
-    ) -> Result<pb::SendMessageResponse, Error> {
-        let who = principal(&req)?;
-        let org = who.org_id;
-        let body = req.get_ref();
-        let author = author_of(&who, body.author_kind);
-        let mut v = Vec::new();
-        let id = parse_uuid("conversation_id", &body.conversation_id)
-            .map_err(|e| v.push(e))
-            .ok();
-        let text = match author {
+/// A valid SendMessage request.
+struct Outgoing {
+    author: Author,
+    text: String,
+    key: Option<String>,
+    attachments: Vec<Uuid>,
+}
+
+/// What happened to a message sent into a conversation.
+enum Delivery {
+    Done(pb::SendMessageResponse),
+    /// The customer wrote to an ended conversation: a new one follows (CNV-8).
+    FollowUp(Box<ConvRow>),
+}
+
+fn parse(who: &Principal, body: &pb::SendMessageRequest) -> Result<(Uuid, Outgoing), Error> {
+    let author = author_of(who, body.author_kind);
+    let mut v = Vec::new();
+    let id = parse_uuid("conversation_id", &body.conversation_id)
+        .map_err(|e| v.push(e))
+        .ok();
+    let mut attachments = Vec::new();
+    for raw in &body.attachment_ids {
+        match parse_uuid("attachment_ids", raw) {
+            Ok(a) if !attachments.contains(&a) => attachments.push(a),
+            Ok(_) => {}
+            Err(e) => v.push(e),
+        }
+    }
+    if attachments.len() > MAX_ATTACHMENTS {
+        v.push(FieldViolation::new(
+            "attachment_ids",
+            format!("at most {MAX_ATTACHMENTS}"),
+        ));
+    }
+    // A message may be an attachment alone; any text follows its author's rules.
+    let text = if body.text.is_empty() && !attachments.is_empty() {
+        Some(String::new())
+    } else {
+        match author {
             Author::Customer | Author::System => {
                 CustomerText::parse("text", &body.text).map(|t| t.as_str().to_owned())
             }
@@ -64,45 +97,77 @@ impl ConversationsGrpc {
             }
         }
         .map_err(|e| v.push(e))
-        .ok();
-        let key = body.client_message_id.trim();
-        if key.chars().count() > 200 {
-            v.push(FieldViolation::new(
-                "client_message_id",
-                "at most 200 characters",
-            ));
-        }
-        let (Some(id), Some(text)) = (id, text) else {
-            return Err(Error::Invalid(v));
-        };
-        if !v.is_empty() {
-            return Err(Error::Invalid(v));
-        }
-        let key = Some(key).filter(|k| !k.is_empty());
+        .ok()
+    };
+    let key = body.client_message_id.trim();
+    if key.chars().count() > 200 {
+        v.push(FieldViolation::new(
+            "client_message_id",
+            "at most 200 characters",
+        ));
+    }
+    match (id, text) {
+        (Some(id), Some(text)) if v.is_empty() => Ok((
+            id,
+            Outgoing {
+                author,
+                text,
+                key: Some(key.to_owned()).filter(|k| !k.is_empty()),
+                attachments,
+            },
+        )),
+        _ => Err(Error::Invalid(v)),
+    }
+}
 
+impl ConversationsGrpc {
+    /// Stores a message (or drops it, BLK-3) and announces it; a customer
+    /// writing to an ended conversation starts a new one (CNV-8).
+    pub(super) async fn send_message(
+        &self,
+        req: Request<pb::SendMessageRequest>,
+    ) -> Result<pb::SendMessageResponse, Error> {
+        let who = principal(&req)?;
+        let (id, out) = parse(&who, req.get_ref())?;
+        match self.deliver(&who, id, &out).await? {
+            Delivery::Done(resp) => Ok(resp),
+            Delivery::FollowUp(ended) => self.follow_up(&who, &ended, &out).await,
+        }
+    }
+
+    async fn deliver(&self, who: &Principal, id: Uuid, out: &Outgoing) -> Result<Delivery, Error> {
+        let org = who.org_id;
+        let author = out.author;
+        let key = out.key.as_deref();
         let txn = self.db.begin().await?;
         let row = Conversations::lock(&txn, org, id)
             .await?
             .ok_or(Error::NotFound("conversation"))?;
-        may_write(&who, &row)?;
+        may_write(who, &row)?;
         if let Some(k) = key
             && let Some(first) = Messages::by_client_id(&txn, org, id, k).await?
         {
             txn.rollback().await?;
             let message = (!first.hidden).then(|| convert::message(&first, false));
-            return Ok(pb::SendMessageResponse {
+            return Ok(Delivery::Done(pb::SendMessageResponse {
                 message,
                 conversation_id: id.to_string(),
-            });
+            }));
         }
+        let author_id = match author {
+            Author::System => String::new(),
+            Author::Customer => row.customer_principal_id.clone(),
+            Author::Agent | Author::Bot => who.id.clone(),
+        };
         // PCI never reaches the database in clear (CNV-9).
-        let masked = livedesk_pii::mask_pci(&text);
+        let masked = livedesk_pii::mask_pci(&out.text);
         if author == Author::Customer
             && let Some((block_id, kind, value)) =
                 BlockedCache::for_conversation(&txn, org, id).await?
         {
             // BLK-3: kept for the record, never shown, routed or answered.
-            Messages::insert_hidden(&txn, org, id, &who.id, masked.as_str(), block_id, key).await?;
+            Messages::insert_hidden(&txn, org, id, &author_id, masked.as_str(), block_id, key)
+                .await?;
             let dropped = pb::MessageDropped {
                 conversation_id: id.to_string(),
                 block_id: block_id.to_string(),
@@ -112,34 +177,128 @@ impl ConversationsGrpc {
             txn.commit().await?;
             self.outbox.publish(vec![staged]).await;
             tracing::info!(conversation_id = %id, %block_id, "message from a blocked customer dropped");
-            return Ok(pb::SendMessageResponse {
+            return Ok(Delivery::Done(pb::SendMessageResponse {
                 message: None,
                 conversation_id: id.to_string(),
-            });
+            }));
         }
         if !row.status().is_live() {
+            if author == Author::Customer && row.status() == Status::Ended {
+                txn.rollback().await?;
+                return Ok(Delivery::FollowUp(Box::new(row)));
+            }
             return Err(Error::FailedPrecondition(if author == Author::Customer {
                 "this conversation has ended"
             } else {
                 "this conversation is closed: replies are refused"
             }));
         }
-        let author_id = if author == Author::System {
-            String::new()
-        } else {
-            who.id.clone()
-        };
-        let msg = Messages::append(&txn, org, id, author, &author_id, masked.as_str(), key).await?;
-        let staged = self
-            .outbox
-            .stage(&txn, org, id, &convert::posted_event(&row, &msg))
-            .await?;
+        if row.interrupted {
+            return Err(Error::FailedPrecondition("conversation was interrupted"));
+        }
+        if !out.attachments.is_empty()
+            && Attachments::count_in(&txn, org, id, &out.attachments).await?
+                != out.attachments.len()
+        {
+            return Err(FieldViolation::new(
+                "attachment_ids",
+                "every attachment must be uploaded to this conversation first",
+            )
+            .into());
+        }
+        let msg = Messages::append(
+            &txn,
+            org,
+            id,
+            author,
+            &author_id,
+            masked.as_str(),
+            key,
+            &out.attachments,
+        )
+        .await?;
+        let mut staged = vec![
+            self.outbox
+                .stage(&txn, org, id, &convert::posted_event(&row, &msg))
+                .await?,
+        ];
+        if author == Author::Customer
+            && row.status() == Status::Paused
+            && let Some(resumed) = Conversations::resume(&txn, org, id).await?
+        {
+            // CNV-12: routed again, preferring the agent who paused it.
+            let queued = self
+                .queued_event(&txn, &resumed, row.paused_by_agent_id.as_deref())
+                .await?;
+            staged.push(self.outbox.stage(&txn, org, id, &queued).await?);
+            tracing::info!(conversation_id = %id, "paused conversation resumed");
+        }
         txn.commit().await?;
-        self.outbox.publish(vec![staged]).await;
-        Ok(pb::SendMessageResponse {
+        self.outbox.publish(staged).await;
+        Ok(Delivery::Done(pb::SendMessageResponse {
             message: Some(convert::message(&msg, false)),
             conversation_id: id.to_string(),
-        })
+        }))
+    }
+
+    /// A new conversation after an ended one, through the same checks as
+    /// StartConversation, attached to the customer's latest request that
+    /// is not CLOSED (CNV-8).
+    async fn follow_up(
+        &self,
+        who: &Principal,
+        ended: &ConvRow,
+        out: &Outgoing,
+    ) -> Result<pb::SendMessageResponse, Error> {
+        let org = who.org_id;
+        if !out.attachments.is_empty() {
+            return Err(Error::FailedPrecondition(
+                "this conversation has ended: attachments go to the new conversation",
+            ));
+        }
+        let text = CustomerText::parse("text", &out.text)?;
+        let s = Start::follow_up(ended, text, out.key.as_deref());
+        let into_live = |id: Uuid| async move {
+            match self.deliver(who, id, out).await? {
+                Delivery::Done(r) => Ok(r),
+                Delivery::FollowUp(_) => Err(Error::FailedPrecondition(
+                    "the conversation just ended; retry",
+                )),
+            }
+        };
+        if let Some(k) = &s.client_request_id
+            && let Some(row) = Conversations::by_client_request(&self.db, org, k).await?
+        {
+            // A retry: the follow-up exists, its first message is this one.
+            let first = Messages::list(&self.db, org, row.id, 0, 1).await?;
+            return Ok(pb::SendMessageResponse {
+                message: first.first().map(|m| convert::message(m, false)),
+                conversation_id: row.id.to_string(),
+            });
+        }
+        if let Some(live) = Conversations::live_for(&self.db, org, s.channel, &s.identities).await?
+        {
+            return into_live(live).await;
+        }
+        match self.admit(org, &s).await? {
+            Admission::Offline(_) => Err(Error::FailedPrecondition(
+                "the team is offline: the conversation cannot continue now",
+            )),
+            Admission::Open(out_of_hours) => {
+                let c = self.create(org, &s, out_of_hours).await?;
+                match c.first {
+                    Some(first) => {
+                        tracing::info!(conversation_id = %c.row.id, previous = %ended.id, "follow-up conversation started");
+                        Ok(pb::SendMessageResponse {
+                            message: Some(convert::message(&first, false)),
+                            conversation_id: c.row.id.to_string(),
+                        })
+                    }
+                    // A concurrent message created it first: join it.
+                    None => into_live(c.row.id).await,
+                }
+            }
+        }
     }
 
     /// Visible messages in order; PII masked for staff when the org says so.

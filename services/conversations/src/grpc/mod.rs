@@ -4,11 +4,12 @@ mod access;
 mod convert;
 mod lifecycle;
 mod messages;
+mod pause;
 mod qualification;
 mod service;
 mod settings;
 mod start;
 mod templates;
 
-pub(crate) use convert::ended_event;
+pub(crate) use convert::{ended_event, posted_event};
 pub use service::ConversationsGrpc;

@@ -12,12 +12,21 @@ use tonic::{Request, Response, Status};
 
 /// The gRPC service.
 #[derive(Clone)]
+#[allow(dead_code)] // TEMP: the attachment and email RPCs land next
 pub struct ConversationsGrpc {
     pub db: DatabaseConnection,
     pub outbox: Outbox,
     pub rt: Runtime,
     pub blocking: BlockingServiceClient<Channel>,
     pub scheduling: SchedulingServiceClient<Channel>,
+    /// Domain of generated Message-IDs (CNV-14).
+    pub email_domain: String,
+    /// Sender recorded on outgoing emails.
+    pub email_from: String,
+    /// Where attachment objects live (CNV-6).
+    pub attachments: std::sync::Arc<dyn object_store::ObjectStore>,
+    /// Largest attachment accepted.
+    pub attachment_max_bytes: u64,
 }
 
 type Result<T> = std::result::Result<Response<T>, Status>;
@@ -50,6 +59,13 @@ impl ConversationsService for ConversationsGrpc {
         req: Request<pb::EndConversationRequest>,
     ) -> Result<pb::Conversation> {
         Ok(Response::new(self.end(req).await?))
+    }
+
+    async fn pause_conversation(
+        &self,
+        req: Request<pb::PauseConversationRequest>,
+    ) -> Result<pb::Conversation> {
+        Ok(Response::new(self.pause(req).await?))
     }
 
     async fn get_customer_identities(

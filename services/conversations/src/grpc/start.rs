@@ -14,22 +14,61 @@ use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::{Author, CustomerText};
 use crate::error::Error;
-use crate::store::{ConvRow, Conversations, Messages, NewConversation};
+use crate::store::{ConvRow, Conversations, MessageRow, Messages, NewConversation};
 
-/// A valid StartConversation request.
-struct Start {
-    channel: i32,
-    queue_id: Uuid,
-    customer_principal_id: String,
-    identities: Vec<(i32, String)>,
-    name: String,
-    email: String,
-    phone: String,
-    ip: String,
-    first_message: Option<CustomerText>,
-    proactive: bool,
-    priority: i32,
-    client_request_id: Option<String>,
+/// A valid StartConversation request (also built from an ended
+/// conversation for its follow-up, CNV-8).
+pub(super) struct Start {
+    pub(super) channel: i32,
+    pub(super) queue_id: Uuid,
+    pub(super) customer_principal_id: String,
+    pub(super) identities: Vec<(i32, String)>,
+    pub(super) name: String,
+    pub(super) email: String,
+    pub(super) phone: String,
+    pub(super) ip: String,
+    pub(super) first_message: Option<CustomerText>,
+    pub(super) proactive: bool,
+    pub(super) priority: i32,
+    pub(super) client_request_id: Option<String>,
+}
+
+impl Start {
+    /// A new conversation for the customer of `ended`, on the same channel
+    /// and queue, opened by `text` (CNV-8).
+    pub(super) fn follow_up(ended: &ConvRow, text: CustomerText, key: Option<&str>) -> Self {
+        Self {
+            channel: ended.channel,
+            queue_id: ended.queue_id,
+            customer_principal_id: ended.customer_principal_id.clone(),
+            identities: ended.identities.clone(),
+            name: ended.customer_name.clone(),
+            email: ended.customer_email.clone(),
+            phone: ended.customer_phone.clone(),
+            ip: ended.ip_address.clone(),
+            first_message: Some(text),
+            proactive: false,
+            priority: ended.priority,
+            // A retried message creates the follow-up once (TEN-5).
+            client_request_id: key.map(|k| format!("followup:{}:{k}", ended.id)),
+        }
+    }
+}
+
+/// What the checks of CNV-3 decided.
+pub(super) enum Admission {
+    /// Create the conversation (with the out-of-hours message of a
+    /// messaging channel, if any).
+    Open(Option<String>),
+    /// No conversation: show this form.
+    Offline(Box<pb::StartConversationResponse>),
+}
+
+/// A conversation created, or the one a concurrent identical submit created.
+pub(super) struct Created {
+    pub row: ConvRow,
+    /// The customer's first message, when there was one and this call stored it.
+    pub first: Option<MessageRow>,
 }
 
 fn bounded(field: &str, raw: &str, max: usize, v: &mut Vec<FieldViolation>) -> String {
@@ -174,18 +213,34 @@ impl ConversationsGrpc {
         who.require(&[Role::Visitor, Role::Service], "start a conversation")?;
         let org = who.org_id;
         let s = parse(&who, req.get_ref())?;
+        if let Some(row) = self.existing(org, &s).await? {
+            return Ok(created(&row, String::new()));
+        }
+        match self.admit(org, &s).await? {
+            Admission::Offline(resp) => Ok(*resp),
+            Admission::Open(out_of_hours) => {
+                let c = self.create(org, &s, out_of_hours.clone()).await?;
+                Ok(created(&c.row, out_of_hours.unwrap_or_default()))
+            }
+        }
+    }
+
+    /// The conversation a retry or a double submit joins (TEN-5, CNV-2).
+    pub(super) async fn existing(&self, org: Uuid, s: &Start) -> Result<Option<ConvRow>, Error> {
         if let Some(k) = &s.client_request_id
             && let Some(row) = Conversations::by_client_request(&self.db, org, k).await?
         {
-            return Ok(created(&row, String::new()));
+            return Ok(Some(row));
         }
-        // A double submit (or a second tab) joins the live conversation (CNV-2).
-        if let Some(id) = Conversations::live_for(&self.db, org, s.channel, &s.identities).await?
-            && let Some(row) = Conversations::get(&self.db, org, id).await?
-        {
-            return Ok(created(&row, String::new()));
+        if let Some(id) = Conversations::live_for(&self.db, org, s.channel, &s.identities).await? {
+            return Ok(Conversations::get(&self.db, org, id).await?);
         }
+        Ok(None)
+    }
 
+    /// The checks of CNV-3, in order: blocking, then business hours and
+    /// staffing. A blocked customer gets PERMISSION_DENIED and nothing is stored.
+    pub(super) async fn admit(&self, org: Uuid, s: &Start) -> Result<Admission, Error> {
         // (a) blocking (BLK-3): a blocked customer gets nothing, and nothing is stored.
         let check = CheckIdentitiesRequest {
             identities: s
@@ -244,26 +299,30 @@ impl ConversationsGrpc {
             } else {
                 default_form.to_string()
             };
-            return Ok(pb::StartConversationResponse {
-                outcome: Some(pb::start_conversation_response::Outcome::Offline(
-                    action as i32,
-                )),
-                form_id,
-                out_of_hours_message: String::new(),
-            });
+            return Ok(Admission::Offline(Box::new(
+                pb::StartConversationResponse {
+                    outcome: Some(pb::start_conversation_response::Outcome::Offline(
+                        action as i32,
+                    )),
+                    form_id,
+                    out_of_hours_message: String::new(),
+                },
+            )));
         }
         let out_of_hours = (state.mode == WidgetMode::MessagingOutOfHours as i32)
             .then(|| state.out_of_hours_message.trim().to_owned())
             .filter(|t| !t.is_empty());
-        self.create(org, s, out_of_hours).await
+        Ok(Admission::Open(out_of_hours))
     }
 
-    async fn create(
+    /// Creates the QUEUED conversation (attached to the customer's latest
+    /// request that is not CLOSED, else a new one) and announces it.
+    pub(super) async fn create(
         &self,
         org: Uuid,
-        s: Start,
+        s: &Start,
         out_of_hours: Option<String>,
-    ) -> Result<pb::StartConversationResponse, Error> {
+    ) -> Result<Created, Error> {
         let txn = self.db.begin().await?;
         let request_id =
             match Conversations::open_request(&txn, org, &s.customer_principal_id).await? {
@@ -292,43 +351,60 @@ impl ConversationsGrpc {
         if !Conversations::insert(&txn, &new).await? {
             txn.rollback().await?;
             // Lost a race with an identical submit: return the winner (CNV-2, TEN-5).
-            if let Some(k) = &s.client_request_id
-                && let Some(row) = Conversations::by_client_request(&self.db, org, k).await?
-            {
-                return Ok(created(&row, String::new()));
-            }
-            if let Some(id) =
-                Conversations::live_for(&self.db, org, s.channel, &s.identities).await?
-                && let Some(row) = Conversations::get(&self.db, org, id).await?
-            {
-                return Ok(created(&row, String::new()));
+            if let Some(row) = self.existing(org, s).await? {
+                return Ok(Created { row, first: None });
             }
             return Err(Error::FailedPrecondition(
                 "a conversation for this customer was just ended; retry",
             ));
         }
+        let mut first = None;
         if let Some(text) = &s.first_message {
             // PCI never reaches the database in clear (CNV-9).
             let masked = livedesk_pii::mask_pci(text.as_str());
-            Messages::append(
-                &txn,
-                org,
-                new.id,
-                Author::Customer,
-                &s.customer_principal_id,
-                masked.as_str(),
-                None,
-            )
-            .await?;
+            first = Some(
+                Messages::append(
+                    &txn,
+                    org,
+                    new.id,
+                    Author::Customer,
+                    &s.customer_principal_id,
+                    masked.as_str(),
+                    None,
+                    &[],
+                )
+                .await?,
+            );
         }
         if let Some(text) = &out_of_hours {
-            Messages::append(&txn, org, new.id, Author::System, "", text, None).await?;
+            Messages::append(&txn, org, new.id, Author::System, "", text, None, &[]).await?;
         }
         let row = Conversations::get(&txn, org, new.id)
             .await?
             .ok_or(Error::NotFound("conversation"))?;
-        let first_messages = Messages::first_texts(&txn, org, new.id, 5).await?;
-        let queued = pb::ConversationQueued {
+        let queued = self.queued_event(&txn, &row, None).await?;
+        let staged = self.outbox.stage(&txn, org, row.id, &queued).await?;
+        txn.commit().await?;
+        self.outbox.publish(vec![staged]).await;
+        tracing::info!(conversation_id = %row.id, queue_id = %row.queue_id, "conversation queued");
+        Ok(Created { row, first })
+    }
+
+    /// `ConversationQueued` for routing; `preferred` (and `enqueued_at` =
+    /// now) when a paused conversation resumes (CNV-12).
+    pub(super) async fn queued_event<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        row: &ConvRow,
+        preferred: Option<&str>,
+    ) -> Result<pb::ConversationQueued, Error> {
+        let first_messages = Messages::first_texts(db, row.org_id, row.id, 5).await?;
+        let enqueued_at = if preferred.is_some() {
+            chrono::Utc::now()
+        } else {
+            row.queued_at
+        };
+        Ok(pb::ConversationQueued {
             conversation_id: row.id.to_string(),
             queue_id: row.queue_id.to_string(),
             priority: row.priority,
@@ -338,13 +414,8 @@ impl ConversationsGrpc {
             proactive: row.proactive,
             created_at: Some(livedesk_platform::time::to_proto(row.created_at)),
             customer_principal_id: row.customer_principal_id.clone(),
-            preferred_agent_id: String::new(),
-            enqueued_at: Some(livedesk_platform::time::to_proto(row.queued_at)),
-        };
-        let staged = self.outbox.stage(&txn, org, row.id, &queued).await?;
-        txn.commit().await?;
-        self.outbox.publish(vec![staged]).await;
-        tracing::info!(conversation_id = %row.id, queue_id = %row.queue_id, "conversation queued");
-        Ok(created(&row, out_of_hours.unwrap_or_default()))
+            preferred_agent_id: preferred.unwrap_or_default().to_owned(),
+            enqueued_at: Some(livedesk_platform::time::to_proto(enqueued_at)),
+        })
     }
 }

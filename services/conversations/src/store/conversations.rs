@@ -17,6 +17,7 @@ use crate::domain::{EndedBy, Qualification, RequestStatus, Status};
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct ConvRow {
     pub id: Uuid,
+    pub org_id: Uuid,
     pub request_id: Uuid,
     pub channel: i32,
     pub queue_id: Uuid,
@@ -43,6 +44,10 @@ pub struct ConvRow {
     pub first_response_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
+    /// RTG-11: a queue or agent was deleted; the conversation can only end.
+    pub interrupted: bool,
+    /// CNV-12: who paused it, preferred when it resumes.
+    pub paused_by_agent_id: Option<String>,
     #[sea_orm(skip)]
     pub identities: Vec<(i32, String)>,
     /// `(principal_id, role, display_name, active)`.
@@ -134,7 +139,8 @@ pub struct ListFilter {
 const COLUMNS: &str = "c.id, c.org_id, c.request_id, c.channel, c.queue_id, c.status, c.priority, c.customer_principal_id, \
      c.customer_name, c.customer_email, c.customer_phone, c.ip_address, c.proactive, c.assigned_agent_id, c.ended_by, \
      c.ended_by_principal_id, c.request_status_at_end, c.qual_tags, c.qual_reason, c.qual_note, c.last_sequence, \
-     c.message_count, c.created_at, c.queued_at, c.assigned_at, c.first_response_at, c.ended_at, c.last_activity_at";
+     c.message_count, c.created_at, c.queued_at, c.assigned_at, c.first_response_at, c.ended_at, c.last_activity_at, \
+     c.interrupted, c.paused_by_agent_id";
 
 fn live() -> Value {
     int_array(&Status::LIVE.map(|s| s as i32))
@@ -359,8 +365,9 @@ impl Conversations {
     }
 
     /// Makes `agent` the owner of a live conversation (RTG assignment):
-    /// ACTIVE, the agent an active participant, the previous owner not.
-    /// Returns whether anything changed.
+    /// ACTIVE, the agent an active participant, the previous owner not
+    /// (`previous` after a transfer to an agent, RTG-7: only that agent
+    /// leaves, a conference guest stays). Returns whether anything changed.
     pub async fn assign<C: ConnectionTrait>(
         db: &C,
         org: Uuid,
@@ -368,6 +375,7 @@ impl Conversations {
         agent: &str,
         name: &str,
         at: DateTime<Utc>,
+        previous: Option<&str>,
     ) -> Result<bool, DbErr> {
         let changed = db
             .execute_raw(stmt(
@@ -380,11 +388,17 @@ impl Conversations {
             .rows_affected()
             == 1;
         if changed {
-            db.execute_raw(stmt(
-                "UPDATE participants SET active = false WHERE conversation_id = $1 AND role = 'agent' AND principal_id <> $2",
-                [id.into(), agent.to_owned().into()],
-            ))
-            .await?;
+            match previous {
+                Some(p) if p != agent => Self::deactivate(db, id, p).await?,
+                Some(_) => {}
+                None => {
+                    db.execute_raw(stmt(
+                        "UPDATE participants SET active = false WHERE conversation_id = $1 AND role = 'agent' AND principal_id <> $2",
+                        [id.into(), agent.to_owned().into()],
+                    ))
+                    .await?;
+                }
+            }
             Self::upsert_participant(db, org, id, agent, "agent", name).await?;
         }
         Ok(changed)

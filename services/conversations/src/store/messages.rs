@@ -7,6 +7,7 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
 use crate::domain::Author;
+use livedesk_platform::db::uuid_array;
 
 /// One stored message.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -20,9 +21,11 @@ pub struct MessageRow {
     pub hidden: bool,
     pub client_message_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Attachments of the same conversation (CNV-6).
+    pub attachment_ids: Vec<Uuid>,
 }
 
-const COLUMNS: &str = "id, conversation_id, sequence, author_kind, author_id, text, hidden, client_message_id, created_at";
+const COLUMNS: &str = "id, conversation_id, sequence, author_kind, author_id, text, hidden, client_message_id, created_at, attachment_ids";
 
 /// Message queries.
 pub struct Messages;
@@ -43,7 +46,8 @@ impl Messages {
         .await
     }
 
-    /// Appends a visible message. The caller holds the conversation's row
+    /// Appends a visible message.
+    #[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them The caller holds the conversation's row
     /// lock (`Conversations::lock`) in the same transaction; `text` is
     /// already PCI-masked.
     pub async fn append<C: ConnectionTrait>(
@@ -54,6 +58,7 @@ impl Messages {
         author_id: &str,
         text: &str,
         client_message_id: Option<&str>,
+        attachment_ids: &[Uuid],
     ) -> Result<MessageRow, DbErr> {
         let seq = db
             .query_one_raw(stmt(
@@ -68,8 +73,8 @@ impl Messages {
             .try_get::<i64>("", "last_sequence")?;
         MessageRow::find_by_statement(stmt(
             &format!(
-                "INSERT INTO messages (id, org_id, conversation_id, sequence, author_kind, author_id, text, client_message_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+                "INSERT INTO messages (id, org_id, conversation_id, sequence, author_kind, author_id, text, client_message_id, attachment_ids) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
             ),
             [
                 Uuid::now_v7().into(),
@@ -80,6 +85,7 @@ impl Messages {
                 author_id.to_owned().into(),
                 text.to_owned().into(),
                 client_message_id.map(str::to_owned).into(),
+                uuid_array(attachment_ids),
             ],
         ))
         .one(db)

@@ -17,6 +17,10 @@ impl MigratorTrait for Migrator {
                 "m0002_templates_policies",
                 include_str!("../../migrations/0002_templates_policies.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0003_requests_email_tags_attachments",
+                include_str!("../../migrations/0003_requests_email_tags_attachments.sql"),
+            )),
         ]
     }
 }

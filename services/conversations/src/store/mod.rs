@@ -1,6 +1,8 @@
 //! PostgreSQL storage of conversations: migrations and queries. Every
 //! query is scoped by org (TEN-2).
 
+#[allow(dead_code, unused_imports)] // TEMP: the attachment RPCs land next
+mod attachments;
 mod blocked;
 mod conversations;
 mod messages;
@@ -8,7 +10,10 @@ mod migrator;
 mod policies;
 mod settings;
 mod templates;
+mod transitions;
 
+#[allow(unused_imports)] // TEMP
+pub use attachments::{AttachmentRow, Attachments};
 pub use blocked::BlockedCache;
 pub use conversations::{ConvRow, Conversations, EndChange, ListFilter, NewConversation};
 pub use messages::{MessageRow, Messages};

@@ -54,6 +54,9 @@ pub struct Harness {
     pub mode: Arc<AtomicI32>,
     pub org: Uuid,
     pub db: DatabaseConnection,
+    /// The conversations service's own keys (for a second replica).
+    pub conv_extra: Vec<(String, String)>,
+    pub attachments_dir: String,
     _scheduling: tokio::task::JoinHandle<()>,
 }
 
@@ -87,25 +90,41 @@ impl Harness {
         ))
         .await
         .unwrap();
-        let conversations = spawn::<livedesk_conversations::App>(&env.service_env(
-            "conversations",
-            &[
-                (
-                    "LIVEDESK_CONVERSATIONS__GRPC_ADDR".into(),
-                    format!("127.0.0.1:{port}"),
-                ),
-                (
-                    "LIVEDESK_CONVERSATIONS__BLOCKING_URL".into(),
-                    blocking.url(),
-                ),
-                (
-                    "LIVEDESK_CONVERSATIONS__SCHEDULING_URL".into(),
-                    scheduling_url,
-                ),
-            ],
-        ))
-        .await
-        .unwrap();
+        let attachments_dir = std::env::temp_dir()
+            .join(format!("livedesk-attachments-{}", env.prefix))
+            .display()
+            .to_string();
+        let conv_extra = vec![
+            (
+                "LIVEDESK_CONVERSATIONS__BLOCKING_URL".to_string(),
+                blocking.url(),
+            ),
+            (
+                "LIVEDESK_CONVERSATIONS__SCHEDULING_URL".to_string(),
+                scheduling_url,
+            ),
+            (
+                "LIVEDESK_CONVERSATIONS__NATURAL_CLOSE_SWEEP_SECS".to_string(),
+                "1".to_string(),
+            ),
+            (
+                "LIVEDESK_CONVERSATIONS__ATTACHMENTS_DIR".to_string(),
+                attachments_dir.clone(),
+            ),
+            (
+                "LIVEDESK_CONVERSATIONS__ATTACHMENT_MAX_BYTES".to_string(),
+                "65536".to_string(),
+            ),
+        ];
+        let mut first = conv_extra.clone();
+        first.push((
+            "LIVEDESK_CONVERSATIONS__GRPC_ADDR".into(),
+            format!("127.0.0.1:{port}"),
+        ));
+        let conversations =
+            spawn::<livedesk_conversations::App>(&env.service_env("conversations", &first))
+                .await
+                .unwrap();
         let db = livedesk_platform::db::connect(&env.database_url("conversations"))
             .await
             .unwrap();
@@ -116,8 +135,20 @@ impl Harness {
             mode,
             org: livedesk_testkit::new_org(),
             db,
+            conv_extra,
+            attachments_dir,
             _scheduling: scheduling,
         }
+    }
+
+    /// Another replica of the conversations service on the same database
+    /// and NATS prefix (CNV-13, RTG-6 style concurrency).
+    pub async fn replica(&self) -> RunningService {
+        spawn::<livedesk_conversations::App>(
+            &self.env.service_env("conversations", &self.conv_extra),
+        )
+        .await
+        .unwrap()
     }
 
     /// Sets what scheduling answers.
@@ -243,5 +274,125 @@ pub fn conversation(resp: &pb::StartConversationResponse) -> pb::Conversation {
     match &resp.outcome {
         Some(pb::start_conversation_response::Outcome::Conversation(c)) => c.clone(),
         other => panic!("expected a conversation, got {other:?}"),
+    }
+}
+
+/// A SendMessage request.
+pub fn send(id: &str, text: &str, key: &str) -> pb::SendMessageRequest {
+    pb::SendMessageRequest {
+        conversation_id: id.into(),
+        text: text.into(),
+        client_message_id: key.into(),
+        ..Default::default()
+    }
+}
+
+impl Harness {
+    /// Plays routing assigning `agent` (display name `name`) and waits for ACTIVE.
+    pub async fn assign(&self, id: &str, agent: &str, name: &str) -> pb::Conversation {
+        let event = livedesk_proto::routing::v1::ConversationAssigned {
+            conversation_id: id.into(),
+            agent_id: agent.into(),
+            agent_display_name: name.into(),
+            ..Default::default()
+        };
+        self.publish("routing", id, &event).await;
+        livedesk_testkit::eventually(10, "assigned", || async {
+            let c = self.get(id).await;
+            (c.assigned_agent_id == agent && c.status == pb::ConversationStatus::Active as i32)
+                .then_some(c)
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Reads a conversation as a supervisor.
+    pub async fn get(&self, id: &str) -> pb::Conversation {
+        self.client()
+            .await
+            .get_conversation(authed(
+                &self.token("sup", Role::Supervisor),
+                pb::GetConversationRequest { id: id.into() },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// A web chat of `visitor`, assigned to `agent`.
+    pub async fn active_chat(&self, visitor: &str, agent: &str) -> pb::Conversation {
+        let c = conversation(&self.start_chat(visitor, "hello", "").await.unwrap());
+        self.assign(&c.id, agent, "Alice").await
+    }
+
+    /// A social conversation started by the messaging connector (a service)
+    /// for the customer `customer` on `channel`.
+    pub async fn start_social(
+        &self,
+        channel: livedesk_proto::common::v1::Channel,
+        customer: &str,
+        text: &str,
+    ) -> pb::Conversation {
+        use livedesk_proto::common::v1::{CustomerIdentity, IdentityKind};
+        let kind = match channel {
+            livedesk_proto::common::v1::Channel::Whatsapp => IdentityKind::Whatsapp,
+            livedesk_proto::common::v1::Channel::Instagram => IdentityKind::Instagram,
+            _ => IdentityKind::Messenger,
+        };
+        let req = pb::StartConversationRequest {
+            channel: channel as i32,
+            customer: Some(pb::Customer {
+                name: "Melissa".into(),
+                identities: vec![CustomerIdentity {
+                    kind: kind as i32,
+                    value: customer.into(),
+                }],
+                ..Default::default()
+            }),
+            first_message: text.into(),
+            ..Default::default()
+        };
+        conversation(
+            &self
+                .client()
+                .await
+                .start_conversation(authed(&self.token("connector", Role::Service), req))
+                .await
+                .unwrap()
+                .into_inner(),
+        )
+    }
+
+    /// The connector relays a customer message on a social channel.
+    pub async fn social_message(
+        &self,
+        id: &str,
+        text: &str,
+    ) -> Result<pb::SendMessageResponse, tonic::Status> {
+        let mut req = send(id, text, "");
+        req.author_kind = pb::AuthorKind::Customer as i32;
+        self.client()
+            .await
+            .send_message(authed(&self.token("connector", Role::Service), req))
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Every event of type `E` about `aggregate` so far.
+    pub async fn events_of<E: livedesk_proto::EventType>(&self, aggregate: &str) -> Vec<E> {
+        self.events()
+            .await
+            .into_iter()
+            .filter(|e| e.r#type == E::TYPE && e.aggregate_id == aggregate)
+            .map(|e| E::decode(e.payload.as_slice()).unwrap())
+            .collect()
+    }
+
+    /// Runs a SQL statement (tests that move time, CNV-13).
+    pub async fn exec(&self, sql: &str) {
+        self.db
+            .execute_raw(livedesk_platform::db::stmt(sql, []))
+            .await
+            .unwrap();
     }
 }
