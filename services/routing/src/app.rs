@@ -1,5 +1,6 @@
 //! Wiring: database, NATS, gRPC server, the conversations consumer and
-//! the sweeps (offer expiry, auto wrap-up, periodic routing).
+//! the sweeps (offer expiry, max wait, auto wrap-up, positions, periodic
+//! routing).
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -50,6 +51,10 @@ impl ServiceApp for App {
         host.spawn(move |token| sweeps::run_offer_expiry(r, cfg.offer_sweep, token));
         let r = router.clone();
         host.spawn(move |token| sweeps::run_wrap_up_expiry(r, cfg.wrap_up_sweep, token));
+        let r = router.clone();
+        host.spawn(move |token| sweeps::run_max_wait(r, cfg.max_wait_sweep, token));
+        let r = router.clone();
+        host.spawn(move |token| sweeps::run_positions(r, cfg.positions_period, token));
         let r = router;
         host.spawn(move |token| sweeps::run_routing_sweep(r, cfg.routing_sweep, token));
         Ok(Self { host, grpc })

@@ -15,6 +15,12 @@ pub struct Config {
     pub routing_sweep: Duration,
     /// How often overdue wrap-ups are closed (RTG-9); default 1000 ms.
     pub wrap_up_sweep: Duration,
+    /// How often waiting conversations past their queue's max wait are
+    /// abandoned (RTG-13); default 5000 ms.
+    pub max_wait_sweep: Duration,
+    /// How often changed queue positions are pushed (RTG-15); default
+    /// 1000 ms.
+    pub positions_period: Duration,
 }
 
 impl Config {
@@ -29,6 +35,8 @@ impl Config {
             offer_sweep: millis("OFFER_SWEEP_MS", 500)?,
             routing_sweep: millis("ROUTING_SWEEP_MS", 2000)?,
             wrap_up_sweep: millis("WRAP_UP_SWEEP_MS", 1000)?,
+            max_wait_sweep: millis("MAX_WAIT_SWEEP_MS", 5000)?,
+            positions_period: millis("POSITIONS_MS", 1000)?,
         })
     }
 }

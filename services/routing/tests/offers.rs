@@ -9,7 +9,7 @@ use livedesk_auth::Role;
 use livedesk_proto::routing::v1 as pb;
 use livedesk_testkit::{TestEnv, eventually, new_org};
 
-// spec: RTG-4, RTG-5
+// spec: RTG-4, RTG-5, TEN-5
 #[tokio::test]
 async fn a_queued_conversation_is_offered_with_its_details_and_accepting_assigns_it() {
     let env = TestEnv::new().await.unwrap();
@@ -85,8 +85,8 @@ async fn a_queued_conversation_is_offered_with_its_details_and_accepting_assigns
     })
     .await;
 
-    // A second accept is refused: the offer is no longer pending.
-    let err = c
+    // A retried accept returns the first result and writes nothing (TEN-5).
+    let again = c
         .accept_offer(req(
             &env,
             org,
@@ -95,8 +95,10 @@ async fn a_queued_conversation_is_offered_with_its_details_and_accepting_assigns
             pb::AcceptOfferRequest { offer_id: offer.id },
         ))
         .await
-        .unwrap_err();
-    assert_eq!(err.code(), tonic::Code::FailedPrecondition);
+        .unwrap()
+        .into_inner();
+    assert_eq!(again, a);
+    assert_eq!(rec.all::<pb::ConversationAssigned>().len(), 1);
     let agent = c
         .get_agent(req(
             &env,
@@ -241,7 +243,7 @@ async fn an_unanswered_offer_puts_the_agent_in_rona_and_is_re_offered() {
     offer_to(&rec, conv3, "ada").await;
 }
 
-// spec: RTG-2, RTG-9
+// spec: RTG-2, RTG-9, TEN-5
 #[tokio::test]
 async fn wrap_up_keeps_capacity_until_submitted_then_frees_it() {
     let env = TestEnv::new().await.unwrap();
@@ -347,13 +349,29 @@ async fn wrap_up_keeps_capacity_until_submitted_then_frees_it() {
             "ada",
             Role::Agent,
             pb::SubmitWrapUpRequest {
-                conversation_id: f,
+                conversation_id: f.clone(),
                 code: "resolved".into(),
             },
         ))
         .await
+        .unwrap()
+        .into_inner();
+    // A retry returns the first result (TEN-5); another code is refused.
+    assert_eq!(again.code, "resolved");
+    let other = c
+        .submit_wrap_up(req(
+            &env,
+            org,
+            "ada",
+            Role::Agent,
+            pb::SubmitWrapUpRequest {
+                conversation_id: f,
+                code: "escalated".into(),
+            },
+        ))
+        .await
         .unwrap_err();
-    assert_eq!(again.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(other.code(), tonic::Code::FailedPrecondition);
 }
 
 // spec: RTG-9, RTG-14

@@ -2,14 +2,21 @@
 //! settings, agent selection per strategy, wrap-up codes. No I/O here.
 
 mod agent;
+mod position;
 mod queue;
 mod selection;
+mod transfer;
 mod wrapup;
 
 pub use agent::{
     AgentState, AwayReason, Capacity, DisplayName, Initials, NextState, StateChange, initials_of,
     plan_state_change,
 };
+pub use position::{THROUGHPUT_WINDOW_SECONDS, estimate_wait};
 pub use queue::{MaxWait, OfferTimeout, QueueName, QueueSpec, Strategy, normalize_skills};
-pub use selection::{Candidate, is_eligible, rank};
+pub use selection::{Candidate, can_take_direct_offer, is_eligible, rank, rank_preferring};
+pub use transfer::{
+    ConferenceActor, ConferenceCommand, ConferenceRefusal, ConferenceState, OfferKind,
+    TransferFailurePolicy, TransferNote, plan_conference,
+};
 pub use wrapup::{AutoWrapUp, DEFAULT_WRAP_UP_CODES, WrapUpCodeText, WrapUpCodes};

@@ -71,6 +71,32 @@ pub fn rank<'a>(
     out
 }
 
+/// [`rank`], with a resumed conversation's preferred agent first when
+/// that agent is eligible (CNV-12); otherwise the strategy decides.
+pub fn rank_preferring<'a>(
+    strategy: Strategy,
+    candidates: &'a [Candidate],
+    required_skills: &[String],
+    preferred: Option<&str>,
+) -> Vec<&'a Candidate> {
+    let mut ranked = rank(strategy, candidates, required_skills);
+    if let Some(p) = preferred
+        && let Some(i) = ranked.iter().position(|c| c.agent_id == p)
+    {
+        let c = ranked.remove(i);
+        ranked.insert(0, c);
+    }
+    ranked
+}
+
+/// Whether `c` may receive a direct offer (a transfer or a conference
+/// invitation, RTG-7/RTG-8): AVAILABLE, no pending next state, below
+/// capacity. Queue membership and skills do not matter: the owner chose
+/// this agent.
+pub fn can_take_direct_offer(c: &Candidate) -> bool {
+    c.state == Some(AgentState::Available) && !c.has_next_state && c.load < c.capacity
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -225,6 +251,50 @@ mod tests {
             )
     }
 
+    // spec: CNV-12
+    #[test]
+    fn the_preferred_agent_goes_first_only_when_eligible() {
+        let all = [agent("a", 100, 0), agent("b", 10, 0)];
+        let ids = |v: Vec<&Candidate>| v.iter().map(|c| c.agent_id.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            ids(rank_preferring(Strategy::LongestIdle, &all, &[], Some("b"))),
+            ["b", "a"]
+        );
+        let full = [agent("a", 100, 0), agent("b", 10, 4)];
+        assert_eq!(
+            ids(rank_preferring(
+                Strategy::LongestIdle,
+                &full,
+                &[],
+                Some("b")
+            )),
+            ["a"],
+            "at capacity: the strategy decides"
+        );
+    }
+
+    // spec: RTG-7, RTG-8
+    #[test]
+    fn direct_offers_need_available_and_free_capacity_not_membership() {
+        let base = Candidate {
+            member: false,
+            ..agent("a", 1, 0)
+        };
+        assert!(can_take_direct_offer(&base));
+        assert!(!can_take_direct_offer(&Candidate {
+            load: 4,
+            ..base.clone()
+        }));
+        assert!(!can_take_direct_offer(&Candidate {
+            state: Some(AgentState::Away),
+            ..base.clone()
+        }));
+        assert!(!can_take_direct_offer(&Candidate {
+            has_next_state: true,
+            ..base
+        }));
+    }
+
     use proptest::strategy::Strategy as _;
     type Strategy = super::Strategy;
 
@@ -246,6 +316,26 @@ mod tests {
             }
             let eligible = cands.iter().filter(|c| is_eligible(c, &required)).count();
             prop_assert_eq!(ranked.len(), eligible, "every eligible agent is ranked");
+        }
+
+        // spec: RTG-6, CNV-12
+        #[test]
+        fn preferring_an_agent_only_reorders_the_eligible(
+            cands in proptest::collection::vec(arb_candidate(), 0..12),
+            strategy in 1..=3i32,
+            preferred in "[a-e]{1,3}",
+        ) {
+            let plain = rank(Strategy::from_i32(strategy), &cands, &[]);
+            let pref = rank_preferring(Strategy::from_i32(strategy), &cands, &[], Some(&preferred));
+            prop_assert_eq!(plain.len(), pref.len());
+            for c in &pref {
+                prop_assert!(is_eligible(c, &[]));
+            }
+            if plain.iter().any(|c| c.agent_id == preferred) {
+                prop_assert_eq!(&pref[0].agent_id, &preferred);
+            } else {
+                prop_assert_eq!(plain, pref);
+            }
         }
     }
 }

@@ -1,13 +1,19 @@
 //! What routing publishes and consumes: the routing cycle that turns
 //! queued conversations into offers, the conversations consumer, the
-//! sweeps (offer expiry, auto wrap-up, periodic routing) and the shared
-//! state changes they stage.
+//! sweeps (offer expiry, max wait, auto wrap-up, positions, periodic
+//! routing) and the shared state changes they stage.
 
 mod consumer;
 mod effects;
+mod outcomes;
 mod router;
 pub mod sweeps;
+mod withdrawn;
 
 pub use consumer::ConversationEvents;
 pub use effects::{finish_wrap_up, stage_state_change};
+pub use outcomes::{
+    Followup, Unanswered, after_unanswered, conference_changed, stage_abandoned, wrap_up_legs,
+};
 pub use router::Router;
+pub use withdrawn::OfferWithdrawn;

@@ -1,24 +1,31 @@
 //! The routing cycle (RTG-4, RTG-6): queued conversations become offers to
 //! one eligible agent at a time, correct with several replicas.
 //!
-//! One transaction per batch: claim the best waiting entries without a
-//! pending offer (`FOR UPDATE SKIP LOCKED`, priority then age), rank the
-//! queue's candidates with the pure [`rank`], lock the chosen agent
-//! (`SKIP LOCKED`, else try the next) and re-check eligibility in a fresh
-//! statement — which sees every offer committed before the lock was
-//! obtained — so capacity decisions serialize per agent. The partial
-//! unique index on pending offers is the last guard.
+//! One transaction per batch: load the queue's AVAILABLE members below
+//! capacity once (none → nothing to do, cheaply), claim the best waiting
+//! entries without a pending offer (`FOR UPDATE SKIP LOCKED`, RTG-4
+//! order), rank the candidates with the pure [`rank_preferring`], lock the
+//! chosen agent (`SKIP LOCKED`, else try the next) and re-check
+//! eligibility in a fresh statement — which sees every offer committed
+//! before the lock was obtained — so capacity decisions serialize per
+//! agent. The partial unique index on pending offers is the last guard.
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Duration;
+
 use livedesk_events::Outbox;
 use livedesk_proto::routing::v1::OfferCreated;
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use uuid::Uuid;
 
-use crate::domain::{Strategy, is_eligible, rank};
+use super::{Followup, Unanswered, after_unanswered, stage_abandoned};
+use crate::domain::{OfferKind, Strategy, is_eligible, rank_preferring};
 use crate::grpc::offer_view;
-use crate::store::{Agents, Entries, Offers, Queues};
+use crate::store::{Agents, Entries, NewOffer, Offers, Queues};
 
 /// Entries examined per transaction.
 const BATCH: u64 = 20;
+/// Extra passes when another replica held every agent we wanted.
+const CONTENDED_RETRIES: u32 = 5;
 
 /// Runs routing cycles and publishes what they stage.
 #[derive(Clone)]
@@ -27,22 +34,47 @@ pub struct Router {
     pub outbox: Outbox,
 }
 
+struct BatchOutcome {
+    made: usize,
+    /// An agent was skipped because another transaction held it.
+    contended: bool,
+}
+
 impl Router {
     /// A router over this service's database and outbox.
     pub fn new(db: DatabaseConnection, outbox: Outbox) -> Self {
         Self { db, outbox }
     }
 
+    /// Publishes a committed followup, then routes its queues.
+    pub async fn finish(&self, followup: Followup) {
+        self.outbox.publish(followup.staged).await;
+        let queues: BTreeSet<(Uuid, Uuid)> = followup.route.into_iter().collect();
+        for (org, queue) in queues {
+            self.route_queues(org, &[queue]).await;
+        }
+    }
+
     /// Offers waiting conversations of `queue` until nothing matches;
     /// returns how many offers were made.
     pub async fn route_queue(&self, org: Uuid, queue: Uuid) -> Result<usize, DbErr> {
         let mut total = 0;
+        let mut retries = 0;
         loop {
-            let made = self.route_batch(org, queue).await?;
-            total += made;
-            if made == 0 {
-                return Ok(total);
+            let out = self.route_batch(org, queue).await?;
+            total += out.made;
+            if out.made > 0 {
+                continue;
             }
+            // Another replica held the agents this batch wanted: once it
+            // commits they may still have room (RTG-6: nothing waits while
+            // an eligible agent is free), so look again shortly.
+            if out.contended && retries < CONTENDED_RETRIES {
+                retries += 1;
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(retries))).await;
+                continue;
+            }
+            return Ok(total);
         }
     }
 
@@ -64,80 +96,131 @@ impl Router {
         }
     }
 
-    async fn route_batch(&self, org: Uuid, queue_id: Uuid) -> Result<usize, DbErr> {
+    async fn route_batch(&self, org: Uuid, queue_id: Uuid) -> Result<BatchOutcome, DbErr> {
+        let mut out = BatchOutcome {
+            made: 0,
+            contended: false,
+        };
         let txn = self.db.begin().await?;
         let Some(queue) = Queues::get(&txn, org, queue_id).await? else {
             txn.rollback().await?;
-            return Ok(0);
+            self.abandon_orphans(org, queue_id).await?;
+            return Ok(out);
         };
+        let mut candidates = Agents::candidates(&txn, org, queue_id, None).await?;
+        if candidates.is_empty() {
+            txn.rollback().await?;
+            return Ok(out); // nobody free in this queue
+        }
         let entries = Entries::claim_unoffered(&txn, org, queue_id, BATCH).await?;
+        let ids: Vec<Uuid> = entries.iter().map(|e| e.conversation_id).collect();
+        let mut excluded: HashMap<Uuid, HashSet<String>> = HashMap::new();
+        for (conv, agent) in Offers::excluded(&txn, &ids).await? {
+            excluded.entry(conv).or_default().insert(agent);
+        }
         let strategy = Strategy::from_i32(queue.strategy);
         let mut staged = Vec::new();
+        let mut locked: HashSet<String> = HashSet::new();
         for entry in &entries {
-            let candidates =
-                Agents::candidates(&txn, org, queue_id, entry.conversation_id, None).await?;
-            if candidates.is_empty() {
-                // Nobody AVAILABLE in this queue: later entries fare no better.
-                break;
+            let none = HashSet::new();
+            let ex = excluded.get(&entry.conversation_id).unwrap_or(&none);
+            for c in &mut candidates {
+                c.excluded = ex.contains(&c.agent_id);
             }
-            let mut ranked = rank(strategy, &candidates, &queue.required_skills);
-            // A resumed conversation goes back to its agent first (CNV-12).
-            if let Some(preferred) = &entry.preferred_agent_id
-                && let Some(i) = ranked.iter().position(|c| &c.agent_id == preferred)
-            {
-                let c = ranked.remove(i);
-                ranked.insert(0, c);
-            }
-            for candidate in ranked {
-                if !Agents::try_lock(&txn, org, &candidate.agent_id).await? {
-                    continue; // another replica is deciding for this agent
+            let order: Vec<String> = rank_preferring(
+                strategy,
+                &candidates,
+                &queue.required_skills,
+                entry.preferred_agent_id.as_deref(),
+            )
+            .iter()
+            .map(|c| c.agent_id.clone())
+            .collect();
+            for agent_id in order {
+                if !locked.contains(&agent_id) {
+                    if !Agents::try_lock(&txn, org, &agent_id).await? {
+                        out.contended = true;
+                        continue; // another replica is deciding for this agent
+                    }
+                    locked.insert(agent_id.clone());
                 }
-                let fresh = Agents::candidates(
-                    &txn,
-                    org,
-                    queue_id,
-                    entry.conversation_id,
-                    Some(&candidate.agent_id),
-                )
-                .await?;
-                if !fresh
-                    .first()
-                    .is_some_and(|c| is_eligible(c, &queue.required_skills))
-                {
+                let fresh = Agents::candidates(&txn, org, queue_id, Some(&agent_id)).await?;
+                let eligible = fresh.first().is_some_and(|c| {
+                    let mut c = c.clone();
+                    c.excluded = ex.contains(&c.agent_id);
+                    is_eligible(&c, &queue.required_skills)
+                });
+                if !eligible {
+                    candidates.retain(|c| c.agent_id != agent_id);
                     continue;
                 }
-                let Some(offer) = Offers::insert(
-                    &txn,
+                let new = NewOffer {
                     org,
-                    entry.conversation_id,
-                    &candidate.agent_id,
-                    queue_id,
-                    queue.offer_timeout_seconds,
-                )
-                .await?
-                else {
+                    conversation: entry.conversation_id,
+                    agent: &agent_id,
+                    queue: queue_id,
+                    timeout_seconds: queue.offer_timeout_seconds,
+                    kind: OfferKind::Queue,
+                    from_agent: "",
+                    note: "",
+                };
+                let Some(offer) = Offers::insert(&txn, &new).await? else {
                     break; // offered meanwhile by another replica
                 };
-                Agents::mark_offered(&txn, org, &candidate.agent_id).await?;
+                Agents::mark_offered(&txn, org, &agent_id).await?;
+                if let Some(c) = candidates.iter_mut().find(|c| c.agent_id == agent_id) {
+                    c.load += 1;
+                    c.last_offered_at = Some(chrono::Utc::now());
+                }
+                let e = OfferCreated {
+                    offer: Some(offer_view(&offer)),
+                };
                 staged.push(
                     self.outbox
-                        .stage(
-                            &txn,
-                            org,
-                            entry.conversation_id,
-                            &OfferCreated {
-                                offer: Some(offer_view(&offer)),
-                            },
-                        )
+                        .stage(&txn, org, entry.conversation_id, &e)
                         .await?,
                 );
-                tracing::info!(%org, conversation_id = %entry.conversation_id, agent_id = %candidate.agent_id, "offer created");
+                tracing::info!(%org, conversation_id = %entry.conversation_id, agent_id = %agent_id, "offer created");
                 break;
+            }
+            if candidates.iter().all(|c| c.load >= c.capacity) {
+                break; // everyone is full: later entries fare no better
             }
         }
         txn.commit().await?;
-        let made = staged.len();
+        out.made = staged.len();
         self.outbox.publish(staged).await;
-        Ok(made)
+        Ok(out)
+    }
+
+    /// Waiting entries of a queue that no longer exists (deleted while an
+    /// event or a transfer was moving them in) are abandoned (RTG-11).
+    async fn abandon_orphans(&self, org: Uuid, queue: Uuid) -> Result<(), DbErr> {
+        let txn = self.db.begin().await?;
+        let mut followup = Followup::default();
+        for conv in Entries::of_queue(&txn, org, queue, &["queued"]).await? {
+            let Some(entry) = Entries::try_lock(&txn, org, conv).await? else {
+                continue;
+            };
+            if entry.status != "queued"
+                || !Entries::transition(&txn, org, conv, "queued", "abandoned").await?
+            {
+                continue;
+            }
+            if let Some(offer) = Offers::withdraw(&txn, org, conv, "queue_deleted").await? {
+                let how = Unanswered::Withdrawn {
+                    reason: "queue_deleted",
+                    consequences: false,
+                };
+                followup.extend(after_unanswered(&self.outbox, &txn, &offer, how).await?);
+            }
+            followup
+                .staged
+                .push(stage_abandoned(&self.outbox, &txn, &entry, "queue_deleted").await?);
+        }
+        txn.commit().await?;
+        followup.route.retain(|(_, q)| *q != queue);
+        Box::pin(self.finish(followup)).await;
+        Ok(())
     }
 }

@@ -1,20 +1,18 @@
-//! Background loops, safe with any number of replicas (rows are claimed
-//! with `FOR UPDATE SKIP LOCKED`) and driven by the database, so they
-//! survive restarts: offer expiry (RTG-5), auto wrap-up (RTG-9) and the
+//! Background loops, safe with any number of replicas and driven by the
+//! database, so they survive restarts: offer expiry (RTG-5), max wait
+//! (RTG-13), auto wrap-up (RTG-9), queue positions (RTG-15) and the
 //! periodic routing pass (RTG-6's safety net).
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
-use livedesk_proto::routing::v1::OfferExpired;
+use livedesk_proto::routing::v1 as pb;
 use sea_orm::{DbErr, TransactionTrait};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
-use super::{Router, finish_wrap_up, stage_state_change};
-use crate::domain::AgentState;
-use crate::grpc::offer_view;
-use crate::store::{Agents, Legs, Offers, Queues};
+use super::{Followup, Router, Unanswered, after_unanswered, finish_wrap_up, stage_abandoned};
+use crate::domain::{THROUGHPUT_WINDOW_SECONDS, estimate_wait};
+use crate::store::{Entries, Legs, Offers, Positions, Queues};
 
 const CLAIM: u64 = 100;
 
@@ -39,57 +37,72 @@ async fn every<F, Fut>(
 }
 
 /// Expires unanswered offers: the agent goes to RONA and the conversation
-/// is re-offered at once (RTG-5).
+/// is re-offered at once (RTG-5); a direct transfer fails per its queue's
+/// policy (RTG-7); a conference invitation is declined (RTG-8).
 pub async fn run_offer_expiry(router: Router, period: Duration, shutdown: CancellationToken) {
     every(period, shutdown, "offer_expiry", || expire_offers(&router)).await;
 }
 
 async fn expire_offers(router: &Router) -> Result<(), DbErr> {
+    let due = Offers::due(&router.db, CLAIM).await?;
+    let mut followup = Followup::default();
+    for (org, conv) in due {
+        // One short transaction per offer, entry lock first (the lock
+        // order of every path); an entry another replica holds is left
+        // for the next tick.
+        let txn = router.db.begin().await?;
+        if Entries::try_lock(&txn, org, conv).await?.is_none() {
+            txn.rollback().await?;
+            continue;
+        }
+        let Some(offer) = Offers::expire(&txn, org, conv).await? else {
+            txn.rollback().await?;
+            continue;
+        };
+        let out = after_unanswered(&router.outbox, &txn, &offer, Unanswered::Expired).await?;
+        txn.commit().await?;
+        tracing::info!(%org, conversation_id = %conv, agent_id = %offer.agent_id, "offer expired, agent in rona");
+        router.outbox.publish(out.staged).await;
+        followup.route.extend(out.route);
+    }
+    router.finish(followup).await;
+    Ok(())
+}
+
+/// Abandons waiting conversations older than their queue's max wait
+/// (RTG-13): `ConversationAbandoned{reason: "max_wait"}`; a pending offer
+/// is withdrawn and its agent's capacity freed.
+pub async fn run_max_wait(router: Router, period: Duration, shutdown: CancellationToken) {
+    every(period, shutdown, "max_wait", || abandon_overdue(&router)).await;
+}
+
+async fn abandon_overdue(router: &Router) -> Result<(), DbErr> {
     loop {
         let txn = router.db.begin().await?;
-        let expired = Offers::claim_expired(&txn, CLAIM).await?;
-        if expired.is_empty() {
+        let rows = Entries::abandon_overdue(&txn, CLAIM).await?;
+        if rows.is_empty() {
             txn.rollback().await?;
             return Ok(());
         }
-        let mut staged = Vec::new();
-        let mut queues = BTreeSet::new();
-        for offer in &expired {
-            if Agents::to_rona(&txn, offer.org_id, &offer.agent_id).await? {
-                let (from, to) = (AgentState::Available.as_i32(), AgentState::Rona.as_i32());
-                staged.push(
-                    stage_state_change(
-                        &router.outbox,
-                        &txn,
-                        offer.org_id,
-                        &offer.agent_id,
-                        from,
-                        to,
-                        "",
-                        "system",
-                    )
-                    .await?,
-                );
+        let mut followup = Followup::default();
+        for row in &rows {
+            let (org, conv) = (row.org_id, row.conversation_id);
+            if let Some(offer) = Offers::withdraw(&txn, org, conv, "abandoned").await? {
+                let how = Unanswered::Withdrawn {
+                    reason: "abandoned",
+                    consequences: false,
+                };
+                followup.extend(after_unanswered(&router.outbox, &txn, &offer, how).await?);
             }
-            staged.push(
-                router
-                    .outbox
-                    .stage(
-                        &txn,
-                        offer.org_id,
-                        offer.conversation_id,
-                        &OfferExpired {
-                            offer: Some(offer_view(offer)),
-                        },
-                    )
-                    .await?,
-            );
-            queues.insert((offer.org_id, offer.queue_id));
-            tracing::info!(org = %offer.org_id, conversation_id = %offer.conversation_id, agent_id = %offer.agent_id, "offer expired, agent in rona");
+            if let Some(entry) = Entries::get(&txn, org, conv).await? {
+                followup
+                    .staged
+                    .push(stage_abandoned(&router.outbox, &txn, &entry, "max_wait").await?);
+            }
+            tracing::info!(%org, conversation_id = %conv, queue_id = %row.queue_id, "max wait reached, abandoned");
         }
         txn.commit().await?;
-        router.outbox.publish(staged).await;
-        route_each(router, queues).await;
+        router.finish(followup).await;
     }
 }
 
@@ -128,14 +141,57 @@ async fn close_overdue_wrap_ups(router: &Router) -> Result<(), DbErr> {
 pub async fn run_routing_sweep(router: Router, period: Duration, shutdown: CancellationToken) {
     every(period, shutdown, "routing", || async {
         let queues = Queues::with_unoffered_waiting(&router.db, 1000).await?;
-        route_each(&router, queues.into_iter().collect()).await;
+        let queues: BTreeSet<_> = queues.into_iter().collect();
+        for (org, queue) in queues {
+            router.route_queues(org, &[queue]).await;
+        }
         Ok(())
     })
     .await;
 }
 
-async fn route_each(router: &Router, queues: BTreeSet<(Uuid, Uuid)>) {
-    for (org, queue) in queues {
-        router.route_queues(org, &[queue]).await;
+/// Pushes positions to waiting customers (RTG-15): each period, every
+/// queue whose order changed (an enqueue, an assignment, an abandon, a
+/// transfer) is re-ranked in one statement and `QueuePositionChanged` is
+/// published for each conversation whose position moved. Coalescing per
+/// period bounds the events to one per customer per period however busy
+/// the queue; an advisory lock per queue keeps replicas from doubling up.
+pub async fn run_positions(router: Router, period: Duration, shutdown: CancellationToken) {
+    every(period, shutdown, "positions", || push_positions(&router)).await;
+}
+
+async fn push_positions(router: &Router) -> Result<(), DbErr> {
+    for (org, queue) in Positions::queues(&router.db, 1000).await? {
+        let txn = router.db.begin().await?;
+        if !Positions::try_lock_queue(&txn, queue).await? {
+            txn.rollback().await?;
+            continue;
+        }
+        let changed = Positions::refresh(&txn, org, queue).await?;
+        if changed.is_empty() {
+            txn.commit().await?;
+            continue;
+        }
+        let recent = Legs::recent_assignments(&txn, org, queue, THROUGHPUT_WINDOW_SECONDS).await?;
+        let recent = u32::try_from(recent).unwrap_or(u32::MAX);
+        let mut staged = Vec::with_capacity(changed.len());
+        for (conv, position) in changed {
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            let e = pb::QueuePositionChanged {
+                position: Some(pb::QueuePosition {
+                    conversation_id: conv.to_string(),
+                    position,
+                    estimated_wait_seconds: estimate_wait(
+                        position,
+                        recent,
+                        THROUGHPUT_WINDOW_SECONDS,
+                    ),
+                }),
+            };
+            staged.push(router.outbox.stage(&txn, org, conv, &e).await?);
+        }
+        txn.commit().await?;
+        router.outbox.publish(staged).await;
     }
+    Ok(())
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::RoutingGrpc;
 use crate::error::Error;
+use crate::events::{Followup, Unanswered, after_unanswered};
 use crate::store::{Agents, Entries, Legs, Offers};
 
 impl RoutingGrpc {
@@ -74,7 +75,15 @@ impl RoutingGrpc {
                 "the conversation is not waiting in a queue",
             ));
         }
-        let withdrawn = Offers::withdraw(&txn, org, conversation).await?;
+        let mut followup = Followup::default();
+        let reason = if member_only { "picked" } else { "assigned" };
+        if let Some(o) = Offers::withdraw(&txn, org, conversation, reason).await? {
+            let how = Unanswered::Withdrawn {
+                reason,
+                consequences: false,
+            };
+            followup.extend(after_unanswered(&self.outbox, &txn, &o, how).await?);
+        }
         if !Agents::lock(&txn, org, agent_id).await? {
             txn.rollback().await?;
             return Err(Error::NotFound("agent"));
@@ -113,17 +122,15 @@ impl RoutingGrpc {
             previous_agent_id: String::new(),
             assigned_at: Some(to_proto(leg.assigned_at)),
         };
-        let staged = self
-            .outbox
-            .stage(&txn, org, conversation, &assigned)
-            .await?;
+        followup.staged.push(
+            self.outbox
+                .stage(&txn, org, conversation, &assigned)
+                .await?,
+        );
         txn.commit().await?;
-        self.outbox.publish(vec![staged]).await;
         tracing::info!(%org, %conversation, agent_id, by, "conversation assigned directly");
-        if withdrawn.is_some() {
-            // The withdrawn offer freed another agent's capacity.
-            self.router.route_queues(org, &[entry.queue_id]).await;
-        }
+        // A withdrawn offer freed another agent's capacity.
+        self.router.finish(followup).await;
         Ok(pb::Assignment {
             conversation_id: conversation.to_string(),
             agent_id: agent_id.to_owned(),

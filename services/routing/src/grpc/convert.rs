@@ -61,6 +61,16 @@ pub fn offer(r: &OfferRow) -> pb::Offer {
     }
 }
 
+/// The API view of an owner's or participant's leg as an assignment.
+pub fn assignment(l: &LegRow) -> pb::Assignment {
+    pb::Assignment {
+        conversation_id: l.conversation_id.to_string(),
+        agent_id: l.agent_id.clone(),
+        queue_id: l.queue_id.to_string(),
+        assigned_at: Some(to_proto(l.assigned_at)),
+    }
+}
+
 /// The API view of a recorded wrap-up.
 pub fn wrap_up(l: &LegRow) -> pb::WrapUp {
     pb::WrapUp {

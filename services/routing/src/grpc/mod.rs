@@ -1,12 +1,17 @@
 //! gRPC handlers of `livedesk.routing.v1.RoutingService`. Each room
-//! (agents, queues, offers, wrap-up) holds the logic; this file maps the
+//! (agents, queues, waiting, offers, assign, transfer, conference, delete,
+//! wrap-up) holds the logic; this file maps the
 //! trait onto it. RPCs not listed answer UNIMPLEMENTED.
 
 mod agents;
 mod assign;
+mod conference;
 mod convert;
+mod delete;
 mod offers;
 mod queues;
+mod transfer;
+mod waiting;
 mod wrapup;
 
 use livedesk_events::Outbox;
@@ -52,6 +57,16 @@ rpcs! {
     list_queues(pb::ListQueuesRequest) -> pb::ListQueuesResponse;
     set_queue_members(pb::SetQueueMembersRequest) -> pb::Queue;
     get_queue_status(pb::GetQueueStatusRequest) -> pb::QueueStatus;
+    delete_queue(pb::DeleteQueueRequest) -> pb::DeleteQueueResponse;
+    delete_agent(pb::DeleteAgentRequest) -> pb::DeleteAgentResponse;
+    get_queue_position(pb::GetQueuePositionRequest) -> pb::QueuePosition;
+    list_queued_conversations(pb::ListQueuedConversationsRequest) -> pb::ListQueuedConversationsResponse;
+    transfer_to_queue(pb::TransferToQueueRequest) -> pb::TransferResponse;
+    transfer_to_agent(pb::TransferToAgentRequest) -> pb::TransferResponse;
+    invite_to_conference(pb::InviteToConferenceRequest) -> pb::Conference;
+    accept_conference(pb::AcceptConferenceRequest) -> pb::Conference;
+    decline_conference(pb::DeclineConferenceRequest) -> pb::Conference;
+    end_conference(pb::EndConferenceRequest) -> pb::Conference;
     accept_offer(pb::AcceptOfferRequest) -> pb::Assignment;
     decline_offer(pb::DeclineOfferRequest) -> pb::DeclineOfferResponse;
     list_offers(pb::ListOffersRequest) -> pb::ListOffersResponse;

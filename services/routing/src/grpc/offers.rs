@@ -1,16 +1,36 @@
-//! Answering offers (RTG-5): accept makes the agent the owner, decline
-//! re-offers to another agent. Both are conditional updates on a pending,
-//! unexpired offer, so a late answer or a double click changes nothing.
-use livedesk_auth::{AuthError, Role, principal};
+//! Answering offers (RTG-5, RTG-7, RTG-8): accepting makes the agent the
+//! owner (a queue or transfer offer) or a participant (a conference
+//! invitation); declining re-offers, fails the transfer per policy, or
+//! declines the invitation. Both lock the entry first and update the offer
+//! only while it is pending and unexpired, so a late answer or a double
+//! click changes nothing; a retried accept returns the first result (TEN-5).
+use livedesk_auth::{AuthError, Principal, Role, principal};
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
 use livedesk_platform::time::to_proto;
 use livedesk_proto::routing::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
+use uuid::Uuid;
 
 use super::{RoutingGrpc, convert};
+use crate::domain::{ConferenceState, OfferKind};
 use crate::error::Error;
-use crate::store::{Agents, Entries, Legs, Offers};
+use crate::events::{Unanswered, after_unanswered, conference_changed, wrap_up_legs};
+use crate::store::{Agents, Entries, LegRow, Legs, OfferRow, Offers};
+
+/// An accepted offer: the offer and the leg it gave the agent.
+pub(super) struct Accepted {
+    pub offer: OfferRow,
+    pub leg: LegRow,
+}
+
+fn forbidden(who: &Principal, action: &'static str) -> Error {
+    AuthError::Forbidden {
+        role: who.role,
+        action,
+    }
+    .into()
+}
 
 impl RoutingGrpc {
     pub(super) async fn accept_offer(
@@ -23,90 +43,124 @@ impl RoutingGrpc {
             "accept an offer",
         )?;
         let id = parse_uuid("offer_id", &req.get_ref().offer_id)?;
-        let txn = self.db.begin().await?;
-        let offer = Offers::get(&txn, who.org_id, id)
+        let accepted = self.accept(&who, id).await?;
+        Ok(convert::assignment(&accepted.leg))
+    }
+
+    /// Accepts offer `id` of the caller, whatever its kind.
+    pub(super) async fn accept(&self, who: &Principal, id: Uuid) -> Result<Accepted, Error> {
+        let org = who.org_id;
+        let offer = Offers::get(&self.db, org, id)
             .await?
             .ok_or(Error::NotFound("offer"))?;
         if offer.agent_id != who.id {
-            return Err(AuthError::Forbidden {
-                role: who.role,
-                action: "accept another agent's offer",
-            }
-            .into());
+            return Err(forbidden(who, "accept another agent's offer"));
         }
+        let conv = offer.conversation_id;
+        let txn = self.db.begin().await?;
         // Lock order everywhere: entry, then offer, then agent.
-        Entries::lock(&txn, who.org_id, offer.conversation_id).await?;
-        if !Offers::answer(&txn, who.org_id, id, &who.id, "accepted", "").await? {
+        let entry = Entries::lock(&txn, org, conv)
+            .await?
+            .ok_or(Error::NotFound("conversation"))?;
+        let offer = Offers::get(&txn, org, id)
+            .await?
+            .ok_or(Error::NotFound("offer"))?;
+        if offer.status == "accepted" {
+            // A retry (TEN-5): the leg this offer gave is the first result.
+            let legs = Legs::of_conversation(&txn, org, conv).await?;
+            txn.rollback().await?;
+            let leg = legs
+                .into_iter()
+                .rev()
+                .find(|l| l.agent_id == who.id)
+                .ok_or(Error::FailedPrecondition("the offer is no longer pending"))?;
+            return Ok(Accepted { offer, leg });
+        }
+        if !Offers::answer(&txn, org, id, &who.id, "accepted", "").await? {
             txn.rollback().await?;
             return Err(Error::FailedPrecondition(
                 "the offer is no longer pending (expired, declined or withdrawn)",
             ));
         }
-        if !Entries::transition(
-            &txn,
-            who.org_id,
-            offer.conversation_id,
-            "queued",
-            "assigned",
-        )
-        .await?
-        {
+        let owner = Legs::active(&txn, org, conv, "owner").await?;
+        let from_still_owns = entry.status == "assigned"
+            && owner
+                .as_ref()
+                .is_some_and(|o| o.agent_id == offer.from_agent_id);
+        let mut staged = Vec::new();
+        let leg = match offer.kind() {
+            OfferKind::Queue => {
+                if !Entries::transition(&txn, org, conv, "queued", "assigned").await? {
+                    txn.rollback().await?;
+                    return Err(Error::FailedPrecondition(
+                        "the conversation is no longer waiting",
+                    ));
+                }
+                Legs::insert_owner(&txn, org, conv, &who.id, offer.queue_id).await?
+            }
+            OfferKind::Transfer => {
+                if !from_still_owns {
+                    txn.rollback().await?;
+                    return Err(Error::FailedPrecondition("the transfer no longer applies"));
+                }
+                // RTG-7: the transferring agent's leg enters wrap-up.
+                staged.extend(
+                    wrap_up_legs(&self.outbox, &txn, org, conv, Some(&offer.from_agent_id)).await?,
+                );
+                Legs::insert_owner(&txn, org, conv, &who.id, entry.queue_id).await?
+            }
+            OfferKind::Conference => {
+                if !from_still_owns {
+                    txn.rollback().await?;
+                    return Err(Error::FailedPrecondition(
+                        "the conference invitation no longer applies",
+                    ));
+                }
+                Legs::insert_participant(&txn, org, conv, &who.id, entry.queue_id).await?
+            }
+        };
+        let Some(leg) = leg else {
             txn.rollback().await?;
             return Err(Error::FailedPrecondition(
-                "the conversation is no longer waiting",
-            ));
-        }
-        let Some(leg) = Legs::insert_owner(
-            &txn,
-            who.org_id,
-            offer.conversation_id,
-            &who.id,
-            offer.queue_id,
-        )
-        .await?
-        else {
-            txn.rollback().await?;
-            return Err(Error::FailedPrecondition(
-                "the conversation already has an owner",
+                "the conversation already has an owner or a participant",
             ));
         };
-        Agents::touch_idle(&txn, who.org_id, &who.id).await?;
-        let agent = Agents::get(&txn, who.org_id, &who.id)
+        let agent = Agents::get(&txn, org, &who.id)
             .await?
             .ok_or(Error::NotFound("agent"))?;
         let mut view = convert::offer(&offer);
         view.expires_at = Some(to_proto(offer.expires_at));
-        let assigned = pb::ConversationAssigned {
-            conversation_id: offer.conversation_id.to_string(),
-            agent_id: who.id.clone(),
-            agent_display_name: agent.display_name.clone(),
-            agent_initials: agent.initials.clone(),
-            queue_id: offer.queue_id.to_string(),
-            previous_agent_id: String::new(),
-            assigned_at: Some(to_proto(leg.assigned_at)),
-        };
-        let staged = vec![
+        staged.push(
             self.outbox
-                .stage(
-                    &txn,
-                    who.org_id,
-                    offer.conversation_id,
-                    &pb::OfferAccepted { offer: Some(view) },
-                )
+                .stage(&txn, org, conv, &pb::OfferAccepted { offer: Some(view) })
                 .await?,
-            self.outbox
-                .stage(&txn, who.org_id, offer.conversation_id, &assigned)
-                .await?,
-        ];
+        );
+        if offer.kind() == OfferKind::Conference {
+            // RTG-8: conversations adds "<agent> joined the chat" from this.
+            let e = conference_changed(&offer, ConferenceState::Active, &agent.display_name);
+            staged.push(self.outbox.stage(&txn, org, conv, &e).await?);
+        } else {
+            Agents::touch_idle(&txn, org, &who.id).await?;
+            let previous = if offer.kind() == OfferKind::Transfer {
+                offer.from_agent_id.clone()
+            } else {
+                String::new()
+            };
+            let assigned = pb::ConversationAssigned {
+                conversation_id: conv.to_string(),
+                agent_id: who.id.clone(),
+                agent_display_name: agent.display_name.clone(),
+                agent_initials: agent.initials.clone(),
+                queue_id: leg.queue_id.to_string(),
+                previous_agent_id: previous,
+                assigned_at: Some(to_proto(leg.assigned_at)),
+            };
+            staged.push(self.outbox.stage(&txn, org, conv, &assigned).await?);
+        }
         txn.commit().await?;
         self.outbox.publish(staged).await;
-        tracing::info!(org = %who.org_id, conversation_id = %offer.conversation_id, agent_id = %who.id, "offer accepted");
-        Ok(pb::Assignment {
-            conversation_id: offer.conversation_id.to_string(),
-            agent_id: who.id,
-            queue_id: offer.queue_id.to_string(),
-            assigned_at: Some(to_proto(leg.assigned_at)),
-        })
+        tracing::info!(%org, conversation_id = %conv, agent_id = %who.id, kind = offer.kind, "offer accepted");
+        Ok(Accepted { offer, leg })
     }
 
     pub(super) async fn decline_offer(
@@ -124,42 +178,43 @@ impl RoutingGrpc {
         if reason.chars().count() > 200 {
             return Err(FieldViolation::new("reason", "at most 200 characters").into());
         }
-        let txn = self.db.begin().await?;
-        let offer = Offers::get(&txn, who.org_id, id)
+        self.decline(&who, id, reason).await?;
+        Ok(pb::DeclineOfferResponse {})
+    }
+
+    /// Declines offer `id` of the caller, whatever its kind.
+    pub(super) async fn decline(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        reason: &str,
+    ) -> Result<OfferRow, Error> {
+        let org = who.org_id;
+        let offer = Offers::get(&self.db, org, id)
             .await?
             .ok_or(Error::NotFound("offer"))?;
         if offer.agent_id != who.id {
-            return Err(AuthError::Forbidden {
-                role: who.role,
-                action: "decline another agent's offer",
-            }
-            .into());
+            return Err(forbidden(who, "decline another agent's offer"));
         }
-        if !Offers::answer(&txn, who.org_id, id, &who.id, "declined", reason).await? {
+        let txn = self.db.begin().await?;
+        Entries::lock(&txn, org, offer.conversation_id).await?;
+        if !Offers::answer(&txn, org, id, &who.id, "declined", reason).await? {
+            let now = Offers::get(&txn, org, id).await?;
             txn.rollback().await?;
-            return Err(Error::FailedPrecondition(
-                "the offer is no longer pending (expired, accepted or withdrawn)",
-            ));
+            // A retried decline is answered like the first (TEN-5).
+            return match now {
+                Some(o) if o.status == "declined" => Ok(o),
+                _ => Err(Error::FailedPrecondition(
+                    "the offer is no longer pending (expired, accepted or withdrawn)",
+                )),
+            };
         }
-        let staged = self
-            .outbox
-            .stage(
-                &txn,
-                who.org_id,
-                offer.conversation_id,
-                &pb::OfferDeclined {
-                    offer: Some(convert::offer(&offer)),
-                    reason: reason.to_owned(),
-                },
-            )
-            .await?;
+        let followup =
+            after_unanswered(&self.outbox, &txn, &offer, Unanswered::Declined(reason)).await?;
         txn.commit().await?;
-        self.outbox.publish(vec![staged]).await;
         // Re-offer to someone else now (RTG-5); the decliner is excluded.
-        self.router
-            .route_queues(who.org_id, &[offer.queue_id])
-            .await;
-        Ok(pb::DeclineOfferResponse {})
+        self.router.finish(followup).await;
+        Ok(offer)
     }
 
     pub(super) async fn list_offers(

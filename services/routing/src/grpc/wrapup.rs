@@ -54,6 +54,14 @@ impl RoutingGrpc {
             let legs = Legs::of_conversation(&txn, who.org_id, conversation).await?;
             txn.rollback().await?;
             let mine: Vec<_> = legs.iter().filter(|l| l.agent_id == who.id).collect();
+            // A retry of a submitted wrap-up returns the first result (TEN-5).
+            if let Some(done) = mine.last()
+                && done.status == "done"
+                && !done.wrap_up_automatic
+                && done.wrap_up_code.as_deref() == Some(code.as_str())
+            {
+                return Ok(convert::wrap_up(done));
+            }
             return Err(if mine.is_empty() {
                 Error::NotFound("conversation")
             } else if mine.iter().any(|l| l.status == "active") {

@@ -51,7 +51,7 @@ struct CandidateRow {
     idle_since: DateTime<Utc>,
     last_offered_at: Option<DateTime<Utc>>,
     load: i64,
-    excluded: bool,
+    member: bool,
 }
 
 impl From<CandidateRow> for Candidate {
@@ -60,13 +60,13 @@ impl From<CandidateRow> for Candidate {
             agent_id: r.agent_id,
             state: AgentState::from_i32(r.state),
             has_next_state: r.next_state != 0,
-            member: true,
+            member: r.member,
             skills: r.skills,
             load: u32::try_from(r.load).unwrap_or(u32::MAX),
             capacity: u32::try_from(r.chat_capacity).unwrap_or(0),
             idle_since: r.idle_since,
             last_offered_at: r.last_offered_at,
-            excluded: r.excluded,
+            excluded: false,
         }
     }
 }
@@ -291,29 +291,57 @@ impl Agents {
         Ok(())
     }
 
-    /// AVAILABLE members of `queue` as routing candidates for
-    /// `conversation`; `only` restricts to one agent (the re-check after
-    /// locking, in a fresh statement so it sees every committed offer).
+    /// AVAILABLE members of `queue` below capacity, as routing candidates
+    /// (exclusions are per conversation: the router sets them); `only`
+    /// restricts to one agent (the re-check after locking, in a fresh
+    /// statement so it sees every committed offer).
     pub async fn candidates<C: ConnectionTrait>(
         db: &C,
         org: Uuid,
         queue: Uuid,
-        conversation: Uuid,
         only: Option<&str>,
     ) -> Result<Vec<Candidate>, DbErr> {
         let rows = CandidateRow::find_by_statement(stmt(
-            "SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.chat_capacity, a.idle_since, a.last_offered_at, \
-               agent_load(a.org_id, a.id) AS load, \
-               EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = $3 AND o.agent_id = a.id \
-                       AND o.status IN ('declined', 'expired')) AS excluded \
+            "SELECT * FROM (SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.chat_capacity, a.idle_since, \
+               a.last_offered_at, agent_load(a.org_id, a.id) AS load, true AS member \
              FROM agents a JOIN queue_members m ON m.org_id = a.org_id AND m.agent_id = a.id \
              WHERE a.org_id = $1 AND m.queue_id = $2 AND a.state = 2 AND a.next_state = 0 \
-               AND ($4::text IS NULL OR a.id = $4)",
-            [org.into(), queue.into(), conversation.into(), only.map(str::to_owned).into()],
+               AND ($3::text IS NULL OR a.id = $3)) c WHERE c.load < c.chat_capacity",
+            [org.into(), queue.into(), only.map(str::to_owned).into()],
         ))
         .all(db)
         .await?;
         Ok(rows.into_iter().map(Candidate::from).collect())
+    }
+
+    /// One agent as a candidate for a direct offer (RTG-7, RTG-8), read in
+    /// a fresh statement: call it after locking the agent.
+    pub async fn candidate<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: &str,
+    ) -> Result<Option<Candidate>, DbErr> {
+        let row = CandidateRow::find_by_statement(stmt(
+            "SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.chat_capacity, a.idle_since, a.last_offered_at, \
+               agent_load(a.org_id, a.id) AS load, false AS member \
+             FROM agents a WHERE a.org_id = $1 AND a.id = $2",
+            [org.into(), id.into()],
+        ))
+        .one(db)
+        .await?;
+        Ok(row.map(Candidate::from))
+    }
+
+    /// Deletes an agent (RTG-11); memberships go with it.
+    pub async fn delete<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<bool, DbErr> {
+        Ok(db
+            .execute_raw(stmt(
+                "DELETE FROM agents WHERE org_id = $1 AND id = $2",
+                [org.into(), id.into()],
+            ))
+            .await?
+            .rows_affected()
+            == 1)
     }
 
     /// Agents ordered by id after the cursor `after`, optionally filtered.

@@ -2,17 +2,23 @@
 //! scoped by org (TEN-2); concurrency rules live in the SQL (RTG-6).
 
 mod agents;
-mod conversations;
+mod entries;
+mod legs;
 mod migrator;
 mod offers;
 mod orgs;
+mod positions;
 mod queues;
+mod transfers;
 
 pub use agents::{AgentRow, Agents, NewAgent};
-pub use conversations::{Entries, LegRow, Legs, NewEntry};
+pub use entries::{Entries, EntryRow, NewEntry, WaitingCursor};
+pub use legs::{LegRow, Legs};
 pub use migrator::Migrator;
-pub use offers::{OfferRow, Offers};
+pub use offers::{NewOffer, OfferRow, Offers};
 pub use orgs::Orgs;
+pub use positions::Positions;
 pub use queues::{QueueRow, Queues};
+pub use transfers::Transfers;
 
 pub(crate) use livedesk_platform::db::{text_array, uuid_array};

@@ -1,10 +1,12 @@
-//! Offers of a conversation to one agent (RTG-4, RTG-5). The partial
-//! unique index `offers_one_pending` keeps one pending offer per
+//! Offers of a conversation to one agent (RTG-4, RTG-5, RTG-7, RTG-8). The
+//! partial unique index `offers_one_pending` keeps one pending offer per
 //! conversation; answers are conditional updates on `status = 'pending'`.
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
+
+use crate::domain::OfferKind;
 
 /// An offer with what the agent needs to see (customer, queue, timer).
 #[derive(Debug, Clone, FromQueryResult)]
@@ -16,6 +18,8 @@ pub struct OfferRow {
     pub queue_id: Uuid,
     pub queue_name: String,
     pub kind: i32,
+    pub status: String,
+    pub from_agent_id: String,
     pub expires_at: DateTime<Utc>,
     pub customer_name: String,
     pub channel: i32,
@@ -24,40 +28,67 @@ pub struct OfferRow {
     pub conversation_created_at: DateTime<Utc>,
 }
 
+impl OfferRow {
+    /// What the offer is for.
+    pub fn kind(&self) -> OfferKind {
+        OfferKind::from_i32(self.kind)
+    }
+}
+
 const SELECT: &str = "SELECT o.id, o.org_id, o.conversation_id, o.agent_id, o.queue_id, COALESCE(q.name, '') AS queue_name, \
-     o.kind, o.status, o.expires_at, COALESCE(e.customer_name, '') AS customer_name, COALESCE(e.channel, 0) AS channel, \
+     o.kind, o.status, o.from_agent_id, o.note, o.expires_at, COALESCE(e.customer_name, '') AS customer_name, \
+     COALESCE(e.channel, 0) AS channel, \
      COALESCE(e.first_messages, '{}'::text[]) AS first_messages, COALESCE(e.proactive, false) AS proactive, \
      COALESCE(e.created_at, o.created_at) AS conversation_created_at \
      FROM offers o LEFT JOIN queue_entries e ON e.conversation_id = o.conversation_id \
      LEFT JOIN queues q ON q.id = o.queue_id";
 
+/// A new offer.
+#[derive(Debug, Clone)]
+pub struct NewOffer<'a> {
+    pub org: Uuid,
+    pub conversation: Uuid,
+    pub agent: &'a str,
+    pub queue: Uuid,
+    pub timeout_seconds: i32,
+    pub kind: OfferKind,
+    pub from_agent: &'a str,
+    pub note: &'a str,
+}
+
 /// Offer queries.
 pub struct Offers;
 
 impl Offers {
-    /// Inserts a pending offer expiring after `timeout_seconds`; `None`
-    /// when the conversation already has one (RTG-6).
+    /// Inserts a pending offer expiring after its timeout; `None` when the
+    /// conversation already has one (RTG-6).
     pub async fn insert<C: ConnectionTrait>(
         db: &C,
-        org: Uuid,
-        conversation: Uuid,
-        agent: &str,
-        queue: Uuid,
-        timeout_seconds: i32,
+        o: &NewOffer<'_>,
     ) -> Result<Option<OfferRow>, DbErr> {
         let id = Uuid::now_v7();
         let n = db
             .execute_raw(stmt(
-                "INSERT INTO offers (id, org_id, conversation_id, agent_id, queue_id, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int)) ON CONFLICT DO NOTHING",
-                [id.into(), org.into(), conversation.into(), agent.into(), queue.into(), timeout_seconds.into()],
+                "INSERT INTO offers (id, org_id, conversation_id, agent_id, queue_id, expires_at, kind, from_agent_id, note, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int), $7, $8, $9, clock_timestamp()) ON CONFLICT DO NOTHING",
+                [
+                    id.into(),
+                    o.org.into(),
+                    o.conversation.into(),
+                    o.agent.into(),
+                    o.queue.into(),
+                    o.timeout_seconds.into(),
+                    o.kind.as_i32().into(),
+                    o.from_agent.into(),
+                    o.note.into(),
+                ],
             ))
             .await?
             .rows_affected();
         if n == 0 {
             return Ok(None);
         }
-        Self::get(db, org, id).await
+        Self::get(db, o.org, id).await
     }
 
     /// One offer of the org.
@@ -88,6 +119,41 @@ impl Offers {
         .await
     }
 
+    /// The pending offer of a conversation, if any.
+    pub async fn pending_for<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        conversation: Uuid,
+    ) -> Result<Option<OfferRow>, DbErr> {
+        OfferRow::find_by_statement(stmt(
+            &format!(
+                "{SELECT} WHERE o.org_id = $1 AND o.conversation_id = $2 AND o.status = 'pending'"
+            ),
+            [org.into(), conversation.into()],
+        ))
+        .one(db)
+        .await
+    }
+
+    /// The latest offer of `kind` for a conversation to `agent`.
+    pub async fn latest_for<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        conversation: Uuid,
+        agent: &str,
+        kind: OfferKind,
+    ) -> Result<Option<OfferRow>, DbErr> {
+        OfferRow::find_by_statement(stmt(
+            &format!(
+                "{SELECT} WHERE o.org_id = $1 AND o.conversation_id = $2 AND o.agent_id = $3 AND o.kind = $4 \
+                 ORDER BY o.created_at DESC LIMIT 1"
+            ),
+            [org.into(), conversation.into(), agent.into(), kind.as_i32().into()],
+        ))
+        .one(db)
+        .await
+    }
+
     /// Answers a pending, unexpired offer of `agent` (accept or decline).
     pub async fn answer<C: ConnectionTrait>(
         db: &C,
@@ -108,43 +174,97 @@ impl Offers {
             == 1)
     }
 
-    /// Withdraws the pending offer of a conversation (it ended); returns
-    /// the agent it was offered to.
+    /// Withdraws the pending offer of a conversation; returns it.
     pub async fn withdraw<C: ConnectionTrait>(
         db: &C,
         org: Uuid,
         conversation: Uuid,
-    ) -> Result<Option<String>, DbErr> {
+        reason: &str,
+    ) -> Result<Option<OfferRow>, DbErr> {
         let row = db
             .query_one_raw(stmt(
-                "UPDATE offers SET status = 'withdrawn', answered_at = now() \
-                 WHERE org_id = $1 AND conversation_id = $2 AND status = 'pending' RETURNING agent_id",
-                [org.into(), conversation.into()],
+                "UPDATE offers SET status = 'withdrawn', answered_at = now(), reason = $3 \
+                 WHERE org_id = $1 AND conversation_id = $2 AND status = 'pending' RETURNING id",
+                [org.into(), conversation.into(), reason.into()],
             ))
             .await?;
-        row.map(|r| r.try_get::<String>("", "agent_id")).transpose()
+        match row {
+            Some(r) => Self::get(db, org, r.try_get::<Uuid>("", "id")?).await,
+            None => Ok(None),
+        }
     }
 
-    /// Expires pending offers past their deadline (any replica: SKIP LOCKED).
-    pub async fn claim_expired<C: ConnectionTrait>(
+    /// Conversations with a pending offer to `agent`.
+    pub async fn pending_conversations_of<C: ConnectionTrait>(
         db: &C,
-        limit: u64,
-    ) -> Result<Vec<OfferRow>, DbErr> {
-        let ids = db
+        org: Uuid,
+        agent: &str,
+    ) -> Result<Vec<Uuid>, DbErr> {
+        let rows = db
             .query_all_raw(stmt(
-                "UPDATE offers SET status = 'expired', answered_at = now() \
-                 WHERE id IN (SELECT id FROM offers WHERE status = 'pending' AND expires_at <= now() \
-                              ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, org_id",
+                "SELECT conversation_id FROM offers WHERE org_id = $1 AND agent_id = $2 AND status = 'pending' ORDER BY conversation_id",
+                [org.into(), agent.into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<Uuid>("", "conversation_id"))
+            .collect()
+    }
+
+    /// Pending offers past their deadline, as (org, conversation), without
+    /// locking: the sweep then locks each entry first (the lock order).
+    pub async fn due<C: ConnectionTrait>(db: &C, limit: u64) -> Result<Vec<(Uuid, Uuid)>, DbErr> {
+        let rows = db
+            .query_all_raw(stmt(
+                "SELECT org_id, conversation_id FROM offers WHERE status = 'pending' AND expires_at <= now() \
+                 ORDER BY expires_at LIMIT $1",
                 [(limit as i64).into()],
             ))
             .await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for r in ids {
-            let (id, org): (Uuid, Uuid) = (r.try_get("", "id")?, r.try_get("", "org_id")?);
-            if let Some(o) = Self::get(db, org, id).await? {
-                out.push(o);
-            }
+        rows.iter()
+            .map(|r| Ok((r.try_get("", "org_id")?, r.try_get("", "conversation_id")?)))
+            .collect()
+    }
+
+    /// Expires the conversation's pending offer if its deadline passed.
+    pub async fn expire<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        conversation: Uuid,
+    ) -> Result<Option<OfferRow>, DbErr> {
+        let row = db
+            .query_one_raw(stmt(
+                "UPDATE offers SET status = 'expired', answered_at = now() \
+                 WHERE org_id = $1 AND conversation_id = $2 AND status = 'pending' AND expires_at <= now() RETURNING id",
+                [org.into(), conversation.into()],
+            ))
+            .await?;
+        match row {
+            Some(r) => Self::get(db, org, r.try_get::<Uuid>("", "id")?).await,
+            None => Ok(None),
         }
-        Ok(out)
+    }
+
+    /// Agents who declined or let go each of `conversations` during its
+    /// current wait (RTG-5): they are not offered it again.
+    pub async fn excluded<C: ConnectionTrait>(
+        db: &C,
+        conversations: &[Uuid],
+    ) -> Result<Vec<(Uuid, String)>, DbErr> {
+        let rows = db
+            .query_all_raw(stmt(
+                "SELECT o.conversation_id, o.agent_id FROM offers o JOIN queue_entries e ON e.conversation_id = o.conversation_id \
+                 WHERE o.conversation_id = ANY($1) AND o.status IN ('declined', 'expired') AND o.created_at >= e.waiting_since",
+                [super::uuid_array(conversations)],
+            ))
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("", "conversation_id")?,
+                    r.try_get("", "agent_id")?,
+                ))
+            })
+            .collect()
     }
 }

@@ -165,6 +165,29 @@ impl Queues {
         .await
     }
 
+    /// Deletes a queue (RTG-11); memberships go with it.
+    pub async fn delete<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<bool, DbErr> {
+        Ok(db
+            .execute_raw(stmt(
+                "DELETE FROM queues WHERE org_id = $1 AND id = $2",
+                [org.into(), id.into()],
+            ))
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    /// Locks a queue row (deletion against concurrent transfers to it).
+    pub async fn lock<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<bool, DbErr> {
+        Ok(db
+            .query_one_raw(stmt(
+                "SELECT id FROM queues WHERE org_id = $1 AND id = $2 FOR UPDATE",
+                [org.into(), id.into()],
+            ))
+            .await?
+            .is_some())
+    }
+
     /// Which of `ids` are queues of the org.
     pub async fn existing<C: ConnectionTrait>(
         db: &C,

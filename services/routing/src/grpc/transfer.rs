@@ -1,0 +1,236 @@
+//! Transfers (RTG-7), only by the owning agent after accepting: to a queue
+//! (re-queued keeping its original age, at the head of its priority; the
+//! agent's leg enters wrap-up) or to a named agent (an offer of kind
+//! TRANSFER; accepted → new owner, declined or unanswered → the source
+//! queue's policy). A retried call returns the first result (TEN-5).
+use livedesk_auth::{Principal, Role, principal};
+use livedesk_platform::defaults::queue_or_default;
+use livedesk_platform::errors::{FieldViolation, parse_uuid};
+use livedesk_proto::routing::v1 as pb;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use tonic::Request;
+use uuid::Uuid;
+
+use super::{RoutingGrpc, convert};
+use crate::domain::{OfferKind, TransferNote, can_take_direct_offer};
+use crate::error::Error;
+use crate::events::wrap_up_legs;
+use crate::store::{Agents, Entries, EntryRow, Legs, NewOffer, Offers, Queues, Transfers};
+
+/// Checks, with the entry locked, that `who` owns the conversation alone
+/// (no transfer or conference under way) and may hand it on.
+async fn owned_alone(
+    txn: &DatabaseTransaction,
+    who: &Principal,
+    conv: Uuid,
+) -> Result<EntryRow, Error> {
+    let org = who.org_id;
+    let entry = Entries::lock(txn, org, conv)
+        .await?
+        .ok_or(Error::NotFound("conversation"))?;
+    let owner = Legs::active(txn, org, conv, "owner").await?;
+    if entry.status != "assigned" || owner.is_none_or(|o| o.agent_id != who.id) {
+        return Err(Error::FailedPrecondition(
+            "only the agent who owns the conversation may transfer it",
+        ));
+    }
+    if entry.interrupted {
+        return Err(Error::FailedPrecondition(
+            "the conversation was interrupted and can only be ended",
+        ));
+    }
+    if Offers::pending_for(txn, org, conv).await?.is_some()
+        || Legs::active(txn, org, conv, "participant").await?.is_some()
+    {
+        return Err(Error::FailedPrecondition(
+            "a transfer or conference is under way for this conversation",
+        ));
+    }
+    Ok(entry)
+}
+
+impl RoutingGrpc {
+    pub(super) async fn transfer_to_queue(
+        &self,
+        req: Request<pb::TransferToQueueRequest>,
+    ) -> Result<pb::TransferResponse, Error> {
+        let who = principal(&req)?;
+        who.require(
+            &[Role::Agent, Role::Supervisor, Role::Admin],
+            "transfer a conversation",
+        )?;
+        let body = req.get_ref();
+        let mut v = Vec::new();
+        let conv = parse_uuid("conversation_id", &body.conversation_id)
+            .map_err(|e| v.push(e))
+            .ok();
+        let queue = queue_or_default(who.org_id, &body.queue_id)
+            .map_err(|_| v.push(FieldViolation::new("queue_id", "must be a UUID")))
+            .ok();
+        let note = TransferNote::parse(&body.note).map_err(|e| v.push(e)).ok();
+        let (Some(conv), Some(queue), Some(note)) = (conv, queue, note) else {
+            return Err(Error::Invalid(v));
+        };
+        let org = who.org_id;
+        let response = pb::TransferResponse {
+            conversation_id: conv.to_string(),
+            offer_id: String::new(),
+        };
+        let txn = self.db.begin().await?;
+        let entry = match owned_alone(&txn, &who, conv).await {
+            Ok(e) => e,
+            Err(err) => {
+                let retry = Transfers::latest(&txn, org, conv, &who.id).await?;
+                txn.rollback().await?;
+                // A retry after the transfer happened: the first result.
+                return match retry {
+                    Some(t) if t.to_queue_id == Some(queue) => Ok(response),
+                    _ => Err(err),
+                };
+            }
+        };
+        if Queues::get(&txn, org, queue).await?.is_none() {
+            txn.rollback().await?;
+            return Err(Error::NotFound("queue"));
+        }
+        let mut staged = wrap_up_legs(&self.outbox, &txn, org, conv, Some(&who.id)).await?;
+        Entries::requeue(&txn, org, conv, queue).await?;
+        Transfers::insert(
+            &txn,
+            org,
+            conv,
+            &who.id,
+            Some(queue),
+            None,
+            None,
+            note.as_str(),
+        )
+        .await?;
+        let e = pb::ConversationTransferred {
+            conversation_id: conv.to_string(),
+            from_agent_id: who.id.clone(),
+            to_queue_id: queue.to_string(),
+            to_agent_id: String::new(),
+            note: note.as_str().to_owned(),
+        };
+        staged.push(self.outbox.stage(&txn, org, conv, &e).await?);
+        txn.commit().await?;
+        self.outbox.publish(staged).await;
+        tracing::info!(%org, conversation_id = %conv, from = %who.id, to_queue = %queue, from_queue = %entry.queue_id, "transferred to a queue");
+        self.router.route_queues(org, &[queue]).await;
+        Ok(response)
+    }
+
+    pub(super) async fn transfer_to_agent(
+        &self,
+        req: Request<pb::TransferToAgentRequest>,
+    ) -> Result<pb::TransferResponse, Error> {
+        let who = principal(&req)?;
+        who.require(
+            &[Role::Agent, Role::Supervisor, Role::Admin],
+            "transfer a conversation",
+        )?;
+        let body = req.get_ref();
+        let mut v = Vec::new();
+        let conv = parse_uuid("conversation_id", &body.conversation_id)
+            .map_err(|e| v.push(e))
+            .ok();
+        let target = body.agent_id.trim().to_owned();
+        if target.is_empty() || target.chars().count() > 200 {
+            v.push(FieldViolation::new("agent_id", "1 to 200 characters"));
+        } else if target == who.id {
+            v.push(FieldViolation::new(
+                "agent_id",
+                "cannot transfer to yourself",
+            ));
+        }
+        let note = TransferNote::parse(&body.note).map_err(|e| v.push(e)).ok();
+        let (Some(conv), Some(note), true) = (conv, note, v.is_empty()) else {
+            return Err(Error::Invalid(v));
+        };
+        let org = who.org_id;
+        let txn = self.db.begin().await?;
+        // A retry while the offer is pending, or after it was accepted.
+        if let Some(t) = Transfers::latest(&txn, org, conv, &who.id).await?
+            && t.to_agent_id.as_deref() == Some(target.as_str())
+            && let Some(offer_id) = t.offer_id
+            && let Some(o) = Offers::get(&txn, org, offer_id).await?
+            && (o.status == "pending" || o.status == "accepted")
+        {
+            txn.rollback().await?;
+            return Ok(pb::TransferResponse {
+                conversation_id: conv.to_string(),
+                offer_id: offer_id.to_string(),
+            });
+        }
+        let entry = match owned_alone(&txn, &who, conv).await {
+            Ok(e) => e,
+            Err(e) => {
+                txn.rollback().await?;
+                return Err(e);
+            }
+        };
+        if !Agents::lock(&txn, org, &target).await? {
+            txn.rollback().await?;
+            return Err(Error::NotFound("agent"));
+        }
+        let fresh = Agents::candidate(&txn, org, &target).await?;
+        if !fresh.as_ref().is_some_and(can_take_direct_offer) {
+            txn.rollback().await?;
+            return Err(Error::FailedPrecondition(
+                "the agent is not AVAILABLE or has no free capacity",
+            ));
+        }
+        let timeout = Queues::get(&txn, org, entry.queue_id)
+            .await?
+            .map_or(20, |q| q.offer_timeout_seconds);
+        let new = NewOffer {
+            org,
+            conversation: conv,
+            agent: &target,
+            queue: entry.queue_id,
+            timeout_seconds: timeout,
+            kind: OfferKind::Transfer,
+            from_agent: &who.id,
+            note: note.as_str(),
+        };
+        let Some(offer) = Offers::insert(&txn, &new).await? else {
+            txn.rollback().await?;
+            return Err(Error::FailedPrecondition(
+                "a transfer or conference is under way for this conversation",
+            ));
+        };
+        Transfers::insert(
+            &txn,
+            org,
+            conv,
+            &who.id,
+            None,
+            Some(&target),
+            Some(offer.id),
+            note.as_str(),
+        )
+        .await?;
+        let created = pb::OfferCreated {
+            offer: Some(convert::offer(&offer)),
+        };
+        let transferred = pb::ConversationTransferred {
+            conversation_id: conv.to_string(),
+            from_agent_id: who.id.clone(),
+            to_queue_id: String::new(),
+            to_agent_id: target.clone(),
+            note: note.as_str().to_owned(),
+        };
+        let staged = vec![
+            self.outbox.stage(&txn, org, conv, &created).await?,
+            self.outbox.stage(&txn, org, conv, &transferred).await?,
+        ];
+        txn.commit().await?;
+        self.outbox.publish(staged).await;
+        tracing::info!(%org, conversation_id = %conv, from = %who.id, to = %target, "transfer offered");
+        Ok(pb::TransferResponse {
+            conversation_id: conv.to_string(),
+            offer_id: offer.id.to_string(),
+        })
+    }
+}
