@@ -178,3 +178,130 @@ pub async fn offer_to(rec: &Recorder, conv: Uuid, agent: &str) -> pb::Offer {
     .offer
     .unwrap()
 }
+
+/// Starts one routing instance with extra `LIVEDESK_ROUTING__*` settings.
+pub async fn start_with(env: &TestEnv, extra: &[(&str, &str)]) -> RunningService {
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    spawn::<livedesk_routing::App>(&env.service_env("routing", &extra))
+        .await
+        .unwrap()
+}
+
+/// Publishes any conversations event as the conversations service would.
+pub async fn publish<E: livedesk_proto::EventType>(env: &TestEnv, org: Uuid, conv: Uuid, e: &E) {
+    let js = jetstream::new(env.nats().await.unwrap());
+    livedesk_events::publish_direct(
+        &js,
+        &Subjects::new(env.prefix.clone()),
+        "conversations",
+        org,
+        &conv.to_string(),
+        e,
+    )
+    .await
+    .unwrap();
+}
+
+/// A `ConversationQueued` with sensible defaults for `conv`.
+pub fn queued_event(conv: Uuid, queue_id: &str, customer: &str) -> ConversationQueued {
+    ConversationQueued {
+        conversation_id: conv.to_string(),
+        queue_id: queue_id.to_owned(),
+        customer_name: customer.to_owned(),
+        channel: 1,
+        first_messages: vec!["Hello".into()],
+        created_at: Some(livedesk_platform::time::to_proto(chrono::Utc::now())),
+        ..Default::default()
+    }
+}
+
+/// Creates a queue as an admin.
+pub async fn create_queue(env: &TestEnv, c: &mut Client, org: Uuid, q: pb::Queue) -> pb::Queue {
+    c.create_queue(req(
+        env,
+        org,
+        "boss",
+        Role::Admin,
+        pb::CreateQueueRequest {
+            queue: Some(q),
+            ..Default::default()
+        },
+    ))
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+/// Accepts `offer` as `agent`.
+pub async fn accept(
+    env: &TestEnv,
+    c: &mut Client,
+    org: Uuid,
+    agent: &str,
+    offer: &pb::Offer,
+) -> pb::Assignment {
+    c.accept_offer(req(
+        env,
+        org,
+        agent,
+        Role::Agent,
+        pb::AcceptOfferRequest {
+            offer_id: offer.id.clone(),
+        },
+    ))
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+/// The agent as routing sees them now.
+pub async fn agent(env: &TestEnv, c: &mut Client, org: Uuid, id: &str) -> pb::Agent {
+    c.get_agent(req(
+        env,
+        org,
+        "boss",
+        Role::Supervisor,
+        pb::GetAgentRequest { id: id.to_owned() },
+    ))
+    .await
+    .unwrap()
+    .into_inner()
+}
+
+/// The event type of a withdrawn offer (declared in events.proto; its
+/// layout is OfferDeclined's).
+pub const OFFER_WITHDRAWN: &str = "livedesk.routing.v1.OfferWithdrawn";
+
+impl Recorder {
+    /// Withdrawn offers so far, decoded with OfferDeclined's layout.
+    pub fn withdrawn(&self) -> Vec<pb::OfferDeclined> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.r#type == OFFER_WITHDRAWN)
+            .filter_map(|e| pb::OfferDeclined::decode(e.payload.as_slice()).ok())
+            .collect()
+    }
+
+    /// Every envelope so far, in stream order.
+    pub fn envelopes(&self) -> Vec<EventEnvelope> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Waits for a withdrawn offer of `conv` with `reason`.
+    pub async fn wait_withdrawn(&self, conv: Uuid, reason: &str) -> pb::Offer {
+        let c = conv.to_string();
+        livedesk_testkit::eventually(30, "offer withdrawn", || {
+            let found = self.withdrawn().into_iter().find(|w| {
+                w.reason == reason && w.offer.as_ref().is_some_and(|o| o.conversation_id == c)
+            });
+            async move { found.and_then(|w| w.offer) }
+        })
+        .await
+        .unwrap()
+    }
+}
