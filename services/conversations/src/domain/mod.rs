@@ -3,15 +3,17 @@
 
 mod email;
 mod qualification;
+mod request;
 mod status;
 mod template;
 mod text;
 
 pub use email::{
-    EmailAddress, Subject, TranscriptLine, new_message_id, normalize_message_id, parse_body,
-    short_id, subject_token, token_in_subject, transcript,
+    BODY_MAX, EmailAddress, Subject, TranscriptLine, new_message_id, normalize_message_id,
+    parse_body, short_id, subject_token, token_in_subject, transcript,
 };
 pub use qualification::Qualification;
+pub use request::{ContactQuery, Priority, initials, parse_initials, parse_request_status};
 pub use status::{Author, EndedBy, RequestStatus, Status};
 pub use template::{PLACEHOLDERS, TemplateBody, TemplateValues};
 pub use text::{AGENT_TEXT_MAX, AgentText, CUSTOMER_TEXT_MAX, CustomerText};

@@ -145,3 +145,76 @@ pub fn posted_event(conv: &ConvRow, msg: &MessageRow) -> pb::MessagePosted {
         customer_principal_id: conv.customer_principal_id.clone(),
     }
 }
+
+/// The API view of a contact; `mask` hides email and phone (CNV-9).
+pub fn contact(row: &crate::store::ContactRow, mask: bool) -> pb::Contact {
+    contact_view(
+        row.id,
+        &row.name,
+        &row.email,
+        &row.phone,
+        row.created_at,
+        mask,
+    )
+}
+
+fn contact_view(
+    id: uuid::Uuid,
+    name: &str,
+    email: &str,
+    phone: &str,
+    created_at: chrono::DateTime<chrono::Utc>,
+    mask: bool,
+) -> pb::Contact {
+    pb::Contact {
+        id: id.to_string(),
+        name: if mask {
+            display_name(name)
+        } else {
+            name.to_owned()
+        },
+        email: if mask && !email.is_empty() {
+            livedesk_pii::mask_email(email)
+        } else {
+            email.to_owned()
+        },
+        phone: if mask && !phone.is_empty() {
+            livedesk_pii::mask_phone(phone)
+        } else {
+            phone.to_owned()
+        },
+        created_at: Some(to_proto(created_at)),
+    }
+}
+
+/// The API view of a request (CNV-1).
+pub fn request(row: &crate::store::RequestRow, mask: bool) -> pb::Request {
+    let contact = match (row.contact_id, row.contact_created_at) {
+        (Some(id), Some(at)) => Some(contact_view(
+            id,
+            row.contact_name.as_deref().unwrap_or_default(),
+            row.contact_email.as_deref().unwrap_or_default(),
+            row.contact_phone.as_deref().unwrap_or_default(),
+            at,
+            mask,
+        )),
+        _ => None,
+    };
+    pb::Request {
+        id: row.id.to_string(),
+        status: row.status,
+        contact_reason: row.contact_reason.clone(),
+        priority: row.priority,
+        tags: row.tags.clone(),
+        assignee_id: row.assignee_id.clone().unwrap_or_default(),
+        assignee_initials: row.assignee_initials.clone(),
+        contact,
+        created_at: Some(to_proto(row.created_at)),
+        updated_at: Some(to_proto(row.updated_at)),
+        conversation_ids: row
+            .conversation_ids
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    }
+}

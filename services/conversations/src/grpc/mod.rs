@@ -2,10 +2,12 @@
 
 mod access;
 mod convert;
+mod email;
 mod lifecycle;
 mod messages;
 mod pause;
 mod qualification;
+mod requests;
 mod service;
 mod settings;
 mod start;

@@ -188,4 +188,76 @@ impl ConversationsService for ConversationsGrpc {
             ConversationsGrpc::get_queue_policy(self, req).await?,
         ))
     }
+
+    async fn get_request(&self, req: Request<pb::GetRequestRequest>) -> Result<pb::Request> {
+        Ok(Response::new(
+            ConversationsGrpc::get_request(self, req).await?,
+        ))
+    }
+
+    async fn list_requests(
+        &self,
+        req: Request<pb::ListRequestsRequest>,
+    ) -> Result<pb::ListRequestsResponse> {
+        Ok(Response::new(
+            ConversationsGrpc::list_requests(self, req).await?,
+        ))
+    }
+
+    async fn update_request(&self, req: Request<pb::UpdateRequestRequest>) -> Result<pb::Request> {
+        Ok(Response::new(
+            ConversationsGrpc::update_request(self, req).await?,
+        ))
+    }
+
+    async fn assign_request(&self, req: Request<pb::AssignRequestRequest>) -> Result<pb::Request> {
+        Ok(Response::new(
+            ConversationsGrpc::assign_request(self, req).await?,
+        ))
+    }
+
+    async fn create_contact(&self, req: Request<pb::CreateContactRequest>) -> Result<pb::Contact> {
+        Ok(Response::new(
+            ConversationsGrpc::create_contact(self, req).await?,
+        ))
+    }
+
+    async fn search_contacts(
+        &self,
+        req: Request<pb::SearchContactsRequest>,
+    ) -> Result<pb::SearchContactsResponse> {
+        Ok(Response::new(
+            ConversationsGrpc::search_contacts(self, req).await?,
+        ))
+    }
+
+    async fn attach_contact(&self, req: Request<pb::AttachContactRequest>) -> Result<pb::Request> {
+        Ok(Response::new(
+            ConversationsGrpc::attach_contact(self, req).await?,
+        ))
+    }
+
+    async fn send_email(&self, req: Request<pb::SendEmailRequest>) -> Result<pb::HistoryItem> {
+        Ok(Response::new(
+            ConversationsGrpc::send_email(self, req).await?,
+        ))
+    }
+
+    async fn ingest_email(
+        &self,
+        req: Request<pb::IngestEmailRequest>,
+    ) -> Result<pb::IngestEmailResponse> {
+        Ok(Response::new(
+            ConversationsGrpc::ingest_email(self, req).await?,
+        ))
+    }
+
+    async fn get_request_history(
+        &self,
+        req: Request<pb::GetRequestHistoryRequest>,
+    ) -> Result<pb::GetRequestHistoryResponse> {
+        Ok(Response::new(
+            ConversationsGrpc::request_history(self, req).await?,
+        ))
+    }
 }

@@ -5,9 +5,11 @@
 mod attachments;
 mod blocked;
 mod conversations;
+mod emails;
 mod messages;
 mod migrator;
 mod policies;
+mod requests;
 mod settings;
 mod templates;
 mod transitions;
@@ -16,9 +18,11 @@ mod transitions;
 pub use attachments::{AttachmentRow, Attachments};
 pub use blocked::BlockedCache;
 pub use conversations::{ConvRow, Conversations, EndChange, ListFilter, NewConversation};
+pub use emails::{EmailRow, Emails, NewEmail};
 pub use messages::{MessageRow, Messages};
 pub use migrator::Migrator;
 pub use policies::{Policies, PolicyRow};
+pub use requests::{ContactRow, RequestChange, RequestFilter, RequestRow, Requests};
 pub use settings::{Settings, SettingsRow};
 pub use templates::{TemplateRow, Templates};
 
