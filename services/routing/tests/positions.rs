@@ -47,8 +47,7 @@ fn pushed(rec: &Recorder, conv: Uuid) -> Option<pb::QueuePosition> {
     rec.all::<pb::QueuePositionChanged>()
         .into_iter()
         .filter_map(|e| e.position)
-        .filter(|p| p.conversation_id == c)
-        .last()
+        .rfind(|p| p.conversation_id == c)
 }
 
 // spec: RTG-15, RTG-4, TEN-3
