@@ -5,6 +5,7 @@ mod email;
 mod qualification;
 mod request;
 mod status;
+mod tags;
 mod template;
 mod text;
 
@@ -15,5 +16,6 @@ pub use email::{
 pub use qualification::Qualification;
 pub use request::{ContactQuery, Priority, initials, parse_initials, parse_request_status};
 pub use status::{Author, EndedBy, RequestStatus, Status};
+pub use tags::{TagRule, TaggedText, recommend};
 pub use template::{PLACEHOLDERS, TemplateBody, TemplateValues};
 pub use text::{AGENT_TEXT_MAX, AgentText, CUSTOMER_TEXT_MAX, CustomerText};

@@ -11,6 +11,7 @@ mod requests;
 mod service;
 mod settings;
 mod start;
+mod tags;
 mod templates;
 
 pub(crate) use convert::{ended_event, posted_event};

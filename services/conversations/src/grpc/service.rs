@@ -260,4 +260,25 @@ impl ConversationsService for ConversationsGrpc {
             ConversationsGrpc::request_history(self, req).await?,
         ))
     }
+
+    async fn list_tags(&self, req: Request<pb::ListTagsRequest>) -> Result<pb::ListTagsResponse> {
+        Ok(Response::new(
+            ConversationsGrpc::list_tags(self, req).await?,
+        ))
+    }
+
+    async fn upsert_tag(&self, req: Request<pb::UpsertTagRequest>) -> Result<pb::Tag> {
+        Ok(Response::new(
+            ConversationsGrpc::upsert_tag(self, req).await?,
+        ))
+    }
+
+    async fn recommend_tags(
+        &self,
+        req: Request<pb::RecommendTagsRequest>,
+    ) -> Result<pb::RecommendTagsResponse> {
+        Ok(Response::new(
+            ConversationsGrpc::recommend_tags(self, req).await?,
+        ))
+    }
 }

@@ -11,6 +11,7 @@ mod migrator;
 mod policies;
 mod requests;
 mod settings;
+mod tags;
 mod templates;
 mod transitions;
 
@@ -24,6 +25,7 @@ pub use migrator::Migrator;
 pub use policies::{Policies, PolicyRow};
 pub use requests::{ContactRow, RequestChange, RequestFilter, RequestRow, Requests};
 pub use settings::{Settings, SettingsRow};
+pub use tags::{TagRow, Tags};
 pub use templates::{TemplateRow, Templates};
 
 pub(crate) use livedesk_platform::db::{int_array, text_array};
