@@ -1,0 +1,196 @@
+//! The result: one record per scenario (the hot path, its baseline and
+//! their ratio), the parameters and the machine, written as JSON and
+//! printed as a short aligned table.
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::baseline::Baseline;
+use crate::cli::Cli;
+use crate::stats::{Latency, ratio};
+
+/// The whole run.
+#[derive(Debug, Serialize)]
+pub struct BenchResult {
+    pub started_at: String,
+    pub mode: String,
+    pub machine: Machine,
+    /// Where the suite under test actually was (with --spawn, not the
+    /// remote-mode flags in `params`).
+    pub suite: SuiteInfo,
+    pub params: Cli,
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+/// Where it ran.
+#[derive(Debug, Serialize)]
+pub struct Machine {
+    pub cores: usize,
+    pub os: &'static str,
+    pub arch: &'static str,
+    pub postgres_version: Option<String>,
+}
+
+impl Machine {
+    /// This machine.
+    pub fn here(postgres_version: Option<String>) -> Self {
+        Self {
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            os: std::env::consts::OS,
+            arch: std::env::consts::ARCH,
+            postgres_version,
+        }
+    }
+}
+
+/// The infrastructure of the suite under test.
+#[derive(Debug, Serialize)]
+pub struct SuiteInfo {
+    /// PostgreSQL server, password hidden.
+    pub database_server: String,
+    pub nats_url: String,
+    pub prefix: String,
+    /// Whether the reporting database was known (the COPY baseline).
+    pub reporting_database_known: bool,
+}
+
+/// `url` with any password replaced by `***`.
+pub fn hide_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// One hot path against its physical limit.
+#[derive(Debug, Serialize)]
+pub struct ScenarioResult {
+    pub name: &'static str,
+    /// What `rate_per_s` counts (e.g. "messages/s").
+    pub unit: &'static str,
+    pub ops: u64,
+    pub concurrency: usize,
+    pub wall_seconds: f64,
+    pub rate_per_s: f64,
+    /// End-to-end latency of one operation.
+    pub latency: Option<Latency>,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub baseline: Option<Baseline>,
+    /// `rate_per_s ÷ baseline.rate_per_s`.
+    pub ratio: Option<f64>,
+    /// Scenario-specific figures (bytes/s, RPC latency, seeding rate …).
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ScenarioResult {
+    /// Sets the baseline and the ratio to it.
+    pub fn against(mut self, baseline: Option<Baseline>) -> Self {
+        self.ratio = baseline
+            .as_ref()
+            .and_then(|b| ratio(self.rate_per_s, b.rate_per_s));
+        self.baseline = baseline;
+        self
+    }
+
+    /// Adds a scenario-specific figure.
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
+        self.extra.insert(
+            key.to_owned(),
+            serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+        );
+        self
+    }
+}
+
+/// Writes `result` as pretty JSON, creating the directory.
+pub fn write_json(path: &Path, result: &BenchResult) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(result)?)?;
+    Ok(())
+}
+
+fn fixed(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+/// The short table: one line per scenario.
+pub fn table(result: &BenchResult) -> String {
+    let header = [
+        "scenario", "ops", "conc", "rate/s", "unit", "p50 ms", "p99 ms", "errors", "baseline",
+        "base/s", "ratio",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
+    for s in &result.scenarios {
+        rows.push(vec![
+            s.name.to_owned(),
+            s.ops.to_string(),
+            s.concurrency.to_string(),
+            format!("{:.1}", s.rate_per_s),
+            s.unit.to_owned(),
+            fixed(s.latency.map(|l| l.p50_ms), 2),
+            fixed(s.latency.map(|l| l.p99_ms), 2),
+            s.errors.to_string(),
+            s.baseline
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |b| b.what.clone()),
+            fixed(s.baseline.as_ref().map(|b| b.rate_per_s), 1),
+            fixed(s.ratio, 3),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |v| v.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = format!(
+        "livedesk-bench ({} mode, {} cores, PostgreSQL {})\n",
+        result.mode,
+        result.machine.cores,
+        result.machine.postgres_version.as_deref().unwrap_or("?")
+    );
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (v, w))| {
+                // Text left, figures right.
+                if matches!(i, 0 | 4 | 8) {
+                    format!("{v:<w$}")
+                } else {
+                    format!("{v:>w$}")
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hide_password;
+
+    #[test]
+    fn passwords_are_hidden() {
+        assert_eq!(
+            hide_password("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(hide_password("postgres://u@h:5432"), "postgres://u@h:5432");
+        assert_eq!(hide_password("nats://h:4222"), "nats://h:4222");
+    }
+}

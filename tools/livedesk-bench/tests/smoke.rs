@@ -1,0 +1,71 @@
+//! The harness end to end on a spawned suite with a tiny load: every
+//! scenario completes, every operation is accounted for and every
+//! baseline and ratio is present. Figures are never asserted (no timing
+//! assertions): only that they were measured.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use clap::Parser as _;
+use livedesk_bench::cli::Cli;
+use livedesk_bench::report::{table, write_json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_is_measured_against_its_baseline() {
+    let dir = std::env::temp_dir().join(format!("livedesk-bench-{}", uuid::Uuid::now_v7()));
+    let json = dir.join("result.json");
+    let cli = Cli::parse_from([
+        "livedesk-bench",
+        "--spawn",
+        "--conversations",
+        "3",
+        "--messages",
+        "2",
+        "--agents",
+        "1",
+        "--starts",
+        "5",
+        "--start-concurrency",
+        "5",
+        "--export-rows",
+        "50",
+        "--export-repeats",
+        "1",
+        "--checks",
+        "40",
+        "--check-concurrency",
+        "4",
+        "--ip-blocks",
+        "3",
+        "--baseline-ops",
+        "50",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let result = livedesk_bench::run(&cli).await.unwrap();
+    let names: Vec<_> = result.scenarios.iter().map(|s| s.name).collect();
+    assert_eq!(names, ["messages", "routing", "export", "blocks"]);
+    let expected_ops = [6, 5, 50, 40];
+    for (s, ops) in result.scenarios.iter().zip(expected_ops) {
+        assert_eq!(s.errors, 0, "{}: {:?}", s.name, s.first_error);
+        assert_eq!(s.ops, ops, "{}", s.name);
+        let baseline = s.baseline.as_ref().expect("a baseline");
+        assert_eq!(baseline.errors, 0, "{} baseline", s.name);
+        assert!(s.ratio.is_some(), "{}: a ratio", s.name);
+    }
+    let blocks = result
+        .scenarios
+        .iter()
+        .find(|s| s.name == "blocks")
+        .unwrap();
+    assert_eq!(
+        blocks.extra["blocked_answers"],
+        blocks.extra["expected_blocked_answers"]
+    );
+
+    write_json(&json, &result).unwrap();
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(written["machine"]["cores"], result.machine.cores);
+    assert_eq!(written["scenarios"].as_array().unwrap().len(), 4);
+    assert_eq!(table(&result).lines().count(), 2 + 4);
+    let _ = std::fs::remove_dir_all(dir);
+}
