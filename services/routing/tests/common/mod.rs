@@ -305,3 +305,5 @@ impl Recorder {
         .unwrap()
     }
 }
+pub mod invariants;
+pub mod world;
