@@ -89,16 +89,21 @@ pub struct ConsumerConfig {
     pub max_deliveries: i64,
     /// How long the server waits for an ack before redelivering.
     pub ack_wait: Duration,
+    /// Events of different aggregates are handled concurrently in this many
+    /// lanes; events of one aggregate always go to the same lane, so their
+    /// order is kept (a conversation's messages stay in sequence).
+    pub lanes: usize,
 }
 
 impl ConsumerConfig {
-    /// Defaults: 5 deliveries, 30 s ack wait.
+    /// Defaults: 5 deliveries, 30 s ack wait, 8 lanes.
     pub fn new(service: &'static str, producer: &'static str) -> Self {
         Self {
             service,
             producer,
             max_deliveries: 5,
             ack_wait: Duration::from_secs(30),
+            lanes: 8,
         }
     }
 }
@@ -133,7 +138,7 @@ pub async fn run<H: EventHandler>(
     let name = ctx.subjects.consumer_name(cfg.service, cfg.producer);
     let mut retry = Duration::from_millis(200);
     while !shutdown.is_cancelled() {
-        match consume(&ctx, handler.as_ref(), &cfg, &name, &shutdown).await {
+        match consume(&ctx, &handler, &cfg, &name, &shutdown).await {
             Ok(()) => break,
             Err(e) => {
                 tracing::warn!(consumer = %name, error = %e, "consumer interrupted, reconnecting");
@@ -150,7 +155,7 @@ pub async fn run<H: EventHandler>(
 
 async fn consume<H: EventHandler>(
     ctx: &ConsumerContext,
-    handler: &H,
+    handler: &Arc<H>,
     cfg: &ConsumerConfig,
     name: &str,
     shutdown: &CancellationToken,
@@ -194,10 +199,11 @@ async fn consume<H: EventHandler>(
         .messages()
         .await
         .map_err(|e| e.to_string())?;
+    let lanes = Lanes::start(ctx, handler, cfg, name);
     let mut lag_tick = tokio::time::interval(Duration::from_secs(15));
-    loop {
+    let outcome = loop {
         let msg = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
+            _ = shutdown.cancelled() => break Ok(()),
             _ = lag_tick.tick() => {
                 if let Ok(info) = consumer.info().await {
                     pending_gauge().record(info.num_pending, &[KeyValue::new("consumer", name.to_owned())]);
@@ -206,13 +212,77 @@ async fn consume<H: EventHandler>(
             }
             m = messages.next() => m,
         };
-        let msg = match msg {
-            None => return Err("message stream ended".into()),
-            Some(Err(e)) => return Err(e.to_string()),
-            Some(Ok(m)) => m,
-        };
-        process(ctx, handler, cfg, name, &msg).await;
+        match msg {
+            None => break Err("message stream ended".into()),
+            Some(Err(e)) => break Err(e.to_string()),
+            Some(Ok(m)) => lanes.dispatch(m).await,
+        }
+    };
+    lanes.stop().await;
+    outcome
+}
+
+/// Per-aggregate ordered, cross-aggregate concurrent handling.
+struct Lanes {
+    senders: Vec<tokio::sync::mpsc::Sender<jetstream::Message>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Lanes {
+    fn start<H: EventHandler>(
+        ctx: &ConsumerContext,
+        handler: &Arc<H>,
+        cfg: &ConsumerConfig,
+        name: &str,
+    ) -> Self {
+        let mut senders = Vec::new();
+        let mut tasks = Vec::new();
+        for _ in 0..cfg.lanes.max(1) {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<jetstream::Message>(32);
+            let (ctx, handler, cfg, name) =
+                (ctx.clone(), handler.clone(), cfg.clone(), name.to_owned());
+            tasks.push(tokio::spawn(async move {
+                while let Some(msg) = rx.recv().await {
+                    process(&ctx, handler.as_ref(), &cfg, &name, &msg).await;
+                }
+            }));
+            senders.push(tx);
+        }
+        Self { senders, tasks }
     }
+
+    /// Queues `msg` on the lane of its aggregate (waits when that lane is
+    /// full: back-pressure on the pull).
+    async fn dispatch(&self, msg: jetstream::Message) {
+        let key = ReceivedEvent::decode(&msg.subject, &msg.payload)
+            .map(|e| e.envelope.aggregate_id)
+            .unwrap_or_default();
+        let lane = lane_of(&key, self.senders.len());
+        if let Err(returned) = self.senders[lane].send(msg).await {
+            // The lane died (a panicking handler): let the server redeliver now.
+            ack(&returned.0, AckKind::Nak(None)).await;
+        }
+    }
+
+    /// Lets every lane finish what it holds, then returns. Messages not yet
+    /// handled are finished, not dropped: a graceful stop loses no ack.
+    async fn stop(self) {
+        drop(self.senders);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Stable lane of an aggregate (FNV-1a: no per-process random seed, so
+/// every replica and restart agrees).
+fn lane_of(key: &str, lanes: usize) -> usize {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.as_bytes() {
+        hash ^= u64::from(*b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % lanes.max(1) as u64) as usize
 }
 
 async fn process<H: EventHandler>(
@@ -322,5 +392,19 @@ async fn dead_letter(
     } else {
         // Keep the event rather than lose it: retry later.
         ack(msg, AckKind::Nak(Some(Duration::from_secs(5)))).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lane_of;
+
+    #[test]
+    fn an_aggregate_always_maps_to_the_same_lane_and_lanes_are_used() {
+        assert_eq!(lane_of("conversation-1", 8), lane_of("conversation-1", 8));
+        let used: std::collections::BTreeSet<usize> =
+            (0..200).map(|i| lane_of(&format!("c{i}"), 8)).collect();
+        assert_eq!(used.len(), 8);
+        assert_eq!(lane_of("anything", 1), 0);
     }
 }
