@@ -22,6 +22,12 @@ pub enum Error {
     Peer(tonic::Status),
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
+    /// The attachments' object store failed (CNV-6).
+    #[error("object store: {0}")]
+    Storage(#[from] object_store::Error),
+    /// The client's own stream failed or was cancelled: its status is passed on.
+    #[error("client stream: {0}")]
+    ClientStream(tonic::Status),
 }
 
 impl From<FieldViolation> for Error {
@@ -56,6 +62,8 @@ impl From<Error> for tonic::Status {
                 _ => errors::internal("peer call", &s),
             },
             Error::Db(db) => errors::internal("database", &db),
+            Error::Storage(e) => errors::internal("object store", &e),
+            Error::ClientStream(s) => s,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Pure rules of conversations: message texts, statuses, qualification.
 //! No I/O here.
 
+mod attachment;
 mod email;
 mod qualification;
 mod request;
@@ -9,6 +10,7 @@ mod tags;
 mod template;
 mod text;
 
+pub use attachment::{ALLOWED_TYPES, AttachmentMeta};
 pub use email::{
     BODY_MAX, EmailAddress, Subject, TranscriptLine, new_message_id, normalize_message_id,
     parse_body, short_id, subject_token, token_in_subject, transcript,

@@ -1,6 +1,7 @@
 //! gRPC handlers of `livedesk.conversations.v1.ConversationsService`.
 
 mod access;
+mod attachments;
 mod convert;
 mod email;
 mod lifecycle;

@@ -12,7 +12,6 @@ use tonic::{Request, Response, Status};
 
 /// The gRPC service.
 #[derive(Clone)]
-#[allow(dead_code)] // TEMP: the attachment and email RPCs land next
 pub struct ConversationsGrpc {
     pub db: DatabaseConnection,
     pub outbox: Outbox,
@@ -280,5 +279,19 @@ impl ConversationsService for ConversationsGrpc {
         Ok(Response::new(
             ConversationsGrpc::recommend_tags(self, req).await?,
         ))
+    }
+
+    async fn upload_attachment(
+        &self,
+        req: Request<tonic::Streaming<pb::UploadAttachmentRequest>>,
+    ) -> Result<pb::Attachment> {
+        Ok(Response::new(self.upload(req).await?))
+    }
+
+    async fn download_attachment(
+        &self,
+        req: Request<pb::DownloadAttachmentRequest>,
+    ) -> Result<tonic::codegen::BoxStream<pb::DownloadAttachmentResponse>> {
+        Ok(Response::new(self.download(req).await?))
     }
 }

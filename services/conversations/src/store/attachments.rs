@@ -1,6 +1,5 @@
 //! Attachment metadata (CNV-6). A row is written only after its object
 //! was fully stored, so every row names a complete object.
-use chrono::{DateTime, Utc};
 use livedesk_platform::db::{stmt, uuid_array};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
@@ -15,11 +14,10 @@ pub struct AttachmentRow {
     pub size_bytes: i64,
     pub sha256: String,
     pub object_path: String,
-    pub created_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str =
-    "id, conversation_id, file_name, content_type, size_bytes, sha256, object_path, created_at";
+    "id, conversation_id, file_name, content_type, size_bytes, sha256, object_path";
 
 /// Attachment queries.
 pub struct Attachments;

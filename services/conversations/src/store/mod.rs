@@ -1,7 +1,6 @@
 //! PostgreSQL storage of conversations: migrations and queries. Every
 //! query is scoped by org (TEN-2).
 
-#[allow(dead_code, unused_imports)] // TEMP: the attachment RPCs land next
 mod attachments;
 mod blocked;
 mod conversations;
@@ -15,7 +14,6 @@ mod tags;
 mod templates;
 mod transitions;
 
-#[allow(unused_imports)] // TEMP
 pub use attachments::{AttachmentRow, Attachments};
 pub use blocked::BlockedCache;
 pub use conversations::{ConvRow, Conversations, EndChange, ListFilter, NewConversation};
