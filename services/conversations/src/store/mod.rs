@@ -5,6 +5,7 @@ mod attachments;
 mod blocked;
 mod conversations;
 mod emails;
+mod listing;
 mod messages;
 mod migrator;
 mod policies;
@@ -16,8 +17,9 @@ mod transitions;
 
 pub use attachments::{AttachmentRow, Attachments};
 pub use blocked::BlockedCache;
-pub use conversations::{ConvRow, Conversations, EndChange, ListFilter, NewConversation};
+pub use conversations::{ConvRow, Conversations, EndChange, NewConversation};
 pub use emails::{EmailRow, Emails, NewEmail};
+pub use listing::ListFilter;
 pub use messages::{MessageRow, Messages};
 pub use migrator::Migrator;
 pub use policies::{Policies, PolicyRow};
