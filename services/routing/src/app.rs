@@ -48,6 +48,8 @@ impl ServiceApp for App {
             }),
         );
         let r = router.clone();
+        host.spawn(move |token| r.run(token));
+        let r = router.clone();
         host.spawn(move |token| sweeps::run_offer_expiry(r, cfg.offer_sweep, token));
         let r = router.clone();
         host.spawn(move |token| sweeps::run_wrap_up_expiry(r, cfg.wrap_up_sweep, token));

@@ -151,7 +151,8 @@ impl ConversationEvents {
             // The end overtook the enqueue: remember it so a late
             // ConversationQueued does not put it in a queue.
             let queue = Uuid::parse_str(&e.queue_id).unwrap_or_else(|_| default_queue_id(org));
-            Entries::tombstone(txn, org, conversation, queue).await?;
+            let status = if e.abandoned { "abandoned" } else { "ended" };
+            Entries::tombstone(txn, org, conversation, queue, status).await?;
             return Ok(vec![]);
         };
         let mut followup = Followup::default();
@@ -228,7 +229,7 @@ impl EventHandler for ConversationEvents {
             || event.is::<ConversationEnded>()
             || event.is::<ConversationPaused>()
         {
-            self.router.route_org(event.org_id).await;
+            self.router.kick_org(event.org_id);
         }
     }
 }

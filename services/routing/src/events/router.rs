@@ -10,11 +10,14 @@
 //! before the lock was obtained — so capacity decisions serialize per
 //! agent. The partial unique index on pending offers is the last guard.
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use livedesk_events::Outbox;
 use livedesk_proto::routing::v1::OfferCreated;
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Followup, Unanswered, after_unanswered, stage_abandoned};
@@ -24,14 +27,29 @@ use crate::store::{Agents, Entries, NewOffer, Offers, Queues};
 
 /// Entries examined per transaction.
 const BATCH: u64 = 20;
-/// Extra passes when another replica held every agent we wanted.
-const CONTENDED_RETRIES: u32 = 5;
+/// Pause before looking again at a queue whose agents another replica
+/// held: its transaction is short.
+const CONTENDED_PAUSE: Duration = Duration::from_millis(10);
 
 /// Runs routing cycles and publishes what they stage.
+///
+/// Whatever may make an offer possible (a new waiting conversation, freed
+/// capacity, an agent becoming AVAILABLE) *kicks* the queues concerned;
+/// one worker per replica ([`Router::run`]) routes kicked queues, so a
+/// burst of events coalesces into a few passes and no RPC or consumer
+/// waits for routing. The periodic sweep covers a kick lost in a crash.
 #[derive(Clone)]
 pub struct Router {
     pub db: DatabaseConnection,
     pub outbox: Outbox,
+    kicks: Arc<Kicks>,
+}
+
+#[derive(Default)]
+struct Kicks {
+    /// (org, queue); the nil queue means every waiting queue of the org.
+    dirty: Mutex<BTreeSet<(Uuid, Uuid)>>,
+    wake: Notify,
 }
 
 struct BatchOutcome {
@@ -43,55 +61,95 @@ struct BatchOutcome {
 impl Router {
     /// A router over this service's database and outbox.
     pub fn new(db: DatabaseConnection, outbox: Outbox) -> Self {
-        Self { db, outbox }
+        Self {
+            db,
+            outbox,
+            kicks: Arc::default(),
+        }
     }
 
-    /// Publishes a committed followup, then routes its queues.
+    /// Publishes a committed followup, then kicks its queues.
     pub async fn finish(&self, followup: Followup) {
         self.outbox.publish(followup.staged).await;
-        let queues: BTreeSet<(Uuid, Uuid)> = followup.route.into_iter().collect();
-        for (org, queue) in queues {
-            self.route_queues(org, &[queue]).await;
+        for (org, queue) in followup.route {
+            self.kick_queues(org, &[queue]);
         }
+    }
+
+    /// Asks for `queues` to be routed soon.
+    pub fn kick_queues(&self, org: Uuid, queues: &[Uuid]) {
+        if let Ok(mut d) = self.kicks.dirty.lock() {
+            d.extend(queues.iter().map(|q| (org, *q)));
+        }
+        self.kicks.wake.notify_one();
+    }
+
+    /// Asks for every waiting queue of the org to be routed soon.
+    pub fn kick_org(&self, org: Uuid) {
+        self.kick_queues(org, &[Uuid::nil()]);
+    }
+
+    /// The routing worker: routes kicked queues until shutdown.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.kicks.wake.notified() => {}
+            }
+            loop {
+                let batch = match self.kicks.dirty.lock() {
+                    Ok(mut d) => std::mem::take(&mut *d),
+                    Err(_) => BTreeSet::new(),
+                };
+                if batch.is_empty() {
+                    break;
+                }
+                let mut contended = Vec::new();
+                for (org, queue) in self.expand(batch).await {
+                    match self.route_queue(org, queue).await {
+                        Ok(true) => contended.push((org, queue)),
+                        Ok(false) => {}
+                        Err(e) => {
+                            tracing::warn!(%org, queue_id = %queue, error = %e, "routing failed, the sweep will retry");
+                        }
+                    }
+                }
+                if !contended.is_empty() {
+                    // Another replica held the agents we wanted; once it
+                    // commits they may still have room (RTG-6: nothing
+                    // waits while an eligible agent is free).
+                    tokio::time::sleep(CONTENDED_PAUSE).await;
+                    if let Ok(mut d) = self.kicks.dirty.lock() {
+                        d.extend(contended);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn expand(&self, batch: BTreeSet<(Uuid, Uuid)>) -> BTreeSet<(Uuid, Uuid)> {
+        let mut out = BTreeSet::new();
+        for (org, queue) in batch {
+            if !queue.is_nil() {
+                out.insert((org, queue));
+                continue;
+            }
+            match Entries::waiting_queues(&self.db, org).await {
+                Ok(qs) => out.extend(qs.into_iter().map(|q| (org, q))),
+                Err(e) => tracing::warn!(%org, error = %e, "could not list waiting queues"),
+            }
+        }
+        out
     }
 
     /// Offers waiting conversations of `queue` until nothing matches;
-    /// returns how many offers were made.
-    pub async fn route_queue(&self, org: Uuid, queue: Uuid) -> Result<usize, DbErr> {
-        let mut total = 0;
-        let mut retries = 0;
+    /// returns whether an agent was skipped because another transaction
+    /// held it.
+    pub async fn route_queue(&self, org: Uuid, queue: Uuid) -> Result<bool, DbErr> {
         loop {
             let out = self.route_batch(org, queue).await?;
-            total += out.made;
-            if out.made > 0 {
-                continue;
-            }
-            // Another replica held the agents this batch wanted: once it
-            // commits they may still have room (RTG-6: nothing waits while
-            // an eligible agent is free), so look again shortly.
-            if out.contended && retries < CONTENDED_RETRIES {
-                retries += 1;
-                tokio::time::sleep(Duration::from_millis(5 * u64::from(retries))).await;
-                continue;
-            }
-            return Ok(total);
-        }
-    }
-
-    /// Routes every queue of the org with waiting conversations.
-    pub async fn route_org(&self, org: Uuid) {
-        match Entries::waiting_queues(&self.db, org).await {
-            Ok(queues) => self.route_queues(org, &queues).await,
-            Err(e) => tracing::warn!(%org, error = %e, "could not list waiting queues"),
-        }
-    }
-
-    /// Routes each of `queues`, logging failures (the periodic sweep
-    /// retries whatever is left).
-    pub async fn route_queues(&self, org: Uuid, queues: &[Uuid]) {
-        for q in queues {
-            if let Err(e) = self.route_queue(org, *q).await {
-                tracing::warn!(%org, queue_id = %q, error = %e, "routing failed, the sweep will retry");
+            if out.made == 0 {
+                return Ok(out.contended);
             }
         }
     }
@@ -220,7 +278,7 @@ impl Router {
         }
         txn.commit().await?;
         followup.route.retain(|(_, q)| *q != queue);
-        Box::pin(self.finish(followup)).await;
+        self.finish(followup).await;
         Ok(())
     }
 }

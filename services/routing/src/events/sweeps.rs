@@ -131,7 +131,7 @@ async fn close_overdue_wrap_ups(router: &Router) -> Result<(), DbErr> {
         txn.commit().await?;
         router.outbox.publish(staged).await;
         for org in orgs {
-            router.route_org(org).await;
+            router.kick_org(org);
         }
     }
 }
@@ -143,7 +143,7 @@ pub async fn run_routing_sweep(router: Router, period: Duration, shutdown: Cance
         let queues = Queues::with_unoffered_waiting(&router.db, 1000).await?;
         let queues: BTreeSet<_> = queues.into_iter().collect();
         for (org, queue) in queues {
-            router.route_queues(org, &[queue]).await;
+            router.kick_queues(org, &[queue]);
         }
         Ok(())
     })

@@ -107,7 +107,7 @@ impl RoutingGrpc {
         self.outbox.publish(staged).await;
         tracing::info!(org = %who.org_id, agent_id = %id, from, to = change.to.as_i32(), "agent state set");
         if change.to == AgentState::Available {
-            self.router.route_queues(who.org_id, &agent.queue_ids).await;
+            self.router.kick_queues(who.org_id, &agent.queue_ids);
         }
         Ok(convert::agent(&agent))
     }
@@ -271,7 +271,7 @@ impl RoutingGrpc {
         let row = load(&txn, who.org_id, &id).await?;
         txn.commit().await?;
         // New memberships or capacity may make the agent eligible now.
-        self.router.route_queues(who.org_id, &row.queue_ids).await;
+        self.router.kick_queues(who.org_id, &row.queue_ids);
         Ok(convert::agent(&row))
     }
 

@@ -279,7 +279,7 @@ impl RoutingGrpc {
         if let Some(agent) = freed
             && let Some(a) = Agents::get(&self.db, org, &agent).await?
         {
-            self.router.route_queues(org, &a.queue_ids).await;
+            self.router.kick_queues(org, &a.queue_ids);
         }
         Ok(view(conv, &owner, &invited, ConferenceState::Ended))
     }

@@ -110,7 +110,7 @@ impl RoutingGrpc {
         out.route.clear();
         self.router.finish(out).await;
         // Withdrawn offers freed agents who may serve other queues.
-        self.router.route_org(org).await;
+        self.router.kick_org(org);
         Ok(pb::DeleteQueueResponse {
             interrupted_conversation_ids: interrupted,
         })

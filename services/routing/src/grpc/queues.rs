@@ -138,7 +138,7 @@ impl RoutingGrpc {
             .await?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
-        self.router.route_queues(who.org_id, &[id]).await;
+        self.router.kick_queues(who.org_id, &[id]);
         Ok(convert::queue(&row))
     }
 
@@ -208,7 +208,7 @@ impl RoutingGrpc {
             .await?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
-        self.router.route_queues(who.org_id, &[id]).await;
+        self.router.kick_queues(who.org_id, &[id]);
         Ok(convert::queue(&row))
     }
 

@@ -117,7 +117,7 @@ impl RoutingGrpc {
         txn.commit().await?;
         self.outbox.publish(staged).await;
         tracing::info!(%org, conversation_id = %conv, from = %who.id, to_queue = %queue, from_queue = %entry.queue_id, "transferred to a queue");
-        self.router.route_queues(org, &[queue]).await;
+        self.router.kick_queues(org, &[queue]);
         Ok(response)
     }
 

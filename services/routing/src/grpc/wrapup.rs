@@ -76,7 +76,7 @@ impl RoutingGrpc {
         self.outbox.publish(staged).await;
         // Capacity freed: waiting conversations may go to this agent now.
         if let Some(agent) = agent {
-            self.router.route_queues(who.org_id, &agent.queue_ids).await;
+            self.router.kick_queues(who.org_id, &agent.queue_ids);
         }
         Ok(convert::wrap_up(&leg))
     }

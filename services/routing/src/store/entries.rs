@@ -234,17 +234,19 @@ impl Entries {
         Ok(())
     }
 
-    /// Records an end that arrived before (or without) the enqueue.
+    /// Records an end ('ended' or 'abandoned') that arrived before (or
+    /// without) the enqueue.
     pub async fn tombstone<C: ConnectionTrait>(
         db: &C,
         org: Uuid,
         conversation: Uuid,
         queue: Uuid,
+        status: &str,
     ) -> Result<(), DbErr> {
         db.execute_raw(stmt(
             "INSERT INTO queue_entries (conversation_id, org_id, queue_id, enqueued_at, created_at, status, finished_at) \
-             VALUES ($1, $2, $3, now(), now(), 'ended', now()) ON CONFLICT DO NOTHING",
-            [conversation.into(), org.into(), queue.into()],
+             VALUES ($1, $2, $3, now(), now(), $4, now()) ON CONFLICT DO NOTHING",
+            [conversation.into(), org.into(), queue.into(), status.into()],
         ))
         .await?;
         Ok(())

@@ -143,6 +143,9 @@ pub struct Sampled {
     /// in every sample for longer than the grace, with the duration.
     pub stuck: Vec<(String, Duration)>,
     pub longest_stuck: Duration,
+    /// Stuck while no offer was pending anywhere (quiescent) for longer
+    /// than one routing cycle.
+    pub quiet_stuck: Vec<String>,
 }
 
 const OVER_CAPACITY: &str = "WITH l AS (SELECT agent_id, count(*) AS n FROM ( \
@@ -155,14 +158,20 @@ const DOUBLE_OWNER: &str = "SELECT conversation_id::text AS id FROM legs WHERE s
      GROUP BY conversation_id HAVING count(*) > 1";
 /// Waiting, unoffered conversations for which an eligible agent (member,
 /// AVAILABLE, no next state, free capacity, not excluded) exists now.
-pub const STUCK: &str = "SELECT e.conversation_id::text AS id FROM queue_entries e JOIN queues q ON q.id = e.queue_id \
+pub const STUCK: &str = "WITH load AS (SELECT agent_id, count(*) AS n FROM ( \
+       SELECT agent_id FROM offers WHERE status = 'pending' \
+       UNION ALL SELECT agent_id FROM legs WHERE status <> 'done') x GROUP BY agent_id), \
+     free AS (SELECT a.id, m.queue_id, a.skills FROM agents a \
+       JOIN queue_members m ON m.org_id = a.org_id AND m.agent_id = a.id LEFT JOIN load l ON l.agent_id = a.id \
+       WHERE a.state = 2 AND a.next_state = 0 AND COALESCE(l.n, 0) < a.chat_capacity) \
+     SELECT e.conversation_id::text AS id, \
+       NOT EXISTS (SELECT 1 FROM offers p WHERE p.status = 'pending') AS quiet \
+     FROM queue_entries e JOIN queues q ON q.id = e.queue_id \
      WHERE e.status = 'queued' \
        AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = e.conversation_id AND o.status = 'pending') \
-       AND EXISTS (SELECT 1 FROM agents a JOIN queue_members m ON m.org_id = a.org_id AND m.agent_id = a.id \
-         WHERE m.queue_id = e.queue_id AND a.state = 2 AND a.next_state = 0 AND q.required_skills <@ a.skills \
-           AND agent_load(a.org_id, a.id) < a.chat_capacity \
-           AND NOT EXISTS (SELECT 1 FROM offers x WHERE x.conversation_id = e.conversation_id AND x.agent_id = a.id \
-                           AND x.status IN ('declined', 'expired') AND x.created_at >= e.waiting_since))";
+       AND EXISTS (SELECT 1 FROM free f WHERE f.queue_id = e.queue_id AND q.required_skills <@ f.skills \
+         AND NOT EXISTS (SELECT 1 FROM offers x WHERE x.conversation_id = e.conversation_id AND x.agent_id = f.id \
+                         AND x.status IN ('declined', 'expired') AND x.created_at >= e.waiting_since))";
 
 async fn ids(db: &DatabaseConnection, sql: &str) -> Vec<String> {
     db.query_all_raw(Statement::from_string(DbBackend::Postgres, sql))
@@ -178,16 +187,19 @@ async fn ids(db: &DatabaseConnection, sql: &str) -> Vec<String> {
 /// Samples the safety invariants every `every` and the liveness one
 /// (nothing waits while an eligible agent is free) every `stuck_every`,
 /// until `stop`; a conversation stuck in every sample for longer than
-/// `grace` is a violation.
+/// `grace` — or, at quiescent moments (no offer pending), longer than
+/// `quiet_grace` — is a violation.
 pub async fn sample(
     db: DatabaseConnection,
     every: Duration,
     stuck_every: Duration,
     grace: Duration,
+    quiet_grace: Duration,
     stop: Arc<AtomicBool>,
 ) -> Sampled {
     let mut s = Sampled::default();
     let mut stuck_since: HashMap<String, Instant> = HashMap::new();
+    let mut quiet_since: HashMap<String, Instant> = HashMap::new();
     let mut last_stuck = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         s.samples += 1;
@@ -196,7 +208,24 @@ pub async fn sample(
         s.double_owner.extend(ids(&db, DOUBLE_OWNER).await);
         if last_stuck.elapsed() >= stuck_every {
             last_stuck = Instant::now();
-            let now: HashSet<String> = ids(&db, STUCK).await.into_iter().collect();
+            let rows = db
+                .query_all_raw(Statement::from_string(DbBackend::Postgres, STUCK))
+                .await
+                .unwrap_or_default();
+            let mut now = HashSet::new();
+            for r in &rows {
+                let id: String = r.try_get("", "id").unwrap_or_default();
+                // The brief's quiescent check: no offer pending anywhere,
+                // yet a waiting conversation has an eligible free agent.
+                if r.try_get::<bool>("", "quiet").unwrap_or(false) {
+                    let since = *quiet_since.entry(id.clone()).or_insert_with(Instant::now);
+                    if since.elapsed() > quiet_grace && !s.quiet_stuck.contains(&id) {
+                        s.quiet_stuck.push(id.clone());
+                    }
+                }
+                now.insert(id);
+            }
+            quiet_since.retain(|id, _| now.contains(id));
             stuck_since.retain(|id, _| now.contains(id));
             for id in now {
                 let since = *stuck_since.entry(id.clone()).or_insert_with(Instant::now);
