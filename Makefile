@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export LIVEDESK_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432
 export LIVEDESK_TEST_NATS_URL ?= nats://127.0.0.1:4222
 
-.PHONY: run demo stop test lint fmt build services
+.PHONY: run demo stop test lint fmt build services bench
 
 run:
 	./scripts/run-suite.sh
@@ -35,3 +35,6 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+bench: services
+	cargo run --release -p livedesk-bench -- --spawn
