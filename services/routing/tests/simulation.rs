@@ -269,6 +269,39 @@ async fn three_replicas_under_random_load_keep_every_routing_invariant() {
         Duration::from_millis(1500),
         stop.clone(),
     ));
+    if std::env::var("LIVEDESK_SIM_TRACE").is_ok() {
+        let (db, stop) = (world.db.clone(), stop.clone());
+        tokio::spawn(async move {
+            let t0 = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                let q = count(
+                    &db,
+                    "SELECT count(*) AS n FROM queue_entries WHERE status = 'queued'",
+                )
+                .await;
+                let p = count(
+                    &db,
+                    "SELECT count(*) AS n FROM offers WHERE status = 'pending'",
+                )
+                .await;
+                let st = db
+                    .query_all_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        common::invariants::STUCK,
+                    ))
+                    .await
+                    .map(|r| r.len())
+                    .unwrap_or(0);
+                let free = count(&db, "SELECT count(*) AS n FROM agents a WHERE a.state = 2 AND agent_load(a.org_id, a.id) < a.chat_capacity").await;
+                let slots = count(&db, "SELECT COALESCE(sum(a.chat_capacity - agent_load(a.org_id, a.id)), 0)::bigint AS n FROM agents a WHERE a.state = 2 AND agent_load(a.org_id, a.id) < a.chat_capacity").await;
+                println!(
+                    "trace t={:>5.1}s queued={q} pending={p} stuck={st} free_agents={free} free_slots={slots}",
+                    t0.elapsed().as_secs_f64()
+                );
+                tokio::time::sleep(Duration::from_millis(1000)).await;
+            }
+        });
+    }
     let mut tasks = Vec::new();
     for (i, a) in specs.iter().enumerate() {
         let rx = world.inboxes.remove(&a.id).unwrap();

@@ -12,7 +12,7 @@ pub use agent::{
     AgentState, AwayReason, Capacity, DisplayName, Initials, NextState, StateChange, initials_of,
     plan_state_change,
 };
-pub use position::{THROUGHPUT_WINDOW_SECONDS, estimate_wait};
+pub use position::{THROUGHPUT_WINDOW_SECONDS, estimate_wait, should_push};
 pub use queue::{MaxWait, OfferTimeout, QueueName, QueueSpec, Strategy, normalize_skills};
 pub use selection::{Candidate, can_take_direct_offer, is_eligible, rank, rank_preferring};
 pub use transfer::{

@@ -5,6 +5,21 @@
 //! every `window / n` seconds, so the customer at position `p` waits about
 //! `ceil(p × window / n)` seconds. Unknown (no assignment in the window)
 //! answers 0, which clients show as "no estimate".
+/// Positions up to this one are pushed on every change.
+pub const EXACT_POSITIONS: u32 = 20;
+
+/// Whether a customer told `last` should be told `now` (RTG-15): every
+/// change near the head of the queue, and further back a change of at
+/// least a tenth, so a long queue moving fast costs each customer a few
+/// events rather than one per assignment ahead of them.
+pub fn should_push(last: Option<u32>, now: u32) -> bool {
+    match last {
+        None => true,
+        Some(l) if l == now => false,
+        Some(l) => now <= EXACT_POSITIONS || l.abs_diff(now) * 10 >= l,
+    }
+}
+
 /// The throughput window: assignments of the last 15 minutes.
 pub const THROUGHPUT_WINDOW_SECONDS: u32 = 900;
 
@@ -35,7 +50,37 @@ mod tests {
         assert_eq!(estimate_wait(0, 10, 900), 0);
     }
 
+    // spec: RTG-15
+    #[test]
+    fn pushes_every_change_near_the_head_and_tenths_further_back() {
+        assert!(should_push(None, 300));
+        assert!(!should_push(Some(5), 5));
+        assert!(should_push(Some(6), 5));
+        assert!(should_push(Some(21), 20), "entering the exact zone");
+        assert!(!should_push(Some(300), 299));
+        assert!(should_push(Some(300), 270));
+        assert!(
+            should_push(Some(300), 330),
+            "moving back (a higher priority arrived)"
+        );
+    }
+
     proptest! {
+        // spec: RTG-15
+        #[test]
+        fn a_customer_moving_to_the_head_hears_a_bounded_number_of_pushes(start in 1u32..100_000) {
+            let (mut last, mut pushes) = (None, 0u32);
+            for p in (1..=start).rev() {
+                if should_push(last, p) {
+                    last = Some(p);
+                    pushes += 1;
+                }
+            }
+            prop_assert_eq!(last, Some(1), "the head is always told");
+            // 20 exact ones plus about log(start/20)/log(10/9) steps.
+            prop_assert!(pushes <= EXACT_POSITIONS + 1 + 10 * (32 - start.leading_zeros()));
+        }
+
         // spec: RTG-15
         #[test]
         fn estimate_grows_with_position_and_shrinks_with_throughput(

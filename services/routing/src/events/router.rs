@@ -165,7 +165,7 @@ impl Router {
             self.abandon_orphans(org, queue_id).await?;
             return Ok(out);
         };
-        let mut candidates = Agents::candidates(&txn, org, queue_id, None).await?;
+        let mut candidates = Agents::candidates(&txn, org, queue_id).await?;
         if candidates.is_empty() {
             txn.rollback().await?;
             return Ok(out); // nobody free in this queue
@@ -178,9 +178,14 @@ impl Router {
         }
         let strategy = Strategy::from_i32(queue.strategy);
         let mut staged = Vec::new();
+        // Agents locked by this transaction. Once locked, nobody else can
+        // add to their load until commit (every capacity-taking path locks
+        // the agent), so the in-memory load after the fresh re-check is
+        // exact or conservative for the rest of the batch.
         let mut locked: HashSet<String> = HashSet::new();
+        let mut offered: Vec<String> = Vec::new();
+        let none = HashSet::new();
         for entry in &entries {
-            let none = HashSet::new();
             let ex = excluded.get(&entry.conversation_id).unwrap_or(&none);
             for c in &mut candidates {
                 c.excluded = ex.contains(&c.agent_id);
@@ -201,15 +206,26 @@ impl Router {
                         continue; // another replica is deciding for this agent
                     }
                     locked.insert(agent_id.clone());
+                    let fresh = Agents::member_candidate(&txn, org, queue_id, &agent_id).await?;
+                    match (
+                        fresh,
+                        candidates.iter_mut().find(|c| c.agent_id == agent_id),
+                    ) {
+                        (Some(f), Some(c)) => {
+                            c.load = f.load;
+                            c.state = f.state;
+                            c.has_next_state = f.has_next_state;
+                            c.member = f.member;
+                            c.capacity = f.capacity;
+                        }
+                        (_, Some(c)) => c.member = false,
+                        _ => {}
+                    }
                 }
-                let fresh = Agents::candidates(&txn, org, queue_id, Some(&agent_id)).await?;
-                let eligible = fresh.first().is_some_and(|c| {
-                    let mut c = c.clone();
-                    c.excluded = ex.contains(&c.agent_id);
-                    is_eligible(&c, &queue.required_skills)
-                });
-                if !eligible {
-                    candidates.retain(|c| c.agent_id != agent_id);
+                let Some(c) = candidates.iter().find(|c| c.agent_id == agent_id) else {
+                    continue;
+                };
+                if !is_eligible(c, &queue.required_skills) {
                     continue;
                 }
                 let new = NewOffer {
@@ -225,11 +241,11 @@ impl Router {
                 let Some(offer) = Offers::insert(&txn, &new).await? else {
                     break; // offered meanwhile by another replica
                 };
-                Agents::mark_offered(&txn, org, &agent_id).await?;
                 if let Some(c) = candidates.iter_mut().find(|c| c.agent_id == agent_id) {
                     c.load += 1;
                     c.last_offered_at = Some(chrono::Utc::now());
                 }
+                offered.push(agent_id.clone());
                 let e = OfferCreated {
                     offer: Some(offer_view(&offer)),
                 };
@@ -238,13 +254,16 @@ impl Router {
                         .stage(&txn, org, entry.conversation_id, &e)
                         .await?,
                 );
-                tracing::info!(%org, conversation_id = %entry.conversation_id, agent_id = %agent_id, "offer created");
+                tracing::debug!(%org, conversation_id = %entry.conversation_id, agent_id = %agent_id, "offer created");
                 break;
             }
-            if candidates.iter().all(|c| c.load >= c.capacity) {
+            if candidates.iter().all(|c| !c.member || c.load >= c.capacity) {
                 break; // everyone is full: later entries fare no better
             }
         }
+        offered.sort();
+        offered.dedup();
+        Agents::mark_offered(&txn, org, &offered).await?;
         txn.commit().await?;
         out.made = staged.len();
         self.outbox.publish(staged).await;

@@ -9,9 +9,10 @@ use std::time::Duration;
 use livedesk_proto::routing::v1 as pb;
 use sea_orm::{DbErr, TransactionTrait};
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use super::{Followup, Router, Unanswered, after_unanswered, finish_wrap_up, stage_abandoned};
-use crate::domain::{THROUGHPUT_WINDOW_SECONDS, estimate_wait};
+use crate::domain::{THROUGHPUT_WINDOW_SECONDS, estimate_wait, should_push};
 use crate::store::{Entries, Legs, Offers, Positions, Queues};
 
 const CLAIM: u64 = 100;
@@ -152,44 +153,59 @@ pub async fn run_routing_sweep(router: Router, period: Duration, shutdown: Cance
 
 /// Pushes positions to waiting customers (RTG-15): each period, every
 /// queue whose order changed (an enqueue, an assignment, an abandon, a
-/// transfer) is re-ranked in one statement and `QueuePositionChanged` is
-/// published for each conversation whose position moved. Coalescing per
-/// period bounds the events to one per customer per period however busy
-/// the queue; an advisory lock per queue keeps replicas from doubling up.
+/// transfer) is re-ranked in one statement, and `QueuePositionChanged` is
+/// published for each customer whose position moved enough to tell
+/// ([`should_push`]: every move near the head, steps of a tenth further
+/// back). One replica per queue per period claims the turn.
 pub async fn run_positions(router: Router, period: Duration, shutdown: CancellationToken) {
-    every(period, shutdown, "positions", || push_positions(&router)).await;
+    let period_ms = i64::try_from(period.as_millis()).unwrap_or(i64::MAX);
+    every(period, shutdown, "positions", || {
+        push_positions(&router, period_ms)
+    })
+    .await;
 }
 
-async fn push_positions(router: &Router) -> Result<(), DbErr> {
+async fn push_positions(router: &Router, period_ms: i64) -> Result<(), DbErr> {
     for (org, queue) in Positions::queues(&router.db, 1000).await? {
         let txn = router.db.begin().await?;
-        if !Positions::try_lock_queue(&txn, queue).await? {
+        if !Positions::claim_turn(&txn, queue, period_ms).await? {
             txn.rollback().await?;
             continue;
         }
-        let changed = Positions::refresh(&txn, org, queue).await?;
-        if changed.is_empty() {
+        let moved = Positions::moved(&txn, org, queue).await?;
+        let push: Vec<(Uuid, u32)> = moved
+            .into_iter()
+            .filter_map(|(conv, now, last)| {
+                let now = u32::try_from(now).ok()?;
+                should_push(last.and_then(|l| u32::try_from(l).ok()), now).then_some((conv, now))
+            })
+            .collect();
+        if push.is_empty() {
             txn.commit().await?;
             continue;
         }
         let recent = Legs::recent_assignments(&txn, org, queue, THROUGHPUT_WINDOW_SECONDS).await?;
         let recent = u32::try_from(recent).unwrap_or(u32::MAX);
-        let mut staged = Vec::with_capacity(changed.len());
-        for (conv, position) in changed {
-            let position = u32::try_from(position).unwrap_or(u32::MAX);
+        let mut staged = Vec::with_capacity(push.len());
+        for (conv, position) in &push {
             let e = pb::QueuePositionChanged {
                 position: Some(pb::QueuePosition {
                     conversation_id: conv.to_string(),
-                    position,
+                    position: *position,
                     estimated_wait_seconds: estimate_wait(
-                        position,
+                        *position,
                         recent,
                         THROUGHPUT_WINDOW_SECONDS,
                     ),
                 }),
             };
-            staged.push(router.outbox.stage(&txn, org, conv, &e).await?);
+            staged.push(router.outbox.stage(&txn, org, *conv, &e).await?);
         }
+        let record: Vec<(Uuid, i32)> = push
+            .iter()
+            .map(|(c, p)| (*c, i32::try_from(*p).unwrap_or(i32::MAX)))
+            .collect();
+        Positions::record(&txn, org, queue, &record).await?;
         txn.commit().await?;
         router.outbox.publish(staged).await;
     }

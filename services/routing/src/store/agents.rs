@@ -277,41 +277,67 @@ impl Agents {
         Ok(())
     }
 
-    /// Records that an offer went to the agent (round-robin order).
+    /// Records that offers went to these agents (round-robin order).
     pub async fn mark_offered<C: ConnectionTrait>(
         db: &C,
         org: Uuid,
-        id: &str,
+        ids: &[String],
     ) -> Result<(), DbErr> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         db.execute_raw(stmt(
-            "UPDATE agents SET last_offered_at = clock_timestamp() WHERE org_id = $1 AND id = $2",
-            [org.into(), id.into()],
+            "UPDATE agents SET last_offered_at = clock_timestamp() WHERE org_id = $1 AND id = ANY($2)",
+            [org.into(), text_array(ids)],
         ))
         .await?;
         Ok(())
     }
 
     /// AVAILABLE members of `queue` below capacity, as routing candidates
-    /// (exclusions are per conversation: the router sets them); `only`
-    /// restricts to one agent (the re-check after locking, in a fresh
-    /// statement so it sees every committed offer).
+    /// (exclusions are per conversation: the router sets them). The loads
+    /// of the whole org are counted in one pass rather than per agent.
     pub async fn candidates<C: ConnectionTrait>(
         db: &C,
         org: Uuid,
         queue: Uuid,
-        only: Option<&str>,
     ) -> Result<Vec<Candidate>, DbErr> {
         let rows = CandidateRow::find_by_statement(stmt(
-            "SELECT * FROM (SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.chat_capacity, a.idle_since, \
-               a.last_offered_at, agent_load(a.org_id, a.id) AS load, true AS member \
+            "WITH l AS (SELECT agent_id, count(*) AS n FROM ( \
+                 SELECT agent_id FROM offers WHERE org_id = $1 AND status = 'pending' \
+                 UNION ALL SELECT agent_id FROM legs WHERE org_id = $1 AND status <> 'done') x GROUP BY agent_id) \
+             SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.chat_capacity, a.idle_since, \
+               a.last_offered_at, COALESCE(l.n, 0) AS load, true AS member \
              FROM agents a JOIN queue_members m ON m.org_id = a.org_id AND m.agent_id = a.id \
+               LEFT JOIN l ON l.agent_id = a.id \
              WHERE a.org_id = $1 AND m.queue_id = $2 AND a.state = 2 AND a.next_state = 0 \
-               AND ($3::text IS NULL OR a.id = $3)) c WHERE c.load < c.chat_capacity",
-            [org.into(), queue.into(), only.map(str::to_owned).into()],
+               AND COALESCE(l.n, 0) < a.chat_capacity",
+            [org.into(), queue.into()],
         ))
         .all(db)
         .await?;
         Ok(rows.into_iter().map(Candidate::from).collect())
+    }
+
+    /// One member of `queue` as a routing candidate, read in a fresh
+    /// statement: the re-check after locking the agent, which sees every
+    /// offer committed before the lock was obtained.
+    pub async fn member_candidate<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        queue: Uuid,
+        id: &str,
+    ) -> Result<Option<Candidate>, DbErr> {
+        let row = CandidateRow::find_by_statement(stmt(
+            "SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.chat_capacity, a.idle_since, a.last_offered_at, \
+               agent_load(a.org_id, a.id) AS load, \
+               EXISTS (SELECT 1 FROM queue_members m WHERE m.queue_id = $2 AND m.agent_id = a.id AND m.org_id = a.org_id) AS member \
+             FROM agents a WHERE a.org_id = $1 AND a.id = $3",
+            [org.into(), queue.into(), id.into()],
+        ))
+        .one(db)
+        .await?;
+        Ok(row.map(Candidate::from))
     }
 
     /// One agent as a candidate for a direct offer (RTG-7, RTG-8), read in

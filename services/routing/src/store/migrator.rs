@@ -17,6 +17,10 @@ impl MigratorTrait for Migrator {
                 "m0002_engine",
                 include_str!("../../migrations/0002_engine.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0003_position_runs",
+                include_str!("../../migrations/0003_position_runs.sql"),
+            )),
         ]
     }
 }

@@ -60,35 +60,36 @@ pub struct NewOffer<'a> {
 pub struct Offers;
 
 impl Offers {
-    /// Inserts a pending offer expiring after its timeout; `None` when the
-    /// conversation already has one (RTG-6).
+    /// Inserts a pending offer expiring after its timeout and returns it
+    /// with its details (one statement); `None` when the conversation
+    /// already has one (RTG-6).
     pub async fn insert<C: ConnectionTrait>(
         db: &C,
         o: &NewOffer<'_>,
     ) -> Result<Option<OfferRow>, DbErr> {
-        let id = Uuid::now_v7();
-        let n = db
-            .execute_raw(stmt(
-                "INSERT INTO offers (id, org_id, conversation_id, agent_id, queue_id, expires_at, kind, from_agent_id, note, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int), $7, $8, $9, clock_timestamp()) ON CONFLICT DO NOTHING",
-                [
-                    id.into(),
-                    o.org.into(),
-                    o.conversation.into(),
-                    o.agent.into(),
-                    o.queue.into(),
-                    o.timeout_seconds.into(),
-                    o.kind.as_i32().into(),
-                    o.from_agent.into(),
-                    o.note.into(),
-                ],
-            ))
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Ok(None);
-        }
-        Self::get(db, o.org, id).await
+        OfferRow::find_by_statement(stmt(
+            "WITH o AS (INSERT INTO offers (id, org_id, conversation_id, agent_id, queue_id, expires_at, kind, from_agent_id, note, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int), $7, $8, $9, clock_timestamp()) \
+                 ON CONFLICT DO NOTHING RETURNING *) \
+             SELECT o.id, o.org_id, o.conversation_id, o.agent_id, o.queue_id, COALESCE(q.name, '') AS queue_name, \
+               o.kind, o.status, o.from_agent_id, o.expires_at, COALESCE(e.customer_name, '') AS customer_name, \
+               COALESCE(e.channel, 0) AS channel, COALESCE(e.first_messages, '{}'::text[]) AS first_messages, \
+               COALESCE(e.proactive, false) AS proactive, COALESCE(e.created_at, o.created_at) AS conversation_created_at \
+             FROM o LEFT JOIN queue_entries e ON e.conversation_id = o.conversation_id LEFT JOIN queues q ON q.id = o.queue_id",
+            [
+                Uuid::now_v7().into(),
+                o.org.into(),
+                o.conversation.into(),
+                o.agent.into(),
+                o.queue.into(),
+                o.timeout_seconds.into(),
+                o.kind.as_i32().into(),
+                o.from_agent.into(),
+                o.note.into(),
+            ],
+        ))
+        .one(db)
+        .await
     }
 
     /// One offer of the org.
