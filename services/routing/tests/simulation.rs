@@ -42,6 +42,9 @@ struct Ctx {
     queues: Vec<String>,
     agents: Vec<String>,
     drain: AtomicBool,
+    /// The quiescence probe: accept everything, keep it (no end, no
+    /// transfer), so no capacity frees while the probe watches.
+    hold: AtomicBool,
 }
 
 impl Ctx {
@@ -106,6 +109,9 @@ async fn agent_loop(
                 tokio::spawn(async move {
                     tokio::time::sleep(hold).await;
                     let conv = o.conversation_id.clone();
+                    while ctx.hold.load(Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
                     let drain = ctx.drain.load(Ordering::Relaxed);
                     let transferred = if drain || r2 < 0.75 {
                         false
@@ -142,6 +148,7 @@ async fn agent_loop(
                     let _ = c.submit_wrap_up(authed(&token, w)).await;
                 });
             }
+            Msg::Rona if ctx.hold.load(Ordering::Relaxed) => {} // the drain brings them back
             Msg::Rona => {
                 let mut c = c.clone();
                 let token = token.clone();
@@ -256,15 +263,17 @@ async fn three_replicas_under_random_load_keep_every_routing_invariant() {
         queues: vec![general.clone(), fast.id.clone(), strict.id.clone()],
         agents: specs.iter().map(|a| a.id.clone()).collect(),
         drain: AtomicBool::new(false),
+        hold: AtomicBool::new(false),
     });
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = tokio::spawn(sample(
         world.db.clone(),
-        Duration::from_millis(10),
-        Duration::from_millis(200),
-        // Under the bursts routing is CPU-bound on 2 cores: a lost wake-up
-        // (the bug class) shows as minutes, a busy router as seconds.
-        Duration::from_secs(8),
+        Duration::from_millis(25),
+        Duration::from_millis(250),
+        // Under the bursts routing is CPU-bound on 2 cores and a backlog
+        // drains at the routing throughput (seconds, see the bench); a
+        // lost wake-up (the bug class) would wait for good.
+        Duration::from_secs(60),
         // Quiescent: one routing cycle (the 1 s sweep) plus slack.
         Duration::from_millis(1500),
         stop.clone(),
@@ -384,13 +393,72 @@ async fn three_replicas_under_random_load_keep_every_routing_invariant() {
         tokio::time::sleep(Duration::from_secs(4)).await;
     }
 
-    // Drain: everyone AVAILABLE, accepting everything, ending quickly.
+    // Quiescence probe (RTG-6): everyone AWAY and holding what they have;
+    // once no offer is pending, a few agents become AVAILABLE: the waiting
+    // conversations must reach them within one routing cycle.
     ctx.drain.store(true, Ordering::Relaxed);
+    ctx.hold.store(true, Ordering::Relaxed);
     changer.await.unwrap();
-    for (i, a) in specs.iter().enumerate() {
+    let set_all = |state: pb::AgentState| {
+        let (env, world, specs) = (&env, &world, &specs);
+        async move {
+            for chunk in specs.chunks(50).enumerate() {
+                let futs = chunk.1.iter().enumerate().map(|(j, a)| {
+                    let mut c = world.client(chunk.0 * 50 + j);
+                    async move { set_state(env, &mut c, org, &a.id, state).await }
+                });
+                futures::future::join_all(futs).await;
+            }
+        }
+    };
+    set_all(pb::AgentState::Away).await;
+    let db = world.db.clone();
+    eventually(60, "no offer pending", || {
+        let db = db.clone();
+        async move {
+            (count(
+                &db,
+                "SELECT count(*) AS n FROM offers WHERE status = 'pending'",
+            )
+            .await
+                == 0)
+                .then_some(())
+        }
+    })
+    .await
+    .unwrap();
+    let waiting_at_probe = count(
+        &db,
+        "SELECT count(*) AS n FROM queue_entries WHERE status = 'queued'",
+    )
+    .await;
+    let probe_agents = &specs[..specs.len().min(20)];
+    let probe_start = Instant::now();
+    for (i, a) in probe_agents.iter().enumerate() {
         let mut c = world.client(i);
         set_state(&env, &mut c, org, &a.id, pb::AgentState::Available).await;
     }
+    let set_time = probe_start.elapsed();
+    let mut probe_filled = None;
+    while probe_start.elapsed() < Duration::from_secs(5) {
+        let stuck = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                common::invariants::STUCK,
+            ))
+            .await
+            .unwrap()
+            .len();
+        if stuck == 0 {
+            probe_filled = Some(probe_start.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Drain: everyone AVAILABLE, accepting everything, ending quickly.
+    ctx.hold.store(false, Ordering::Relaxed);
+    set_all(pb::AgentState::Available).await;
     let db = world.db.clone();
     eventually(150, "every conversation finished and wrapped up", || {
         let db = db.clone();
@@ -443,7 +511,8 @@ async fn three_replicas_under_random_load_keep_every_routing_invariant() {
     println!(
         "simulation: {n_agents} agents, {n_convs} conversations in {BURSTS} bursts, 3 replicas, {:.1?} total\n\
          events {} | offers {} | assignments {} | ended {} | abandoned {abandoned} (customers told to leave: {leavers})\n\
-         db samples {} | longest stuck {:.2?} (quiescent violations {}) | agents that reached their capacity {busiest}",
+         db samples {} | longest wait with a free eligible agent {:.2?} (quiescent violations {}) | agents that reached their capacity {busiest}\n\
+         quiescence probe: {waiting_at_probe} waiting, 20 agents set AVAILABLE in {set_time:.2?}, nothing stuck after {probe_filled:.2?}",
         started.elapsed(),
         r.events,
         r.offers,
