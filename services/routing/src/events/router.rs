@@ -5,10 +5,11 @@
 //! capacity once (none → nothing to do, cheaply), claim the best waiting
 //! entries without a pending offer (`FOR UPDATE SKIP LOCKED`, RTG-4
 //! order), rank the candidates with the pure [`rank_preferring`], lock the
-//! chosen agent (`SKIP LOCKED`, else try the next) and re-check
-//! eligibility in a fresh statement — which sees every offer committed
-//! before the lock was obtained — so capacity decisions serialize per
-//! agent. The partial unique index on pending offers is the last guard.
+//! best-ranked agent no other transaction holds (one `SKIP LOCKED` round
+//! trip over the ranked list) and re-check its eligibility in a fresh
+//! statement — which sees every offer committed before the lock was
+//! obtained — so capacity decisions serialize per agent. The partial
+//! unique index on pending offers is the last guard.
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,6 +28,8 @@ use crate::store::{Agents, Entries, NewOffer, Offers, Queues};
 
 /// Entries examined per transaction.
 const BATCH: u64 = 20;
+/// Agents tried per locking round trip.
+const LOCK_WINDOW: usize = 64;
 /// Pause before looking again at a queue whose agents another replica
 /// held: its transaction is short.
 const CONTENDED_PAUSE: Duration = Duration::from_millis(10);
@@ -199,18 +202,32 @@ impl Router {
             .iter()
             .map(|c| c.agent_id.clone())
             .collect();
-            for agent_id in order {
-                if !locked.contains(&agent_id) {
-                    if !Agents::try_lock(&txn, org, &agent_id).await? {
+            let mut next = 0;
+            while let Some(first) = order.get(next) {
+                let agent_id = if locked.contains(first) {
+                    next += 1;
+                    first.clone()
+                } else {
+                    // The agents ranked before the best one this transaction
+                    // already holds: lock the first free one in one round
+                    // trip, so replicas skip each other's agents quickly.
+                    let ahead: Vec<String> = order[next..]
+                        .iter()
+                        .take_while(|a| !locked.contains(*a))
+                        .take(LOCK_WINDOW)
+                        .cloned()
+                        .collect();
+                    let Some(a) = Agents::lock_first(&txn, org, &ahead).await? else {
                         out.contended = true;
-                        continue; // another replica is deciding for this agent
-                    }
-                    locked.insert(agent_id.clone());
-                    let fresh = Agents::member_candidate(&txn, org, queue_id, &agent_id).await?;
-                    match (
-                        fresh,
-                        candidates.iter_mut().find(|c| c.agent_id == agent_id),
-                    ) {
+                        next += ahead.len();
+                        continue;
+                    };
+                    let at = ahead.iter().position(|x| *x == a).unwrap_or(0);
+                    out.contended |= at > 0;
+                    next += at + 1;
+                    locked.insert(a.clone());
+                    let fresh = Agents::member_candidate(&txn, org, queue_id, &a).await?;
+                    match (fresh, candidates.iter_mut().find(|c| c.agent_id == a)) {
                         (Some(f), Some(c)) => {
                             c.load = f.load;
                             c.state = f.state;
@@ -221,7 +238,8 @@ impl Router {
                         (_, Some(c)) => c.member = false,
                         _ => {}
                     }
-                }
+                    a
+                };
                 let Some(c) = candidates.iter().find(|c| c.agent_id == agent_id) else {
                     continue;
                 };

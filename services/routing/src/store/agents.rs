@@ -100,15 +100,25 @@ impl Agents {
             .is_some())
     }
 
-    /// Locks one agent row unless another transaction holds it.
-    pub async fn try_lock<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<bool, DbErr> {
-        Ok(db
+    /// Locks the first of `ranked` (best first) that no other transaction
+    /// holds, in one round trip; `None` when every one is held.
+    pub async fn lock_first<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        ranked: &[String],
+    ) -> Result<Option<String>, DbErr> {
+        if ranked.is_empty() {
+            return Ok(None);
+        }
+        let row = db
             .query_one_raw(stmt(
-                "SELECT id FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE SKIP LOCKED",
-                [org.into(), id.into()],
+                "SELECT a.id FROM unnest($2::text[]) WITH ORDINALITY AS r(id, ord) \
+                 JOIN agents a ON a.org_id = $1 AND a.id = r.id \
+                 ORDER BY r.ord LIMIT 1 FOR UPDATE OF a SKIP LOCKED",
+                [org.into(), text_array(ranked)],
             ))
-            .await?
-            .is_some())
+            .await?;
+        row.map(|r| r.try_get::<String>("", "id")).transpose()
     }
 
     /// Registers an agent if unknown (TEN-1); returns whether it was new.
