@@ -77,6 +77,7 @@ event_types!(
     routing::OfferAccepted,
     routing::OfferDeclined,
     routing::OfferExpired,
+    routing::OfferWithdrawn,
     routing::ConversationAssigned,
     routing::ConversationTransferred,
     routing::TransferFailed,

@@ -41,6 +41,10 @@ pub async fn handle(
         withdrawn(batch, e?.offer, "declined");
     } else if let Some(e) = event.payload::<rt::OfferExpired>() {
         withdrawn(batch, e?.offer, "expired");
+    } else if let Some(e) = event.payload::<rt::OfferWithdrawn>() {
+        // Taken back by routing: ended, picked by someone else, paused …
+        let e = e?;
+        withdrawn(batch, e.offer, &e.reason);
     } else if let Some(e) = event.payload::<rt::ConversationAssigned>() {
         let e = e?;
         let conv = e.conversation_id.as_str();

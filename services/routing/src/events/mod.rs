@@ -8,12 +8,12 @@ mod effects;
 mod outcomes;
 mod router;
 pub mod sweeps;
-mod withdrawn;
 
 pub use consumer::ConversationEvents;
 pub use effects::{finish_wrap_up, stage_state_change};
+/// A pending offer was taken back (conversation ended, picked, paused …).
+pub use livedesk_proto::routing::v1::OfferWithdrawn;
 pub use outcomes::{
     Followup, Unanswered, after_unanswered, conference_changed, stage_abandoned, wrap_up_legs,
 };
 pub use router::Router;
-pub use withdrawn::OfferWithdrawn;
