@@ -57,6 +57,36 @@ async fn check_agents<C: ConnectionTrait>(
 }
 
 impl RoutingGrpc {
+    /// Publishes a queue's new state with the change's transaction, commits,
+    /// and lets routing look at the queue again.
+    async fn commit_queue_change(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        org: uuid::Uuid,
+        id: uuid::Uuid,
+    ) -> Result<pb::Queue, Error> {
+        let row = Queues::get(&txn, org, id)
+            .await?
+            .ok_or(Error::NotFound("queue"))?;
+        let view = convert::queue(&row);
+        let staged = self
+            .outbox
+            .stage(
+                &txn,
+                org,
+                id,
+                &pb::QueueChanged {
+                    queue: Some(view.clone()),
+                    deleted: false,
+                },
+            )
+            .await?;
+        txn.commit().await?;
+        self.outbox.publish(vec![staged]).await;
+        self.router.kick_queues(org, &[id]);
+        Ok(view)
+    }
+
     pub(super) async fn create_queue(
         &self,
         req: Request<pb::CreateQueueRequest>,
@@ -85,25 +115,9 @@ impl RoutingGrpc {
                 .ok_or(Error::NotFound("queue"));
         };
         Queues::set_members(&txn, who.org_id, id, &members).await?;
-        let row = Queues::get(&txn, who.org_id, id)
-            .await?
-            .ok_or(Error::NotFound("queue"))?;
-        let staged = self
-            .outbox
-            .stage(
-                &txn,
-                who.org_id,
-                id,
-                &pb::QueueChanged {
-                    queue: Some(convert::queue(&row)),
-                    deleted: false,
-                },
-            )
-            .await?;
-        txn.commit().await?;
-        self.outbox.publish(vec![staged]).await;
+        let queue = self.commit_queue_change(txn, who.org_id, id).await?;
         tracing::info!(org = %who.org_id, queue_id = %id, "queue created");
-        Ok(convert::queue(&row))
+        Ok(queue)
     }
 
     pub(super) async fn update_queue(
@@ -121,25 +135,7 @@ impl RoutingGrpc {
             txn.rollback().await?;
             return Err(Error::NotFound("queue"));
         }
-        let row = Queues::get(&txn, who.org_id, id)
-            .await?
-            .ok_or(Error::NotFound("queue"))?;
-        let staged = self
-            .outbox
-            .stage(
-                &txn,
-                who.org_id,
-                id,
-                &pb::QueueChanged {
-                    queue: Some(convert::queue(&row)),
-                    deleted: false,
-                },
-            )
-            .await?;
-        txn.commit().await?;
-        self.outbox.publish(vec![staged]).await;
-        self.router.kick_queues(who.org_id, &[id]);
-        Ok(convert::queue(&row))
+        self.commit_queue_change(txn, who.org_id, id).await
     }
 
     pub(super) async fn get_queue(
@@ -191,25 +187,7 @@ impl RoutingGrpc {
         }
         let members = check_agents(&txn, who.org_id, &body.agent_ids).await?;
         Queues::set_members(&txn, who.org_id, id, &members).await?;
-        let row = Queues::get(&txn, who.org_id, id)
-            .await?
-            .ok_or(Error::NotFound("queue"))?;
-        let staged = self
-            .outbox
-            .stage(
-                &txn,
-                who.org_id,
-                id,
-                &pb::QueueChanged {
-                    queue: Some(convert::queue(&row)),
-                    deleted: false,
-                },
-            )
-            .await?;
-        txn.commit().await?;
-        self.outbox.publish(vec![staged]).await;
-        self.router.kick_queues(who.org_id, &[id]);
-        Ok(convert::queue(&row))
+        self.commit_queue_change(txn, who.org_id, id).await
     }
 
     pub(super) async fn get_queue_status(
