@@ -202,6 +202,15 @@ impl Capacity {
     /// The maximum.
     pub const MAX: u32 = 25;
 
+    /// The capacity `v` when in range (usable in constants).
+    pub const fn new(v: u32) -> Option<Self> {
+        if v == 0 || v > Self::MAX {
+            None
+        } else {
+            Some(Self(v))
+        }
+    }
+
     /// Checks the range.
     pub fn parse(v: u32) -> Result<Self, FieldViolation> {
         if v == 0 || v > Self::MAX {

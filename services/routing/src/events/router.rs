@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Followup, Unanswered, after_unanswered, stage_abandoned};
-use crate::domain::{OfferKind, Strategy, is_eligible, rank_preferring};
+use crate::domain::{Channel, OfferKind, Strategy, is_eligible, rank_preferring};
 use crate::grpc::offer_view;
 use crate::store::{Agents, Entries, NewOffer, Offers, Queues};
 
@@ -190,12 +190,15 @@ impl Router {
         let none = HashSet::new();
         for entry in &entries {
             let ex = excluded.get(&entry.conversation_id).unwrap_or(&none);
+            // Capacity is counted on the conversation's channel (RTG-2).
+            let channel = Channel::of_conversation(entry.channel);
             for c in &mut candidates {
                 c.excluded = ex.contains(&c.agent_id);
             }
             let order: Vec<String> = rank_preferring(
                 strategy,
                 &candidates,
+                channel,
                 &queue.required_skills,
                 entry.preferred_agent_id.as_deref(),
             )
@@ -229,11 +232,11 @@ impl Router {
                     let fresh = Agents::member_candidate(&txn, org, queue_id, &a).await?;
                     match (fresh, candidates.iter_mut().find(|c| c.agent_id == a)) {
                         (Some(f), Some(c)) => {
-                            c.load = f.load;
+                            c.loads = f.loads;
                             c.state = f.state;
                             c.has_next_state = f.has_next_state;
                             c.member = f.member;
-                            c.capacity = f.capacity;
+                            c.capacities = f.capacities;
                         }
                         (_, Some(c)) => c.member = false,
                         _ => {}
@@ -243,7 +246,7 @@ impl Router {
                 let Some(c) = candidates.iter().find(|c| c.agent_id == agent_id) else {
                     continue;
                 };
-                if !is_eligible(c, &queue.required_skills) {
+                if !is_eligible(c, channel, &queue.required_skills) {
                     continue;
                 }
                 let new = NewOffer {
@@ -260,7 +263,7 @@ impl Router {
                     break; // offered meanwhile by another replica
                 };
                 if let Some(c) = candidates.iter_mut().find(|c| c.agent_id == agent_id) {
-                    c.load += 1;
+                    c.add_load(channel);
                     c.last_offered_at = Some(chrono::Utc::now());
                 }
                 offered.push(agent_id.clone());
@@ -275,8 +278,8 @@ impl Router {
                 tracing::debug!(%org, conversation_id = %entry.conversation_id, agent_id = %agent_id, "offer created");
                 break;
             }
-            if candidates.iter().all(|c| !c.member || c.load >= c.capacity) {
-                break; // everyone is full: later entries fare no better
+            if candidates.iter().all(|c| !c.member || c.is_full()) {
+                break; // everyone is full on every channel: later entries fare no better
             }
         }
         offered.sort();

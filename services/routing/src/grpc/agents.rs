@@ -3,7 +3,7 @@
 use livedesk_auth::{AuthError, Principal, Role, principal};
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
 use livedesk_platform::page::Page;
-use livedesk_proto::common::v1::{Channel, PageResponse};
+use livedesk_proto::common::v1::PageResponse;
 use livedesk_proto::routing::v1 as pb;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use tonic::Request;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{RoutingGrpc, convert};
 use crate::domain::{
-    AgentState, Capacity, DisplayName, Initials, NextState, initials_of, plan_state_change,
+    AgentState, Capacities, DisplayName, Initials, NextState, initials_of, plan_state_change,
 };
 use crate::error::Error;
 use crate::events::stage_state_change;
@@ -33,7 +33,7 @@ fn target(who: &Principal, raw: &str, action: &'static str) -> Result<String, Er
 
 /// Registers the caller with defaults if unknown (TEN-1): display name
 /// from the request, the token or the id; member of the default queue;
-/// chat capacity 4.
+/// default capacities (chat 4).
 async fn register_if_unknown<C: ConnectionTrait>(
     db: &C,
     who: &Principal,
@@ -51,7 +51,7 @@ async fn register_if_unknown<C: ConnectionTrait>(
             display_name: name.as_str(),
             initials: initials.as_str(),
             skills: &[],
-            chat_capacity: Capacity::DEFAULT.get(),
+            capacities: Capacities::default(),
             queue_ids: &[default],
         },
     )
@@ -196,18 +196,20 @@ impl RoutingGrpc {
                 Err(v) => violations.push(v),
             }
         }
-        let mut capacity = None;
-        for c in &body.capacities {
-            match Channel::try_from(c.channel) {
-                Ok(Channel::Unspecified | Channel::WebChat) => {
-                    capacity = Capacity::parse(c.capacity)
-                        .map_err(|v| violations.push(v))
-                        .ok()
-                }
-                Ok(_) => {} // one chat capacity covers every messaging channel for now
-                Err(_) => violations.push(FieldViolation::new("capacities", "unknown channel")),
-            }
-        }
+        // Given capacities replace the whole set: channels not listed
+        // take their defaults (RTG-1).
+        let capacities = if body.capacities.is_empty() {
+            None
+        } else {
+            let pairs: Vec<(i32, u32)> = body
+                .capacities
+                .iter()
+                .map(|c| (c.channel, c.capacity))
+                .collect();
+            Capacities::parse(&pairs)
+                .map_err(|v| violations.extend(v))
+                .ok()
+        };
         if !violations.is_empty() {
             return Err(Error::Invalid(violations));
         }
@@ -246,21 +248,20 @@ impl RoutingGrpc {
             (Some(e), true) => e.queue_ids.clone(),
             _ => queue_ids,
         };
-        let chat_capacity = capacity
-            .map(Capacity::get)
+        let capacities = capacities
             .or_else(|| {
                 existing
                     .as_ref()
-                    .and_then(|e| u32::try_from(e.chat_capacity).ok())
+                    .map(|e| Capacities::from_stored(&e.capacities))
             })
-            .unwrap_or(Capacity::DEFAULT.get());
+            .unwrap_or_default();
         let agent = NewAgent {
             org_id: who.org_id,
             id: &id,
             display_name: name.as_str(),
             initials: initials.as_str(),
             skills: &skills,
-            chat_capacity,
+            capacities,
             queue_ids: &queue_ids,
         };
         if existing.is_some() {

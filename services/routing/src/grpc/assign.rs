@@ -11,6 +11,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::RoutingGrpc;
+use crate::domain::Channel;
 use crate::error::Error;
 use crate::events::{Followup, Unanswered, after_unanswered};
 use crate::store::{Agents, Entries, Legs, Offers};
@@ -99,7 +100,12 @@ impl RoutingGrpc {
             }
             .into());
         }
-        if agent.load >= i64::from(agent.chat_capacity) {
+        // Room on the conversation's channel, read after the lock (RTG-2).
+        let channel = Channel::of_conversation(entry.channel);
+        let room = Agents::candidate(&txn, org, agent_id)
+            .await?
+            .is_some_and(|c| c.has_room(channel));
+        if !room {
             txn.rollback().await?;
             return Err(Error::FailedPrecondition("the agent has no free capacity"));
         }

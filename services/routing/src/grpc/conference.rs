@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{RoutingGrpc, convert};
 use crate::domain::{
-    ConferenceActor, ConferenceCommand, ConferenceRefusal, ConferenceState, OfferKind,
+    Channel, ConferenceActor, ConferenceCommand, ConferenceRefusal, ConferenceState, OfferKind,
     can_take_direct_offer, plan_conference,
 };
 use crate::error::Error;
@@ -129,7 +129,11 @@ impl RoutingGrpc {
             return Err(Error::NotFound("agent"));
         }
         let fresh = Agents::candidate(&txn, org, &invited).await?;
-        if !fresh.as_ref().is_some_and(can_take_direct_offer) {
+        let channel = Channel::of_conversation(entry.channel);
+        if !fresh
+            .as_ref()
+            .is_some_and(|c| can_take_direct_offer(c, channel))
+        {
             return Err(Error::FailedPrecondition(
                 "the agent is not AVAILABLE or has no free capacity",
             ));

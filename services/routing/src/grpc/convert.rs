@@ -1,8 +1,8 @@
 //! Store rows to protobuf messages.
 use livedesk_platform::time::{opt_to_proto, to_proto};
-use livedesk_proto::common::v1::Channel;
 use livedesk_proto::routing::v1 as pb;
 
+use crate::domain::{Capacities, Channel};
 use crate::store::{AgentRow, LegRow, OfferRow, QueueRow};
 
 /// The API view of an agent.
@@ -13,10 +13,14 @@ pub fn agent(r: &AgentRow) -> pb::Agent {
         initials: r.initials.clone(),
         skills: r.skills.clone(),
         queue_ids: r.queue_ids.iter().map(ToString::to_string).collect(),
-        capacities: vec![pb::ChannelCapacity {
-            channel: Channel::WebChat as i32,
-            capacity: u32::try_from(r.chat_capacity).unwrap_or(0),
-        }],
+        // Every channel with its effective capacity, web chat first.
+        capacities: Channel::ALL
+            .into_iter()
+            .map(|ch| pb::ChannelCapacity {
+                channel: ch.as_i32(),
+                capacity: Capacities::from_stored(&r.capacities).of(ch),
+            })
+            .collect(),
         state: r.state,
         away_reason: r.away_reason.clone(),
         next_state: r.next_state,

@@ -12,7 +12,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::{RoutingGrpc, convert};
-use crate::domain::{OfferKind, TransferNote, can_take_direct_offer};
+use crate::domain::{Channel, OfferKind, TransferNote, can_take_direct_offer};
 use crate::error::Error;
 use crate::events::wrap_up_legs;
 use crate::store::{Agents, Entries, EntryRow, Legs, NewOffer, Offers, Queues, Transfers};
@@ -175,7 +175,11 @@ impl RoutingGrpc {
             return Err(Error::NotFound("agent"));
         }
         let fresh = Agents::candidate(&txn, org, &target).await?;
-        if !fresh.as_ref().is_some_and(can_take_direct_offer) {
+        let channel = Channel::of_conversation(entry.channel);
+        if !fresh
+            .as_ref()
+            .is_some_and(|c| can_take_direct_offer(c, channel))
+        {
             txn.rollback().await?;
             return Err(Error::FailedPrecondition(
                 "the agent is not AVAILABLE or has no free capacity",

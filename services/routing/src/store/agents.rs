@@ -4,8 +4,8 @@ use livedesk_platform::db::stmt;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
-use super::text_array;
-use crate::domain::{AgentState, Candidate, StateChange};
+use super::{int_array, text_array};
+use crate::domain::{AgentState, Candidate, Capacities, StateChange, loads_from};
 
 /// One agent with memberships and current load.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -14,7 +14,8 @@ pub struct AgentRow {
     pub display_name: String,
     pub initials: String,
     pub skills: Vec<String>,
-    pub chat_capacity: i32,
+    /// One capacity per channel, in channel order (RTG-1).
+    pub capacities: Vec<i32>,
     pub state: i32,
     pub away_reason: String,
     pub next_state: i32,
@@ -24,7 +25,7 @@ pub struct AgentRow {
     pub load: i64,
 }
 
-const COLUMNS: &str = "a.org_id, a.id, a.display_name, a.initials, a.skills, a.chat_capacity, a.state, a.away_reason, \
+const COLUMNS: &str = "a.org_id, a.id, a.display_name, a.initials, a.skills, a.capacities, a.state, a.away_reason, \
      a.next_state, a.next_away_reason, a.state_since, a.idle_since, a.last_offered_at, a.created_at, \
      COALESCE((SELECT array_agg(m.queue_id ORDER BY m.queue_id) FROM queue_members m WHERE m.org_id = a.org_id AND m.agent_id = a.id), '{}'::uuid[]) AS queue_ids, \
      agent_load(a.org_id, a.id) AS load";
@@ -37,7 +38,7 @@ pub struct NewAgent<'a> {
     pub display_name: &'a str,
     pub initials: &'a str,
     pub skills: &'a [String],
-    pub chat_capacity: u32,
+    pub capacities: Capacities,
     pub queue_ids: &'a [Uuid],
 }
 
@@ -47,10 +48,10 @@ struct CandidateRow {
     state: i32,
     next_state: i32,
     skills: Vec<String>,
-    chat_capacity: i32,
+    capacities: Vec<i32>,
+    loads: Vec<i64>,
     idle_since: DateTime<Utc>,
     last_offered_at: Option<DateTime<Utc>>,
-    load: i64,
     member: bool,
 }
 
@@ -62,8 +63,8 @@ impl From<CandidateRow> for Candidate {
             has_next_state: r.next_state != 0,
             member: r.member,
             skills: r.skills,
-            load: u32::try_from(r.load).unwrap_or(u32::MAX),
-            capacity: u32::try_from(r.chat_capacity).unwrap_or(0),
+            loads: loads_from(&r.loads),
+            capacities: Capacities::from_stored(&r.capacities).per_channel(),
             idle_since: r.idle_since,
             last_offered_at: r.last_offered_at,
             excluded: false,
@@ -125,14 +126,14 @@ impl Agents {
     pub async fn insert<C: ConnectionTrait>(db: &C, a: &NewAgent<'_>) -> Result<bool, DbErr> {
         let fresh = db
             .execute_raw(stmt(
-                "INSERT INTO agents (org_id, id, display_name, initials, skills, chat_capacity) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                "INSERT INTO agents (org_id, id, display_name, initials, skills, capacities) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                 [
                     a.org_id.into(),
                     a.id.into(),
                     a.display_name.into(),
                     a.initials.into(),
                     text_array(a.skills),
-                    (a.chat_capacity as i32).into(),
+                    int_array(&a.capacities.to_stored()),
                 ],
             ))
             .await?
@@ -147,14 +148,14 @@ impl Agents {
     /// Updates the profile of an existing agent.
     pub async fn update_profile<C: ConnectionTrait>(db: &C, a: &NewAgent<'_>) -> Result<(), DbErr> {
         db.execute_raw(stmt(
-            "UPDATE agents SET display_name = $3, initials = $4, skills = $5, chat_capacity = $6 WHERE org_id = $1 AND id = $2",
+            "UPDATE agents SET display_name = $3, initials = $4, skills = $5, capacities = $6 WHERE org_id = $1 AND id = $2",
             [
                 a.org_id.into(),
                 a.id.into(),
                 a.display_name.into(),
                 a.initials.into(),
                 text_array(a.skills),
-                (a.chat_capacity as i32).into(),
+                int_array(&a.capacities.to_stored()),
             ],
         ))
         .await?;
@@ -304,24 +305,29 @@ impl Agents {
         Ok(())
     }
 
-    /// AVAILABLE members of `queue` below capacity, as routing candidates
-    /// (exclusions are per conversation: the router sets them). The loads
-    /// of the whole org are counted in one pass rather than per agent.
+    /// AVAILABLE members of `queue` with room on some channel, as routing
+    /// candidates (exclusions are per conversation: the router sets them).
+    /// The loads of the whole org are counted in one pass rather than per
+    /// agent, per channel of the conversations (RTG-2).
     pub async fn candidates<C: ConnectionTrait>(
         db: &C,
         org: Uuid,
         queue: Uuid,
     ) -> Result<Vec<Candidate>, DbErr> {
         let rows = CandidateRow::find_by_statement(stmt(
-            "WITH l AS (SELECT agent_id, count(*) AS n FROM ( \
-                 SELECT agent_id FROM offers WHERE org_id = $1 AND status = 'pending' \
-                 UNION ALL SELECT agent_id FROM legs WHERE org_id = $1 AND status <> 'done') x GROUP BY agent_id) \
-             SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.chat_capacity, a.idle_since, \
-               a.last_offered_at, COALESCE(l.n, 0) AS load, true AS member \
+            "WITH x AS (SELECT agent_id, conversation_id FROM offers WHERE org_id = $1 AND status = 'pending' \
+                 UNION ALL SELECT agent_id, conversation_id FROM legs WHERE org_id = $1 AND status <> 'done'), \
+             l AS (SELECT y.agent_id, ARRAY[count(*) FILTER (WHERE y.ch = 1), count(*) FILTER (WHERE y.ch = 2), \
+                 count(*) FILTER (WHERE y.ch = 3), count(*) FILTER (WHERE y.ch = 4), count(*) FILTER (WHERE y.ch = 5)] AS loads \
+               FROM (SELECT x.agent_id, routing_channel(e.channel) AS ch FROM x \
+                 LEFT JOIN queue_entries e ON e.conversation_id = x.conversation_id) y GROUP BY y.agent_id) \
+             SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.capacities, a.idle_since, \
+               a.last_offered_at, COALESCE(l.loads, '{0,0,0,0,0}'::bigint[]) AS loads, true AS member \
              FROM agents a JOIN queue_members m ON m.org_id = a.org_id AND m.agent_id = a.id \
                LEFT JOIN l ON l.agent_id = a.id \
              WHERE a.org_id = $1 AND m.queue_id = $2 AND a.state = 2 AND a.next_state = 0 \
-               AND COALESCE(l.n, 0) < a.chat_capacity",
+               AND EXISTS (SELECT 1 FROM generate_series(1, 5) s(ch) \
+                 WHERE COALESCE(l.loads[s.ch], 0) < a.capacities[s.ch])",
             [org.into(), queue.into()],
         ))
         .all(db)
@@ -339,8 +345,8 @@ impl Agents {
         id: &str,
     ) -> Result<Option<Candidate>, DbErr> {
         let row = CandidateRow::find_by_statement(stmt(
-            "SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.chat_capacity, a.idle_since, a.last_offered_at, \
-               agent_load(a.org_id, a.id) AS load, \
+            "SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.capacities, a.idle_since, a.last_offered_at, \
+               agent_channel_loads(a.org_id, a.id) AS loads, \
                EXISTS (SELECT 1 FROM queue_members m WHERE m.queue_id = $2 AND m.agent_id = a.id AND m.org_id = a.org_id) AS member \
              FROM agents a WHERE a.org_id = $1 AND a.id = $3",
             [org.into(), queue.into(), id.into()],
@@ -358,8 +364,8 @@ impl Agents {
         id: &str,
     ) -> Result<Option<Candidate>, DbErr> {
         let row = CandidateRow::find_by_statement(stmt(
-            "SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.chat_capacity, a.idle_since, a.last_offered_at, \
-               agent_load(a.org_id, a.id) AS load, false AS member \
+            "SELECT a.id AS agent_id, a.state, a.next_state, a.skills, a.capacities, a.idle_since, a.last_offered_at, \
+               agent_channel_loads(a.org_id, a.id) AS loads, false AS member \
              FROM agents a WHERE a.org_id = $1 AND a.id = $2",
             [org.into(), id.into()],
         ))

@@ -17,6 +17,8 @@ pub struct EntryRow {
     pub queue_id: Uuid,
     pub enqueued_at: DateTime<Utc>,
     pub preferred_agent_id: Option<String>,
+    /// The conversation's channel: capacity is counted per channel (RTG-2).
+    pub channel: i32,
     pub customer_principal_id: String,
     pub status: String,
     pub interrupted: bool,

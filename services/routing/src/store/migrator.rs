@@ -21,6 +21,10 @@ impl MigratorTrait for Migrator {
                 "m0003_position_runs",
                 include_str!("../../migrations/0003_position_runs.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0004_channel_capacity",
+                include_str!("../../migrations/0004_channel_capacity.sql"),
+            )),
         ]
     }
 }

@@ -21,4 +21,4 @@ pub use positions::Positions;
 pub use queues::{QueueRow, Queues};
 pub use transfers::Transfers;
 
-pub(crate) use livedesk_platform::db::{text_array, uuid_array};
+pub(crate) use livedesk_platform::db::{int_array, text_array, uuid_array};

@@ -148,30 +148,44 @@ pub struct Sampled {
     pub quiet_stuck: Vec<String>,
 }
 
-const OVER_CAPACITY: &str = "WITH l AS (SELECT agent_id, count(*) AS n FROM ( \
-       SELECT agent_id FROM offers WHERE status = 'pending' \
-       UNION ALL SELECT agent_id FROM legs WHERE status <> 'done') x GROUP BY agent_id) \
-     SELECT l.agent_id AS id FROM l JOIN agents a ON a.id = l.agent_id WHERE l.n > a.chat_capacity";
+/// Load per agent and channel of the conversations (RTG-2).
+macro_rules! channel_load {
+    () => {
+        "SELECT x.agent_id, routing_channel(e.channel) AS ch, count(*) AS n FROM ( \
+           SELECT agent_id, conversation_id FROM offers WHERE status = 'pending' \
+           UNION ALL SELECT agent_id, conversation_id FROM legs WHERE status <> 'done') x \
+         LEFT JOIN queue_entries e ON e.conversation_id = x.conversation_id GROUP BY 1, 2"
+    };
+}
+const OVER_CAPACITY: &str = concat!(
+    "WITH l AS (",
+    channel_load!(),
+    ") SELECT DISTINCT l.agent_id AS id FROM l JOIN agents a ON a.id = l.agent_id WHERE l.n > a.capacities[l.ch]"
+);
 const DOUBLE_OFFER: &str = "SELECT conversation_id::text AS id FROM offers WHERE status = 'pending' \
      GROUP BY conversation_id HAVING count(*) > 1";
 const DOUBLE_OWNER: &str = "SELECT conversation_id::text AS id FROM legs WHERE status = 'active' AND role = 'owner' \
      GROUP BY conversation_id HAVING count(*) > 1";
 /// Waiting, unoffered conversations for which an eligible agent (member,
 /// AVAILABLE, no next state, free capacity, not excluded) exists now.
-pub const STUCK: &str = "WITH load AS (SELECT agent_id, count(*) AS n FROM ( \
-       SELECT agent_id FROM offers WHERE status = 'pending' \
-       UNION ALL SELECT agent_id FROM legs WHERE status <> 'done') x GROUP BY agent_id), \
-     free AS (SELECT a.id, m.queue_id, a.skills FROM agents a \
-       JOIN queue_members m ON m.org_id = a.org_id AND m.agent_id = a.id LEFT JOIN load l ON l.agent_id = a.id \
-       WHERE a.state = 2 AND a.next_state = 0 AND COALESCE(l.n, 0) < a.chat_capacity) \
+pub const STUCK: &str = concat!(
+    "WITH load AS (",
+    channel_load!(),
+    "), \
+     free AS (SELECT a.id, m.queue_id, a.skills, s.ch FROM agents a \
+       JOIN queue_members m ON m.org_id = a.org_id AND m.agent_id = a.id CROSS JOIN generate_series(1, 5) s(ch) \
+       LEFT JOIN load l ON l.agent_id = a.id AND l.ch = s.ch \
+       WHERE a.state = 2 AND a.next_state = 0 AND COALESCE(l.n, 0) < a.capacities[s.ch]) \
      SELECT e.conversation_id::text AS id, \
        NOT EXISTS (SELECT 1 FROM offers p WHERE p.status = 'pending') AS quiet \
      FROM queue_entries e JOIN queues q ON q.id = e.queue_id \
      WHERE e.status = 'queued' \
        AND NOT EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = e.conversation_id AND o.status = 'pending') \
-       AND EXISTS (SELECT 1 FROM free f WHERE f.queue_id = e.queue_id AND q.required_skills <@ f.skills \
+       AND EXISTS (SELECT 1 FROM free f WHERE f.queue_id = e.queue_id AND f.ch = routing_channel(e.channel) \
+         AND q.required_skills <@ f.skills \
          AND NOT EXISTS (SELECT 1 FROM offers x WHERE x.conversation_id = e.conversation_id AND x.agent_id = f.id \
-                         AND x.status IN ('declined', 'expired') AND x.created_at >= e.waiting_since))";
+                         AND x.status IN ('declined', 'expired') AND x.created_at >= e.waiting_since))"
+);
 
 async fn ids(db: &DatabaseConnection, sql: &str) -> Vec<String> {
     db.query_all_raw(Statement::from_string(DbBackend::Postgres, sql))
