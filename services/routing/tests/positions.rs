@@ -174,7 +174,22 @@ async fn queued_conversations_are_listed_in_queue_order_page_by_page() {
             .map(tonic::Response::into_inner)
         }
     };
-    let first = eventually(10, "three queued", || {
+    // The three arrive as events of different conversations, handled
+    // concurrently: wait for all three before reading the first page.
+    eventually(10, "three queued", || {
+        let mut c = c.clone();
+        let r = req(
+            &env,
+            org,
+            "boss",
+            Role::Supervisor,
+            pb::GetQueueStatusRequest::default(),
+        );
+        async move { (c.get_queue_status(r).await.ok()?.into_inner().waiting == 3).then_some(()) }
+    })
+    .await
+    .unwrap();
+    let first = eventually(10, "the first page", || {
         let l = list(c.clone(), ("boss", Role::Supervisor), String::new());
         async move {
             let l = l.await.ok()?;
