@@ -460,3 +460,26 @@ async fn customers_waiting_in_a_closing_queue_are_told() {
     assert_eq!(n.conversation_id, conv);
     assert!(matches!(n.kind, Some(Kind::ClosingSoon(c)) if c.text == "We close in 10 minutes"));
 }
+
+// spec: NTF-1
+#[tokio::test]
+async fn an_assignment_consumed_before_the_queued_event_still_reaches_the_customer() {
+    let env = TestEnv::new().await.unwrap();
+    let (_svc, client) = start(&env).await;
+    let org = new_org();
+    let conv = Uuid::now_v7().to_string();
+    let mut visitor = subscribe(&env, &client, org, "visitor-9", Role::Visitor, 0, false).await;
+    // Only routing's event: the conversations stream has told nothing yet.
+    let assigned = rt::ConversationAssigned {
+        conversation_id: conv.clone(),
+        agent_id: "agent-9".into(),
+        agent_display_name: "Noor".into(),
+        customer_principal_id: "visitor-9".into(),
+        ..Default::default()
+    };
+    publish(&env, "routing", org, &conv, &assigned).await;
+    match next(&mut visitor).await.kind {
+        Some(Kind::AgentJoined(j)) => assert_eq!(j.display_name, "Noor"),
+        other => panic!("expected agent_joined, got {other:?}"),
+    }
+}

@@ -48,6 +48,11 @@ pub async fn handle(
     } else if let Some(e) = event.payload::<rt::ConversationAssigned>() {
         let e = e?;
         let conv = e.conversation_id.as_str();
+        if !e.customer_principal_id.is_empty() {
+            // Learn the customer here too: ConversationQueued comes from
+            // another stream and may not have been consumed yet.
+            Conversations::queued(txn, org, conv, "", &e.customer_principal_id).await?;
+        }
         Conversations::add_member(txn, org, conv, &e.agent_id, "agent").await?;
         let tracked = Conversations::get(txn, org, conv).await?;
         let assigned = Kind::Assigned(pb::ConversationAssigned {

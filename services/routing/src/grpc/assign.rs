@@ -127,6 +127,7 @@ impl RoutingGrpc {
             queue_id: entry.queue_id.to_string(),
             previous_agent_id: String::new(),
             assigned_at: Some(to_proto(leg.assigned_at)),
+            customer_principal_id: entry.customer_principal_id.clone(),
         };
         followup.staged.push(
             self.outbox

@@ -154,6 +154,7 @@ impl RoutingGrpc {
                 queue_id: leg.queue_id.to_string(),
                 previous_agent_id: previous,
                 assigned_at: Some(to_proto(leg.assigned_at)),
+                customer_principal_id: entry.customer_principal_id.clone(),
             };
             staged.push(self.outbox.stage(&txn, org, conv, &assigned).await?);
         }
