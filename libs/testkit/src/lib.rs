@@ -8,6 +8,7 @@
 //! its own databases (random names) and its own subject prefix, and drops
 //! both when it goes out of scope.
 
+mod ports;
 mod private_nats;
 mod servers;
 mod services;
@@ -18,6 +19,7 @@ use livedesk_auth::{Issuer, Role};
 use livedesk_platform::Env;
 use uuid::Uuid;
 
+pub use ports::reserve_port;
 pub use private_nats::PrivateNats;
 pub use services::{RunningService, spawn};
 

@@ -18,9 +18,7 @@ impl PrivateNats {
     /// Starts `nats-server` (from `LIVEDESK_TEST_NATS_SERVER`, `PATH`, or
     /// `/usr/sbin/nats-server`) and waits until it accepts connections.
     pub async fn start() -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = crate::reserve_port()?;
         let store =
             std::env::temp_dir().join(format!("livedesk-nats-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir_all(&store)?;

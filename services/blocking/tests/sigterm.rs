@@ -20,11 +20,7 @@ use sea_orm::ConnectionTrait;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_during_traffic_loses_no_acknowledged_block_nor_its_event() {
     let env = TestEnv::new().await.unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = livedesk_testkit::reserve_port().unwrap();
     let db_url = env.database_url("blocking");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_livedesk-blocking"))
         .env("LIVEDESK_BLOCKING__GRPC_ADDR", format!("127.0.0.1:{port}"))

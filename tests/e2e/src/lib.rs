@@ -22,9 +22,7 @@ pub struct Suite {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(livedesk_testkit::reserve_port()?)
 }
 
 /// Environment of one service: a fixed port (peers need each other's

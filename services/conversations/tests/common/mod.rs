@@ -75,11 +75,7 @@ impl Harness {
                 .await;
         });
         // Blocking and conversations call each other: reserve a port first.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = livedesk_testkit::reserve_port().unwrap();
         let conversations_url = format!("http://127.0.0.1:{port}");
         let blocking = spawn::<livedesk_blocking::App>(&env.service_env(
             "blocking",
