@@ -31,6 +31,29 @@ pub struct BlockingGrpc {
 type Result<T> = std::result::Result<Response<T>, Status>;
 
 impl BlockingGrpc {
+    /// Reads the changed block back inside `txn`, stages `event` with its
+    /// full view (services need the clear identities), commits, publishes,
+    /// and returns the view people see (identities masked).
+    async fn commit_block<E: livedesk_proto::EventType>(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        org: uuid::Uuid,
+        id: uuid::Uuid,
+        event: impl FnOnce(pb::Block) -> E,
+    ) -> std::result::Result<pb::Block, Error> {
+        let row = Blocks::get(&txn, org, id)
+            .await?
+            .ok_or(Error::NotFound("block"))?;
+        let now = Utc::now();
+        let staged = self
+            .outbox
+            .stage(&txn, org, id, &event(convert::block(&row, now, false)))
+            .await?;
+        txn.commit().await?;
+        self.outbox.publish(vec![staged]).await;
+        Ok(convert::block(&row, now, true))
+    }
+
     async fn block_customer(
         &self,
         req: Request<pb::BlockCustomerRequest>,
@@ -110,24 +133,13 @@ impl BlockingGrpc {
                 "this conversation's customer is already blocked",
             ));
         };
-        let row = Blocks::get(&txn, who.org_id, id)
-            .await?
-            .ok_or(Error::NotFound("block"))?;
-        let staged = self
-            .outbox
-            .stage(
-                &txn,
-                who.org_id,
-                id,
-                &livedesk_proto::blocking::v1::CustomerBlocked {
-                    block: Some(convert::block(&row, now, false)),
-                },
-            )
+        let view = self
+            .commit_block(txn, who.org_id, id, |block| pb::CustomerBlocked {
+                block: Some(block),
+            })
             .await?;
-        txn.commit().await?;
-        self.outbox.publish(vec![staged]).await;
         tracing::info!(block_id = %id, conversation_id = %parsed.conversation_id, "customer blocked");
-        Ok(convert::block(&row, now, true))
+        Ok(view)
     }
 
     async fn unblock(
@@ -156,24 +168,12 @@ impl BlockingGrpc {
             };
         }
         Blocks::audit(&txn, id, who.org_id, "unblock", &who.id, reason.as_str()).await?;
-        let row = Blocks::get(&txn, who.org_id, id)
-            .await?
-            .ok_or(Error::NotFound("block"))?;
-        let now = Utc::now();
-        let staged = self
-            .outbox
-            .stage(
-                &txn,
-                who.org_id,
-                id,
-                &pb::CustomerUnblocked {
-                    block: Some(convert::block(&row, now, false)),
-                },
-            )
+        let view = self
+            .commit_block(txn, who.org_id, id, |block| pb::CustomerUnblocked {
+                block: Some(block),
+            })
             .await?;
-        txn.commit().await?;
-        self.outbox.publish(vec![staged]).await;
-        Ok(convert::block(&row, now, true))
+        Ok(view)
     }
 
     async fn block_ip(
@@ -212,23 +212,12 @@ impl BlockingGrpc {
         )
         .await?
         .ok_or(Error::AlreadyExists("this range is already blocked"))?;
-        let row = Blocks::get(&txn, who.org_id, id)
-            .await?
-            .ok_or(Error::NotFound("block"))?;
-        let staged = self
-            .outbox
-            .stage(
-                &txn,
-                who.org_id,
-                id,
-                &pb::IpBlocked {
-                    block: Some(convert::block(&row, now, false)),
-                },
-            )
+        let view = self
+            .commit_block(txn, who.org_id, id, |block| pb::IpBlocked {
+                block: Some(block),
+            })
             .await?;
-        txn.commit().await?;
-        self.outbox.publish(vec![staged]).await;
-        Ok(convert::block(&row, now, true))
+        Ok(view)
     }
 
     async fn check(
