@@ -271,15 +271,7 @@ async fn wrap_up_keeps_capacity_until_submitted_then_frees_it() {
     available(&env, &mut c, org, "ada").await;
     let first = queue_conversation(&env, org, "", "Grace").await;
     let offer = offer_to(&rec, first, "ada").await;
-    c.accept_offer(req(
-        &env,
-        org,
-        "ada",
-        Role::Agent,
-        pb::AcceptOfferRequest { offer_id: offer.id },
-    ))
-    .await
-    .unwrap();
+    accept(&env, &mut c, org, "ada", &offer).await;
     let second = queue_conversation(&env, org, "", "Alan").await;
     end_conversation(&env, org, first).await;
     let f = first.to_string();
@@ -396,15 +388,7 @@ async fn auto_wrap_up_is_recorded_as_such_and_applies_the_next_state() {
     available(&env, &mut c, org, "ada").await;
     let conv = queue_conversation(&env, org, "", "Grace").await;
     let offer = offer_to(&rec, conv, "ada").await;
-    c.accept_offer(req(
-        &env,
-        org,
-        "ada",
-        Role::Agent,
-        pb::AcceptOfferRequest { offer_id: offer.id },
-    ))
-    .await
-    .unwrap();
+    accept(&env, &mut c, org, "ada", &offer).await;
     // RTG-14: AWAY after the current chats; no new offers meanwhile.
     let a = c
         .set_next_agent_state(req(
