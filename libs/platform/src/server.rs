@@ -11,6 +11,10 @@ use tonic_health::server::HealthReporter;
 
 use crate::Runtime;
 
+/// The health service name that reports liveness only (process up, not
+/// draining); `""` and every named service report readiness.
+pub const LIVENESS: &str = "liveness";
+
 /// Serves `routes` on `listener` until `shutdown` is cancelled, then stops
 /// accepting, reports NOT_SERVING and waits for in-flight RPCs (bounded by
 /// the configured grace period).
@@ -35,6 +39,12 @@ pub async fn serve(
         .with_service_name("grpc.health.v1.Health")
         .build_v1()?;
     let routes = routes.add_service(health_service).add_service(reflection);
+    // Liveness (Kubernetes' liveness probe asks for this name): SERVING
+    // while the process answers, whatever its dependencies say, so an
+    // outage of PostgreSQL or NATS makes pods unready, never restarts them.
+    reporter
+        .set_service_status(LIVENESS, ServingStatus::Serving)
+        .await;
 
     let monitor = tokio::spawn(monitor_health(
         rt.clone(),
@@ -54,6 +64,9 @@ pub async fn serve(
         .serve_with_incoming_shutdown(incoming, async move {
             drained.cancelled().await;
             set_all(&reporter, &[], ServingStatus::NotServing).await;
+            reporter
+                .set_service_status(LIVENESS, ServingStatus::NotServing)
+                .await;
         });
     tokio::pin!(server);
     let result = tokio::select! {
