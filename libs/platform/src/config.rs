@@ -230,6 +230,9 @@ pub struct CommonConfig {
     pub auth: AuthConfig,
     /// Seconds to wait for in-flight RPCs on SIGTERM.
     pub shutdown_grace_seconds: u64,
+    /// How often peer host names are resolved again to follow replicas
+    /// (`LIVEDESK_PEER_DNS_REFRESH_SECONDS`, see [`crate::peer`]).
+    pub peer_dns_refresh: std::time::Duration,
 }
 
 impl CommonConfig {
@@ -261,6 +264,7 @@ impl CommonConfig {
             subject_prefix: env.get("LIVEDESK_SUBJECT_PREFIX", "livedesk".to_string())?,
             auth: AuthConfig::from_env(env)?,
             shutdown_grace_seconds: env.get("LIVEDESK_SHUTDOWN_GRACE_SECONDS", 20u64)?,
+            peer_dns_refresh: peer_dns_refresh(env)?,
         })
     }
 
@@ -281,6 +285,20 @@ impl CommonConfig {
             format!("http://127.0.0.1:{default_port}"),
         )
     }
+}
+
+/// Reads `LIVEDESK_PEER_DNS_REFRESH_SECONDS` (positive).
+fn peer_dns_refresh(env: &Env) -> Result<std::time::Duration, ConfigError> {
+    let key = "LIVEDESK_PEER_DNS_REFRESH_SECONDS";
+    let secs: u64 = env.get(key, crate::peer::DEFAULT_DNS_REFRESH.as_secs())?;
+    if secs == 0 {
+        return Err(ConfigError::Invalid {
+            key: key.into(),
+            value: "0".into(),
+            reason: "must be at least 1 second".into(),
+        });
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// Default local ports of the six services.

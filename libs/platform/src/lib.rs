@@ -15,6 +15,7 @@ pub mod grpc_telemetry;
 pub mod identity;
 pub mod nats;
 pub mod page;
+pub mod peer;
 pub mod runtime;
 pub mod server;
 pub mod shutdown;

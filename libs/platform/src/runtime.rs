@@ -81,13 +81,14 @@ impl Runtime {
     }
 }
 
-/// A lazily connected channel to another service (it connects on first use
-/// and reconnects on its own).
-pub fn peer_channel(url: &str) -> anyhow::Result<tonic::transport::Channel> {
-    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())?
-        .connect_timeout(std::time::Duration::from_secs(3))
-        .tcp_nodelay(true)
-        .connect_lazy())
+/// A lazily connected channel to another service, balanced over every
+/// replica its URL (or comma-separated URLs) resolves to, re-resolved every
+/// `refresh` (see [`crate::peer`]).
+pub fn peer_channel(
+    url: &str,
+    refresh: std::time::Duration,
+) -> anyhow::Result<tonic::transport::Channel> {
+    crate::peer::balanced_channel(url, refresh)
 }
 
 /// Builds a request to another service carrying the caller's own

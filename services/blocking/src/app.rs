@@ -34,9 +34,10 @@ impl ServiceApp for App {
     }
 
     async fn build(cfg: Config) -> anyhow::Result<Self> {
+        let refresh = cfg.common.peer_dns_refresh;
         let mut host = Host::start::<Migrator>(cfg.common, &["conversations"]).await?;
         let conversations = ConversationsServiceClient::new(
-            livedesk_platform::runtime::peer_channel(&cfg.conversations_url)?,
+            livedesk_platform::runtime::peer_channel(&cfg.conversations_url, refresh)?,
         );
         let grpc = BlockingGrpc {
             db: host.rt.db.clone(),

@@ -38,14 +38,15 @@ impl ServiceApp for App {
     }
 
     async fn build(cfg: Config) -> anyhow::Result<Self> {
+        let refresh = cfg.common.peer_dns_refresh;
         let mut host =
             Host::start::<Migrator>(cfg.common.clone(), &["routing", "blocking"]).await?;
         let grpc = ConversationsGrpc {
             db: host.rt.db.clone(),
             outbox: host.outbox.clone(),
             rt: host.rt.clone(),
-            blocking: BlockingServiceClient::new(peer_channel(&cfg.blocking_url)?),
-            scheduling: SchedulingServiceClient::new(peer_channel(&cfg.scheduling_url)?),
+            blocking: BlockingServiceClient::new(peer_channel(&cfg.blocking_url, refresh)?),
+            scheduling: SchedulingServiceClient::new(peer_channel(&cfg.scheduling_url, refresh)?),
             email_domain: cfg.email_domain.clone(),
             email_from: cfg.email_from.clone(),
             attachments: object_store(&cfg)?,

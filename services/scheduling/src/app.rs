@@ -35,9 +35,12 @@ impl ServiceApp for App {
     }
 
     async fn build(cfg: Config) -> anyhow::Result<Self> {
+        let refresh = cfg.common.peer_dns_refresh;
         let mut host = Host::start::<Migrator>(cfg.common, &[]).await?;
-        let routing =
-            RoutingServiceClient::new(livedesk_platform::runtime::peer_channel(&cfg.routing_url)?);
+        let routing = RoutingServiceClient::new(livedesk_platform::runtime::peer_channel(
+            &cfg.routing_url,
+            refresh,
+        )?);
         let cache = OrgCache::new(host.rt.db.clone(), cfg.cache_ttl);
         let grpc = SchedulingGrpc {
             db: host.rt.db.clone(),
