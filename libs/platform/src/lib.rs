@@ -13,6 +13,7 @@ pub mod defaults;
 pub mod errors;
 pub mod grpc_telemetry;
 pub mod identity;
+pub mod metrics;
 pub mod nats;
 pub mod page;
 pub mod peer;

@@ -2,7 +2,8 @@
 //!
 //! Logs are JSON lines on stdout (or human-readable with
 //! `LIVEDESK_LOG_FORMAT=pretty`), filtered by `RUST_LOG` (default `info`).
-//! Traces and metrics go to an OTLP collector when
+//! Metrics are always served as Prometheus text at `GET /metrics` (see
+//! [`crate::metrics`]). Traces and metrics also go to an OTLP collector when
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the exporter reads the standard
 //! `OTEL_*` variables itself); W3C trace context is propagated in gRPC
 //! metadata and NATS headers through the global propagator set here.
@@ -52,7 +53,7 @@ pub fn init(service: &'static str) -> anyhow::Result<TelemetryGuard> {
     let resource = opentelemetry_sdk::Resource::builder()
         .with_service_name(service)
         .build();
-    let (tracer, meter) = if otlp {
+    let (tracer, metric_exporter) = if otlp {
         let span_exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
             .build()?;
@@ -63,16 +64,13 @@ pub fn init(service: &'static str) -> anyhow::Result<TelemetryGuard> {
         let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
             .with_tonic()
             .build()?;
-        let meter = SdkMeterProvider::builder()
-            .with_periodic_exporter(metric_exporter)
-            .with_resource(resource)
-            .build();
-        opentelemetry::global::set_meter_provider(meter.clone());
         opentelemetry::global::set_tracer_provider(tracer.clone());
-        (Some(tracer), Some(meter))
+        (Some(tracer), Some(metric_exporter))
     } else {
         (None, None)
     };
+    // The Prometheus reader is always installed; OTLP joins it when set.
+    let meter = Some(crate::metrics::install(resource, metric_exporter)?);
     // The log filter applies to logs only: trace context must keep flowing
     // (gRPC → outbox → NATS) even when RUST_LOG silences info spans.
     let otel_layer = tracer.as_ref().map(|t| {
@@ -89,7 +87,8 @@ pub fn init(service: &'static str) -> anyhow::Result<TelemetryGuard> {
 
 /// Installs the propagator, a tracer that exports nothing (so spans carry
 /// real trace contexts and propagation can be observed) and a test-friendly
-/// log layer. Idempotent.
+/// log layer. Idempotent. Metrics need nothing here: [`crate::metrics::meter`]
+/// installs the process-wide Prometheus provider on first use.
 pub fn init_for_tests() {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
