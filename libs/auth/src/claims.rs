@@ -52,19 +52,45 @@ impl FromStr for Role {
     }
 }
 
-/// JWT claims. `org` is the tenant, `sub` the principal id.
+/// JWT claims read as RFC 7519 says. `org` is the tenant, `sub` the
+/// principal id; `exp`, `iss`, `aud` and `sub` are required, `iat` and `nbf`
+/// optional (`nbf` is honoured when present).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     pub org: Uuid,
     pub sub: String,
     pub role: Role,
     pub iss: String,
-    pub aud: String,
+    pub aud: Audience,
     pub exp: i64,
-    pub iat: i64,
+    /// Issued-at: informative only (RFC 7519 §4.1.6), so tokens of identity
+    /// providers that omit it are accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// Not-before (RFC 7519 §4.1.5): a token is refused before this instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     /// Display name, when the identity provider knows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+/// The `aud` claim: one audience or several (RFC 7519 §4.1.3 allows both).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Returns true when `audience` is one of the token's audiences.
+    pub fn contains(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(a) => a == audience,
+            Audience::Many(all) => all.iter().any(|a| a == audience),
+        }
+    }
 }
 
 /// The authenticated caller of an RPC.

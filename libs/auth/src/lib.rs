@@ -1,7 +1,9 @@
 //! Authentication and authorization for every Livedesk RPC (TEN-2, TEN-3).
 //!
 //! A request carries `authorization: Bearer <JWT>`; [`Verifier`] checks
-//! signature, issuer, audience and expiry, and yields a [`Principal`] whose
+//! signature (HS256 secret, RS256/ES256 public keys, or a JWKS by `kid`),
+//! issuer, audience, expiry and not-before as RFC 7519 reads them (with
+//! [`CLOCK_LEEWAY_SECONDS`] of clock skew), and yields a [`Principal`] whose
 //! `org_id` is the only tenant a handler ever uses (never one from the body).
 //! [`Issuer`] mints tokens: development tokens for `livedeskctl` and tests,
 //! and short-lived `service` tokens for service-to-service calls.
@@ -11,10 +13,10 @@ mod interceptor;
 mod issuer;
 mod verifier;
 
-pub use claims::{Claims, Principal, Role};
+pub use claims::{Audience, Claims, Principal, Role};
 pub use interceptor::{AuthInterceptor, principal};
 pub use issuer::Issuer;
-pub use verifier::{KeySource, Verifier};
+pub use verifier::{CLOCK_LEEWAY_SECONDS, KeySource, Verifier};
 
 /// Why a token or an action was refused.
 #[derive(Debug, thiserror::Error)]

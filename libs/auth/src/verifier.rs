@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 
 use crate::{AuthError, Claims, Principal};
@@ -31,6 +31,37 @@ impl KeySource {
         std::fs::read_to_string(path)
             .map(KeySource::Jwks)
             .map_err(|e| AuthError::Config(format!("reading {}: {e}", path.display())))
+    }
+}
+
+/// Seconds of clock skew tolerated on `exp` and `nbf` (RFC 7519 §4.1.4
+/// allows "a small leeway"). Hosts synchronised by NTP differ by far less;
+/// 30 s absorbs a slow VM clock without keeping an expired token usable for
+/// long (a revoked session ends at most this much after its `exp`).
+pub const CLOCK_LEEWAY_SECONDS: u64 = 30;
+
+/// The one algorithm a JWK verifies: its `alg` when given, else the one
+/// its key type implies. Only RS256 and ES256 (P-256) are accepted; a
+/// symmetric (`oct`) key in a JWKS is refused, since a published JWKS must
+/// never hold a secret.
+fn jwk_algorithm(jwk: &Jwk) -> Result<Algorithm, AuthError> {
+    let kid = jwk.common.key_id.as_deref().unwrap_or("");
+    let implied = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
+        _ => {
+            return Err(AuthError::Config(format!(
+                "JWK {kid:?}: only RSA and EC P-256 keys are supported"
+            )));
+        }
+    };
+    match jwk.common.key_algorithm {
+        None => Ok(implied),
+        Some(KeyAlgorithm::RS256) if implied == Algorithm::RS256 => Ok(implied),
+        Some(KeyAlgorithm::ES256) if implied == Algorithm::ES256 => Ok(implied),
+        Some(other) => Err(AuthError::Config(format!(
+            "JWK {kid:?}: algorithm {other:?} does not match its key or is not supported (RS256, ES256)"
+        ))),
     }
 }
 
@@ -101,17 +132,22 @@ impl Verifier {
                     let set: JwkSet = serde_json::from_str(json)
                         .map_err(|e| AuthError::Config(format!("invalid JWKS: {e}")))?;
                     for jwk in &set.keys {
+                        let algorithm = jwk_algorithm(jwk)?;
                         let key = DecodingKey::from_jwk(jwk)
                             .map_err(|e| AuthError::Config(format!("invalid JWK: {e}")))?;
-                        let kid = jwk.common.key_id.clone().unwrap_or_default();
                         let entry = Key {
                             key,
-                            algorithms: vec![Algorithm::RS256, Algorithm::ES256],
+                            algorithms: vec![algorithm],
                         };
-                        if kid.is_empty() {
-                            keys.push(entry);
-                        } else {
-                            by_kid.insert(kid, entry);
+                        match jwk.common.key_id.clone().filter(|k| !k.is_empty()) {
+                            Some(kid) => {
+                                if by_kid.insert(kid.clone(), entry).is_some() {
+                                    return Err(AuthError::Config(format!(
+                                        "the JWKS names key id {kid:?} twice"
+                                    )));
+                                }
+                            }
+                            None => keys.push(entry),
                         }
                     }
                 }
@@ -129,13 +165,24 @@ impl Verifier {
     }
 
     /// Verifies a raw token and returns its principal.
+    ///
+    /// A token naming a `kid` the JWKS holds is checked against that key
+    /// only; any other token against the keys without an id (shared secret,
+    /// PEM public keys, JWKS entries without `kid`). A key only ever accepts
+    /// its own algorithm, so an HS256 token "signed" with a public key's bytes
+    /// is refused (algorithm confusion).
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let header = decode_header(token).map_err(|e| AuthError::InvalidToken(e.to_string()))?;
         let candidates: Vec<&Key> = match header.kid.as_deref().and_then(|k| self.by_kid.get(k)) {
             Some(k) => vec![k],
             None => self.keys.iter().collect(),
         };
-        let mut last = AuthError::InvalidToken("no key accepts this token".into());
+        let mut last = match header.kid.as_deref() {
+            Some(kid) => {
+                AuthError::InvalidToken(format!("no configured key accepts key id {kid:?}"))
+            }
+            None => AuthError::InvalidToken(format!("no configured key accepts {:?}", header.alg)),
+        };
         for key in candidates {
             if !key.algorithms.contains(&header.alg) {
                 continue;
@@ -144,7 +191,9 @@ impl Verifier {
             validation.set_issuer(&[&self.issuer]);
             validation.set_audience(&[&self.audience]);
             validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-            validation.leeway = 30;
+            validation.validate_exp = true;
+            validation.validate_nbf = true;
+            validation.leeway = CLOCK_LEEWAY_SECONDS;
             match decode::<Claims>(token, &key.key, &validation) {
                 Ok(data) => return Ok(data.claims.into()),
                 Err(e) => last = AuthError::InvalidToken(e.to_string()),
