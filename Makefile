@@ -38,3 +38,16 @@ fmt:
 
 bench: services
 	cargo run --release -p livedesk-bench -- --spawn
+
+.PHONY: chart k8s
+
+# Renders the Helm chart, validates every object offline and runs the policy
+# tests (OPS-1, OPS-2); installs helm, kubectl and kubernetes-validate first.
+chart:
+	./scripts/deploy-tools.sh
+	cargo nextest run -p livedesk-deploy-tests -E 'binary(chart)'
+
+# Regenerates the plain manifests in k8s/ from the chart.
+k8s:
+	./scripts/deploy-tools.sh
+	./scripts/render-chart.py k8s
