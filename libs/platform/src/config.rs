@@ -23,6 +23,8 @@ pub enum ConfigError {
     },
     #[error("unknown configuration keys: {0}")]
     Unknown(String),
+    #[error("authentication: {0}")]
+    Auth(String),
     #[error("{0}")]
     Other(String),
 }
@@ -143,34 +145,89 @@ pub struct AuthConfig {
     pub jwks_file: Option<PathBuf>,
     /// Private key (PEM) for service tokens; the HS256 secret when absent.
     pub signing_key_file: Option<PathBuf>,
+    /// `kid` put in service tokens, naming the signing key's public half
+    /// in `LIVEDESK_AUTH_JWKS_FILE`.
+    pub signing_key_id: Option<String>,
+    /// True when the built-in [`DEV_SECRET`] is in use
+    /// (`LIVEDESK_AUTH_ALLOW_DEV_SECRET=true`); logged as a warning at start.
+    pub uses_dev_secret: bool,
 }
 
-/// The development secret used when none is configured. Production
-/// deployments set `LIVEDESK_AUTH_HS256_SECRET` or public keys; the Helm
-/// chart refuses to render without one.
+/// The development secret, published in this repository: anyone can mint
+/// tokens with it. A service uses it only when
+/// `LIVEDESK_AUTH_ALLOW_DEV_SECRET=true` (`make run`); otherwise a service
+/// without a configured key, or configured with this very secret, refuses
+/// to start.
 pub const DEV_SECRET: &str = "livedesk-development-secret-change-me";
 
+/// What a deployment must set, named in the refusal.
+const NO_KEY: &str = "no token verification key is configured: set LIVEDESK_AUTH_HS256_SECRET, \
+LIVEDESK_AUTH_PUBLIC_KEY_FILE or LIVEDESK_AUTH_JWKS_FILE (or LIVEDESK_AUTH_ALLOW_DEV_SECRET=true \
+to use the public development secret, for local development only)";
+
 impl AuthConfig {
-    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    /// Reads `LIVEDESK_AUTH_*`, refusing (fail closed) a deployment without
+    /// a verification key, one that would verify with the public development
+    /// secret without `LIVEDESK_AUTH_ALLOW_DEV_SECRET=true`, and one that
+    /// has no key to sign its service-to-service tokens with.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let public_key_file = env.opt_path("LIVEDESK_AUTH_PUBLIC_KEY_FILE");
         let jwks_file = env.opt_path("LIVEDESK_AUTH_JWKS_FILE");
-        let default_secret = if public_key_file.is_none() && jwks_file.is_none() {
-            Some(DEV_SECRET)
-        } else {
-            None
-        };
+        let signing_key_file = env.opt_path("LIVEDESK_AUTH_SIGNING_KEY_FILE");
+        let allow_dev_secret = env.get("LIVEDESK_AUTH_ALLOW_DEV_SECRET", false)?;
+        let mut hs256_secret = env
+            .secret("LIVEDESK_AUTH_HS256_SECRET", None)
+            .filter(|s| !s.expose_secret().is_empty());
+        let mut uses_dev_secret = hs256_secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret() == DEV_SECRET);
+        if uses_dev_secret && !allow_dev_secret {
+            return Err(ConfigError::Auth(
+                "LIVEDESK_AUTH_HS256_SECRET is the public development secret: configure a secret \
+of your own (or LIVEDESK_AUTH_ALLOW_DEV_SECRET=true, for local development only)"
+                    .into(),
+            ));
+        }
+        if hs256_secret.is_none() && public_key_file.is_none() && jwks_file.is_none() {
+            if !allow_dev_secret {
+                return Err(ConfigError::Auth(NO_KEY.into()));
+            }
+            hs256_secret = Some(SecretString::from(DEV_SECRET));
+            uses_dev_secret = true;
+        }
+        if hs256_secret.is_none() && signing_key_file.is_none() {
+            return Err(ConfigError::Auth(
+                "service-to-service tokens need a signing key: set LIVEDESK_AUTH_SIGNING_KEY_FILE \
+(the private key of LIVEDESK_AUTH_PUBLIC_KEY_FILE / a key of LIVEDESK_AUTH_JWKS_FILE) or \
+LIVEDESK_AUTH_HS256_SECRET"
+                    .into(),
+            ));
+        }
         Ok(Self {
             issuer: env.get("LIVEDESK_AUTH_ISSUER", "livedesk".to_string())?,
             audience: env.get("LIVEDESK_AUTH_AUDIENCE", "livedesk-api".to_string())?,
-            hs256_secret: env.secret("LIVEDESK_AUTH_HS256_SECRET", default_secret),
+            hs256_secret,
             public_key_file,
             jwks_file,
-            signing_key_file: env.opt_path("LIVEDESK_AUTH_SIGNING_KEY_FILE"),
+            signing_key_file,
+            signing_key_id: env.opt("LIVEDESK_AUTH_SIGNING_KEY_ID"),
+            uses_dev_secret,
         })
     }
 
-    /// Builds the verifier for incoming requests.
+    /// Builds the verifier for incoming requests (once, at start: the
+    /// development-secret warning is logged here).
     pub fn verifier(&self) -> Result<livedesk_auth::Verifier, ConfigError> {
+        if self.uses_dev_secret {
+            tracing::warn!(
+                "tokens are verified with the public development secret \
+(LIVEDESK_AUTH_ALLOW_DEV_SECRET=true): anyone can mint tokens; never do this in production"
+            );
+        }
+        self.build_verifier()
+    }
+
+    fn build_verifier(&self) -> Result<livedesk_auth::Verifier, ConfigError> {
         let mut sources = Vec::new();
         if let Some(s) = &self.hs256_secret {
             sources.push(livedesk_auth::KeySource::SharedSecret(
@@ -180,37 +237,64 @@ impl AuthConfig {
         if let Some(p) = &self.public_key_file {
             sources.push(
                 livedesk_auth::KeySource::pem_file(p)
-                    .map_err(|e| ConfigError::Other(e.to_string()))?,
+                    .map_err(|e| ConfigError::Auth(e.to_string()))?,
             );
         }
         if let Some(p) = &self.jwks_file {
             sources.push(
                 livedesk_auth::KeySource::jwks_file(p)
-                    .map_err(|e| ConfigError::Other(e.to_string()))?,
+                    .map_err(|e| ConfigError::Auth(e.to_string()))?,
             );
         }
         livedesk_auth::Verifier::new(&self.issuer, &self.audience, &sources)
-            .map_err(|e| ConfigError::Other(e.to_string()))
+            .map_err(|e| ConfigError::Auth(e.to_string()))
     }
 
-    /// Builds the issuer of service-to-service tokens.
+    /// Builds the issuer of service-to-service tokens, and proves at start
+    /// that this deployment's own verification keys accept its tokens (a
+    /// signing key without its public half configured would otherwise fail
+    /// every peer call, long after start).
     pub fn issuer(&self) -> Result<livedesk_auth::Issuer, ConfigError> {
-        if let Some(p) = &self.signing_key_file {
-            let pem = std::fs::read(p)
-                .map_err(|e| ConfigError::Other(format!("{}: {e}", p.display())))?;
-            return livedesk_auth::Issuer::from_private_pem(&self.issuer, &self.audience, &pem)
-                .map_err(|e| ConfigError::Other(e.to_string()));
-        }
-        let secret = self.hs256_secret.as_ref().ok_or_else(|| {
-            ConfigError::Other(
-                "LIVEDESK_AUTH_SIGNING_KEY_FILE or LIVEDESK_AUTH_HS256_SECRET is required to sign service tokens".into(),
-            )
+        let issuer = match (&self.signing_key_file, &self.hs256_secret) {
+            (Some(p), _) => {
+                let pem = std::fs::read(p).map_err(|e| {
+                    ConfigError::Auth(format!(
+                        "LIVEDESK_AUTH_SIGNING_KEY_FILE {}: {e}",
+                        p.display()
+                    ))
+                })?;
+                let issuer =
+                    livedesk_auth::Issuer::from_private_pem(&self.issuer, &self.audience, &pem)
+                        .map_err(|e| {
+                            ConfigError::Auth(format!("LIVEDESK_AUTH_SIGNING_KEY_FILE: {e}"))
+                        })?;
+                match &self.signing_key_id {
+                    Some(kid) => issuer.with_key_id(kid),
+                    None => issuer,
+                }
+            }
+            (None, Some(secret)) => livedesk_auth::Issuer::hs256(
+                &self.issuer,
+                &self.audience,
+                secret.expose_secret().as_bytes(),
+            ),
+            (None, None) => {
+                return Err(ConfigError::Auth(
+                    "LIVEDESK_AUTH_SIGNING_KEY_FILE or LIVEDESK_AUTH_HS256_SECRET is required to sign service tokens".into(),
+                ));
+            }
+        };
+        let probe = issuer
+            .service_token(uuid::Uuid::nil(), "startup-check")
+            .map_err(|e| ConfigError::Auth(e.to_string()))?;
+        self.build_verifier()?.verify(&probe).map_err(|e| {
+            ConfigError::Auth(format!(
+                "the configured verification keys refuse this service's own tokens ({e}): \
+LIVEDESK_AUTH_SIGNING_KEY_FILE must be the private half of a configured public key \
+(with LIVEDESK_AUTH_SIGNING_KEY_ID naming its kid in a JWKS)"
+            ))
         })?;
-        Ok(livedesk_auth::Issuer::hs256(
-            &self.issuer,
-            &self.audience,
-            secret.expose_secret().as_bytes(),
-        ))
+        Ok(issuer)
     }
 }
 
@@ -220,6 +304,8 @@ pub struct CommonConfig {
     /// Service name: `routing`, `conversations`, ...
     pub service: &'static str,
     pub grpc_addr: SocketAddr,
+    /// Where `GET /metrics` (Prometheus text) is served.
+    pub metrics_addr: SocketAddr,
     pub database_url: SecretString,
     pub migrate_on_start: bool,
     /// Pool size of this instance.
@@ -265,7 +351,33 @@ impl CommonConfig {
             auth: AuthConfig::from_env(env)?,
             shutdown_grace_seconds: env.get("LIVEDESK_SHUTDOWN_GRACE_SECONDS", 20u64)?,
             peer_dns_refresh: peer_dns_refresh(env)?,
+            metrics_addr: Self::metrics_addr(env, &p, default_port)?,
         })
+    }
+
+    /// Reads `<prefix>METRICS_ADDR`; its default port follows the gRPC
+    /// one (50051 → 9051, ...). A service without a known default port
+    /// must set it: two services must never share a default.
+    fn metrics_addr(
+        env: &Env,
+        prefix: &str,
+        default_grpc_port: u16,
+    ) -> Result<SocketAddr, ConfigError> {
+        let key = format!("{prefix}METRICS_ADDR");
+        match ports::metrics_for(default_grpc_port) {
+            Some(port) => env.get(&key, SocketAddr::from(([127, 0, 0, 1], port))),
+            None => {
+                let raw = env
+                    .opt(&key)
+                    .ok_or_else(|| ConfigError::Other(format!("{key} is required")))?;
+                raw.parse()
+                    .map_err(|e: std::net::AddrParseError| ConfigError::Invalid {
+                        key,
+                        value: raw,
+                        reason: e.to_string(),
+                    })
+            }
+        }
     }
 
     /// Reads the URL of another Livedesk service
@@ -309,6 +421,15 @@ pub mod ports {
     pub const SCHEDULING: u16 = 50054;
     pub const REPORTING: u16 = 50055;
     pub const NOTIFICATIONS: u16 = 50056;
+
+    /// The default metrics port of the service whose default gRPC port is
+    /// `grpc` (routing 9051 ... notifications 9056).
+    pub fn metrics_for(grpc: u16) -> Option<u16> {
+        match grpc {
+            ROUTING..=NOTIFICATIONS => Some(9051 + (grpc - ROUTING)),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -326,9 +447,14 @@ mod tests {
             ),
             ("LIVEDESK_ROUTING__TYPO".to_string(), "1".to_string()),
             ("LIVEDESK_BLOCKING__OTHER".to_string(), "1".to_string()),
+            (
+                "LIVEDESK_AUTH_HS256_SECRET".to_string(),
+                "a-secret-of-this-deployment-only".to_string(),
+            ),
         ]);
         let cfg = CommonConfig::from_env(&env, "routing", ports::ROUTING).unwrap();
         assert_eq!(cfg.grpc_addr.port(), 6000);
+        assert_eq!(cfg.metrics_addr, SocketAddr::from(([127, 0, 0, 1], 9051)));
         assert_eq!(cfg.subject_prefix, "livedesk");
         let err = env.refuse_unknown("routing").unwrap_err().to_string();
         assert!(err.contains("LIVEDESK_ROUTING__TYPO"), "{err}");
