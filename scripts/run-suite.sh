@@ -12,6 +12,10 @@ echo "[run] building the services and livedeskctl (first build takes a few minut
 cargo build --quiet --bins
 
 ./scripts/stop-suite.sh >/dev/null 2>&1 || true
+# A local suite: the services verify and livedeskctl signs with the public
+# development secret. Services refuse that secret unless told so explicitly.
+export LIVEDESK_AUTH_ALLOW_DEV_SECRET=true
+export LIVEDESK_CTL_DEV=true
 for svc in routing blocking scheduling conversations reporting notifications; do
   LIVEDESK_LOG_FORMAT="${LIVEDESK_LOG_FORMAT:-pretty}" nohup "target/debug/livedesk-$svc" serve >"$state/logs/$svc.log" 2>&1 &
   echo $! >"$state/pids/$svc.pid"
