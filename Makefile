@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export LIVEDESK_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432
 export LIVEDESK_TEST_NATS_URL ?= nats://127.0.0.1:4222
 
-.PHONY: run demo stop test lint fmt build services bench
+.PHONY: run demo stop test lint fmt build services bench images
 
 run:
 	./scripts/run-suite.sh
@@ -51,3 +51,8 @@ chart:
 k8s:
 	./scripts/deploy-tools.sh
 	./scripts/render-chart.py k8s
+
+# Container images (OPS-3): the six services, PostgreSQL 15 and NATS, built
+# with Podman from a local Debian base and this machine's toolchain.
+images:
+	./scripts/images.sh
