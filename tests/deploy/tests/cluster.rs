@@ -1,0 +1,583 @@
+//! The cluster scenario (`make cluster`): PostgreSQL, NATS and two replicas
+//! of every service image on a Podman network (scripts/cluster.sh), clients
+//! and service-to-service calls spread over both replicas; `livedeskctl
+//! demo` passes against it; then every replica is replaced one at a time
+//! (SIGTERM, drain, a new container) while visitors keep starting
+//! conversations and sending messages, and afterwards every acknowledged
+//! message is stored once and was delivered once, nothing waits in a
+//! queue, and every outbox is empty.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use livedesk_auth::{Issuer, Role};
+use livedesk_deploy_tests::repo_root;
+use livedesk_platform::peer::balanced_channel;
+use livedesk_proto::common::v1::Channel;
+use livedesk_proto::conversations::v1 as cnv;
+use livedesk_proto::notifications::v1 as ntf;
+use livedesk_proto::routing::v1 as rtg;
+use livedeskctl::tokens::authed;
+use livedeskctl::{Clients, Tokens};
+use sea_orm::{ConnectionTrait, Statement};
+use tokio_stream::StreamExt;
+use uuid::Uuid;
+
+const SERVICES: [&str; 6] = [
+    "routing",
+    "blocking",
+    "scheduling",
+    "conversations",
+    "reporting",
+    "notifications",
+];
+const VISITORS: usize = 6;
+const AGENTS: usize = 4;
+const MESSAGES_PER_CONVERSATION: usize = 5;
+
+fn index(service: &str) -> u16 {
+    match service {
+        "routing" => 1,
+        "conversations" => 2,
+        "blocking" => 3,
+        "scheduling" => 4,
+        "reporting" => 5,
+        _ => 6,
+    }
+}
+
+/// Runs `scripts/cluster.sh ARGS`, output inherited.
+async fn script(args: &[&str]) -> anyhow::Result<()> {
+    let status = tokio::process::Command::new("bash")
+        .arg(repo_root().join("scripts/cluster.sh"))
+        .args(args)
+        .current_dir(repo_root())
+        .env("LIVEDESK_HEALTH_PROBE", env!("CARGO_BIN_EXE_livedesk-health"))
+        .status()
+        .await?;
+    anyhow::ensure!(status.success(), "scripts/cluster.sh {args:?} failed");
+    Ok(())
+}
+
+/// Removes the cluster when the test ends, passed or not.
+struct Down;
+impl Drop for Down {
+    fn drop(&mut self) {
+        if std::env::var("LIVEDESK_CLUSTER_KEEP").is_ok_and(|v| v == "1") {
+            return;
+        }
+        let _ = std::process::Command::new("bash")
+            .arg(repo_root().join("scripts/cluster.sh"))
+            .arg("down")
+            .current_dir(repo_root())
+            .status();
+    }
+}
+
+/// Clients balanced over both replicas of every service, as the chart's
+/// headless Services let in-cluster clients do.
+fn clients() -> anyhow::Result<Clients> {
+    use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
+    use livedesk_proto::conversations::v1::conversations_service_client::ConversationsServiceClient;
+    use livedesk_proto::notifications::v1::notifications_service_client::NotificationsServiceClient;
+    use livedesk_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
+    use livedesk_proto::routing::v1::routing_service_client::RoutingServiceClient;
+    use livedesk_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
+    let ch = |svc: &str| {
+        let p = 51000 + index(svc) * 10;
+        balanced_channel(
+            &format!("http://127.0.0.1:{},http://127.0.0.1:{}", p + 1, p + 2),
+            Duration::from_secs(1),
+        )
+    };
+    Ok(Clients {
+        routing: RoutingServiceClient::new(ch("routing")?),
+        conversations: ConversationsServiceClient::new(ch("conversations")?),
+        blocking: BlockingServiceClient::new(ch("blocking")?),
+        scheduling: SchedulingServiceClient::new(ch("scheduling")?),
+        reporting: ReportingServiceClient::new(ch("reporting")?),
+        notifications: NotificationsServiceClient::new(ch("notifications")?),
+    })
+}
+
+fn tokens(org: Uuid) -> Tokens {
+    let secret = std::fs::read_to_string(repo_root().join(".livedesk/cluster/secret")).unwrap();
+    Tokens::new(
+        Issuer::hs256("livedesk", "livedesk-api", secret.trim().as_bytes()),
+        org,
+    )
+}
+
+/// Whether a failed call may be retried as is: the replica it reached went
+/// away (or was going away) before answering. Every retried call carries
+/// its idempotency key, so a retry never doubles anything.
+fn transient(s: &tonic::Status) -> bool {
+    matches!(
+        s.code(),
+        tonic::Code::Unavailable
+            | tonic::Code::Unknown
+            | tonic::Code::Cancelled
+            | tonic::Code::DeadlineExceeded
+            | tonic::Code::Aborted
+    )
+}
+
+/// Calls `f` until it succeeds or fails for a reason other than a replica
+/// going away (two minutes at most). Counts retries in `retries`.
+async fn retry<T, F, Fut>(what: &str, retries: &Mutex<usize>, mut f: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match f().await {
+            Ok(v) => return Ok(v),
+            Err(s) if transient(&s) && Instant::now() < deadline => {
+                *retries.lock().unwrap() += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(s) => anyhow::bail!("{what}: {s:?}"),
+        }
+    }
+}
+
+/// What the load saw.
+#[derive(Default)]
+struct Ledger {
+    /// Acknowledged client message ids, by conversation.
+    acked: Mutex<HashMap<String, Vec<String>>>,
+    /// Message notifications the agents received, by client message id.
+    delivered: Mutex<HashMap<String, usize>>,
+    retries: Mutex<usize>,
+}
+
+/// An agent's desktop: follows its feed (resuming after the last sequence
+/// when a notifications replica goes away) and accepts every offer.
+async fn agent_desk(
+    clients: Clients,
+    token: String,
+    ledger: Arc<Ledger>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
+    let mut after = 0u64;
+    let mut seen_sequences = std::collections::HashSet::new();
+    while !stop.load(Ordering::SeqCst) {
+        let stream = clients
+            .notifications
+            .clone()
+            .subscribe(authed(
+                &token,
+                ntf::SubscribeRequest {
+                    after_sequence: after,
+                    replay_all: after == 0,
+                },
+            ))
+            .await;
+        let mut stream = match stream {
+            Ok(s) => s.into_inner(),
+            Err(s) if transient(&s) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            Err(s) => anyhow::bail!("subscribe: {s:?}"),
+        };
+        loop {
+            let item = tokio::select! {
+                item = stream.next() => item,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {
+                    if stop.load(Ordering::SeqCst) { return Ok(()); }
+                    continue;
+                }
+            };
+            let Some(Ok(n)) = item else { break };
+            after = after.max(n.sequence);
+            if !seen_sequences.insert(n.sequence) {
+                continue;
+            }
+            match n.kind {
+                Some(ntf::notification::Kind::Offer(offer)) => {
+                    let (c, t, l) = (clients.clone(), token.clone(), ledger.clone());
+                    tokio::spawn(async move {
+                        let _ = retry("accept", &l.retries, || {
+                            let mut r = c.routing.clone();
+                            let req = authed(
+                                &t,
+                                rtg::AcceptOfferRequest {
+                                    offer_id: offer.id.clone(),
+                                },
+                            );
+                            async move { r.accept_offer(req).await }
+                        })
+                        .await;
+                    });
+                }
+                Some(ntf::notification::Kind::Message(m)) => {
+                    *ledger
+                        .delivered
+                        .lock()
+                        .unwrap()
+                        .entry(m.client_message_id)
+                        .or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A visitor: starts conversations one after another until told to stop,
+/// waits for an agent, sends its messages.
+async fn visitor(
+    clients: Clients,
+    tokens: Tokens,
+    v: usize,
+    ledger: Arc<Ledger>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<usize> {
+    let mut started = 0;
+    while !stop.load(Ordering::SeqCst) {
+        let token = tokens.mint(&format!("visitor-{v}-{started}"), Role::Visitor, None)?;
+        let request_id = Uuid::now_v7().to_string();
+        let resp = retry("start", &ledger.retries, || {
+            let mut c = clients.conversations.clone();
+            let req = authed(
+                &token,
+                cnv::StartConversationRequest {
+                    channel: Channel::WebChat as i32,
+                    customer: Some(cnv::Customer {
+                        name: format!("Cluster Customer {v}-{started}"),
+                        ..Default::default()
+                    }),
+                    first_message: "Hello from the cluster".into(),
+                    client_request_id: request_id.clone(),
+                    ..Default::default()
+                },
+            );
+            async move { c.start_conversation(req).await }
+        })
+        .await?
+        .into_inner();
+        let Some(cnv::start_conversation_response::Outcome::Conversation(conv)) = resp.outcome
+        else {
+            anyhow::bail!("visitor {v}: no conversation: {resp:?}");
+        };
+        started += 1;
+        // Wait for an agent: then the agent is in the audience.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let c = retry("get", &ledger.retries, || {
+                let mut c = clients.conversations.clone();
+                let req = authed(
+                    &token,
+                    cnv::GetConversationRequest {
+                        id: conv.id.clone(),
+                    },
+                );
+                async move { c.get_conversation(req).await }
+            })
+            .await?
+            .into_inner();
+            if c.status == cnv::ConversationStatus::Active as i32 {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "conversation {} never became ACTIVE",
+                conv.id
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for j in 0..MESSAGES_PER_CONVERSATION {
+            let id = format!("{}-{j}", conv.id);
+            let sent = retry("send", &ledger.retries, || {
+                let mut c = clients.conversations.clone();
+                let req = authed(
+                    &token,
+                    cnv::SendMessageRequest {
+                        conversation_id: conv.id.clone(),
+                        text: format!("message {j}"),
+                        client_message_id: id.clone(),
+                        ..Default::default()
+                    },
+                );
+                async move { c.send_message(req).await }
+            })
+            .await?
+            .into_inner();
+            anyhow::ensure!(sent.conversation_id == conv.id, "message moved conversation");
+            ledger
+                .acked
+                .lock()
+                .unwrap()
+                .entry(conv.id.clone())
+                .or_default()
+                .push(id);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Agents hold 25 chats each: stay well inside their capacity.
+        if started * VISITORS >= AGENTS * 20 {
+            break;
+        }
+    }
+    Ok(started)
+}
+
+/// Sum of `livedesk_rpc_server_duration_seconds_count` over application
+/// methods (health checks left out) on one replica's metrics port.
+async fn application_rpcs(port: u16) -> anyhow::Result<f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).await?;
+    Ok(body
+        .lines()
+        .filter(|l| l.starts_with("livedesk_rpc_server_duration_seconds_count"))
+        .filter(|l| !l.contains("grpc.health") && !l.contains("grpc.reflection"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum())
+}
+
+async fn outbox_rows(service: &str) -> anyhow::Result<i64> {
+    let db = sea_orm::Database::connect(format!(
+        "postgres://postgres@127.0.0.1:51001/livedesk_{service}"
+    ))
+    .await?;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT count(*) AS n FROM event_outbox",
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no row"))?;
+    let n: i64 = row.try_get("", "n")?;
+    db.close().await?;
+    Ok(n)
+}
+
+// spec: OPS-1, OPS-3
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs `make images` and a few minutes: run by `make cluster`"]
+async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
+    let _down = Down;
+    let t0 = Instant::now();
+    script(&["up"]).await.unwrap();
+    eprintln!("cluster up in {:?}", t0.elapsed());
+    let clients = clients().unwrap();
+
+    // 1. The demo passes against the cluster.
+    let demo_tokens = tokens(Uuid::now_v7());
+    let mut lines = Vec::new();
+    let report = livedeskctl::demo::run(&clients, &demo_tokens, &mut |l: &str| {
+        lines.push(l.to_owned())
+    })
+    .await;
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => panic!("demo failed on the cluster: {e:#}\n{}", lines.join("\n")),
+    };
+    assert_eq!(report.tag_count, 1, "{}", lines.join("\n"));
+    assert_eq!(
+        report.status_after_accept,
+        cnv::ConversationStatus::Active as i32
+    );
+
+    // 2. Agents at their desks, visitors chatting.
+    let tokens = tokens(Uuid::now_v7());
+    let admin = tokens.mint("cluster-admin", Role::Admin, Some("Admin")).unwrap();
+    let ledger: Arc<Ledger> = Arc::default();
+    let stop_desks = Arc::new(AtomicBool::new(false));
+    let stop_visitors = Arc::new(AtomicBool::new(false));
+    let mut desks = Vec::new();
+    for a in 0..AGENTS {
+        let id = format!("cluster-agent-{a}");
+        let token = tokens.mint(&id, Role::Agent, Some(&id)).unwrap();
+        clients
+            .routing
+            .clone()
+            .upsert_agent(authed(
+                &admin,
+                rtg::UpsertAgentRequest {
+                    id: id.clone(),
+                    display_name: id.clone(),
+                    capacities: vec![rtg::ChannelCapacity {
+                        channel: Channel::WebChat as i32,
+                        capacity: 25,
+                    }],
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap();
+        desks.push(tokio::spawn(agent_desk(
+            clients.clone(),
+            token.clone(),
+            ledger.clone(),
+            stop_desks.clone(),
+        )));
+        clients
+            .routing
+            .clone()
+            .set_agent_state(authed(
+                &token,
+                rtg::SetAgentStateRequest {
+                    state: rtg::AgentState::Available as i32,
+                    display_name: id,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap();
+    }
+    let visitors: Vec<_> = (0..VISITORS)
+        .map(|v| {
+            tokio::spawn(visitor(
+                clients.clone(),
+                tokens.clone(),
+                v,
+                ledger.clone(),
+                stop_visitors.clone(),
+            ))
+        })
+        .collect();
+
+    // 3. Every replica is used: clients and peers spread over both.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for svc in SERVICES {
+        for n in 1..=2u16 {
+            let port = 52000 + index(svc) * 10 + n;
+            loop {
+                let rpcs = application_rpcs(port).await.unwrap_or(0.0);
+                if rpcs > 0.0 {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "replica {n} of {svc} answered no application RPC"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+
+    // 4. A rolling restart under that load: one replica at a time.
+    let restart = Instant::now();
+    let mut restarts = 0;
+    for svc in SERVICES {
+        for n in ["1", "2"] {
+            script(&["replace", svc, n]).await.unwrap();
+            restarts += 1;
+        }
+    }
+    let restart_took = restart.elapsed();
+    stop_visitors.store(true, Ordering::SeqCst);
+    let mut conversations = 0;
+    for v in visitors {
+        conversations += v.await.unwrap().unwrap();
+    }
+
+    // 5. Every acknowledged message stored once...
+    let acked = ledger.acked.lock().unwrap().clone();
+    let acked_total: usize = acked.values().map(Vec::len).sum();
+    assert!(acked_total > 0);
+    let mut duplicates_stored = 0;
+    let mut lost = 0;
+    for (conversation, ids) in &acked {
+        let stored = clients
+            .conversations
+            .clone()
+            .list_messages(authed(
+                &admin,
+                cnv::ListMessagesRequest {
+                    conversation_id: conversation.clone(),
+                    after_sequence: 0,
+                    limit: 500,
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .messages;
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for m in &stored {
+            *count.entry(m.client_message_id.as_str()).or_default() += 1;
+        }
+        for id in ids {
+            match count.get(id.as_str()) {
+                None => lost += 1,
+                Some(1) => {}
+                Some(_) => duplicates_stored += 1,
+            }
+        }
+    }
+    assert_eq!((lost, duplicates_stored), (0, 0), "stored: lost, doubled");
+
+    // ...and delivered once to the agent's desk.
+    let all_ids: Vec<String> = acked.values().flatten().cloned().collect();
+    eventually_true(60, || {
+        let d = ledger.delivered.lock().unwrap();
+        all_ids.iter().all(|id| d.contains_key(id))
+    })
+    .await;
+    let delivered = ledger.delivered.lock().unwrap().clone();
+    let undelivered = all_ids.iter().filter(|id| !delivered.contains_key(*id)).count();
+    let doubled = all_ids
+        .iter()
+        .filter(|id| delivered.get(*id).is_some_and(|n| *n > 1))
+        .count();
+    assert_eq!((undelivered, doubled), (0, 0), "delivered: lost, doubled");
+
+    // 6. Nothing waits in a queue; every outbox drains.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lines = livedeskctl::commands::inspect_queues(&clients, &tokens)
+            .await
+            .unwrap();
+        let waiting: u32 = lines.iter().map(|l| l.status.waiting).sum();
+        if waiting == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{waiting} conversations stuck in a queue");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for svc in SERVICES {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let n = outbox_rows(svc).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{n} events left in {svc}'s outbox");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    stop_desks.store(true, Ordering::SeqCst);
+    for d in desks {
+        d.await.unwrap().unwrap();
+    }
+    eprintln!(
+        "cluster scenario: {conversations} conversations, {acked_total} messages acknowledged, \
+         {restarts} replicas replaced in {restart_took:?}, lost 0, duplicates 0, \
+         {} calls retried after a replica went away; total {:?}",
+        ledger.retries.lock().unwrap(),
+        t0.elapsed()
+    );
+}
+
+/// Polls `check` every 50 ms for up to `secs`; true when it held.
+async fn eventually_true(secs: u64, check: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    check()
+}
