@@ -56,3 +56,16 @@ k8s:
 # with Podman from a local Debian base and this machine's toolchain.
 images:
 	./scripts/images.sh
+
+.PHONY: test-containers cluster
+
+# The end-to-end tests with PostgreSQL and NATS started by testcontainers
+# through Podman's Docker-compatible socket, from the images above.
+test-containers: images
+	./scripts/test-containers.sh
+
+# The cluster scenario: two replicas of every service image on a Podman
+# network, the demo, then a rolling restart of every replica under load
+# (`scripts/cluster.sh up|down` runs the cluster by hand).
+cluster: images
+	cargo nextest run -p livedesk-deploy-tests -E 'binary(cluster)' --run-ignored all --no-capture
