@@ -128,6 +128,9 @@ migration Job's environment). Call with (dict "root" $ "service" "routing").
 {{- end }}
 {{- $_ := set $data "LIVEDESK_AUTH_ISSUER" $root.Values.auth.issuer }}
 {{- $_ := set $data "LIVEDESK_AUTH_AUDIENCE" $root.Values.auth.audience }}
+{{- with $root.Values.auth.signingKeyId }}
+{{- $_ := set $data "LIVEDESK_AUTH_SIGNING_KEY_ID" . }}
+{{- end }}
 {{- range $k, $key := (include "livedesk.authFileKeys" $root | fromYaml) }}
 {{- $_ := set $data $k (printf "/etc/livedesk/auth/%s" $key) }}
 {{- end }}
