@@ -55,7 +55,10 @@ async fn script(args: &[&str]) -> anyhow::Result<()> {
         .arg(repo_root().join("scripts/cluster.sh"))
         .args(args)
         .current_dir(repo_root())
-        .env("LIVEDESK_HEALTH_PROBE", env!("CARGO_BIN_EXE_livedesk-health"))
+        .env(
+            "LIVEDESK_HEALTH_PROBE",
+            env!("CARGO_BIN_EXE_livedesk-health"),
+        )
         .status()
         .await?;
     anyhow::ensure!(status.success(), "scripts/cluster.sh {args:?} failed");
@@ -309,7 +312,10 @@ async fn visitor(
             })
             .await?
             .into_inner();
-            anyhow::ensure!(sent.conversation_id == conv.id, "message moved conversation");
+            anyhow::ensure!(
+                sent.conversation_id == conv.id,
+                "message moved conversation"
+            );
             ledger
                 .acked
                 .lock()
@@ -390,7 +396,9 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
 
     // 2. Agents at their desks, visitors chatting.
     let tokens = tokens(Uuid::now_v7());
-    let admin = tokens.mint("cluster-admin", Role::Admin, Some("Admin")).unwrap();
+    let admin = tokens
+        .mint("cluster-admin", Role::Admin, Some("Admin"))
+        .unwrap();
     let ledger: Arc<Ledger> = Arc::default();
     let stop_desks = Arc::new(AtomicBool::new(false));
     let stop_visitors = Arc::new(AtomicBool::new(false));
@@ -526,7 +534,10 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
     })
     .await;
     let delivered = ledger.delivered.lock().unwrap().clone();
-    let undelivered = all_ids.iter().filter(|id| !delivered.contains_key(*id)).count();
+    let undelivered = all_ids
+        .iter()
+        .filter(|id| !delivered.contains_key(*id))
+        .count();
     let doubled = all_ids
         .iter()
         .filter(|id| delivered.get(*id).is_some_and(|n| *n > 1))
@@ -543,7 +554,10 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
         if waiting == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{waiting} conversations stuck in a queue");
+        assert!(
+            Instant::now() < deadline,
+            "{waiting} conversations stuck in a queue"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     for svc in SERVICES {
@@ -553,7 +567,10 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
             if n == 0 {
                 break;
             }
-            assert!(Instant::now() < deadline, "{n} events left in {svc}'s outbox");
+            assert!(
+                Instant::now() < deadline,
+                "{n} events left in {svc}'s outbox"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
