@@ -188,8 +188,9 @@ URL) plus the user's extra variables.
 {{- end }}
 
 {{/*
-Volumes every service pod (and migration Job) mounts: a writable /tmp, the
-auth files, conversations' attachments.
+Volumes every service pod mounts: a writable /tmp, the auth files,
+conversations' attachments (not in the migration Job, which never touches
+them: a ReadWriteOnce claim would otherwise tie the Job to the pods' node).
 */}}
 {{- define "livedesk.volumes" -}}
 {{- $root := .root }}
@@ -208,7 +209,7 @@ auth files, conversations' attachments.
       path: {{ $key }}
     {{- end }}
 {{- end }}
-{{- if eq .service "conversations" }}
+{{- if and (eq .service "conversations") (not .job) }}
 {{- $a := $root.Values.services.conversations.attachments }}
 {{- if not $a.url }}
 - name: attachments
@@ -232,7 +233,7 @@ auth files, conversations' attachments.
   mountPath: /etc/livedesk/auth
   readOnly: true
 {{- end }}
-{{- if and (eq .service "conversations") (not $root.Values.services.conversations.attachments.url) }}
+{{- if and (eq .service "conversations") (not .job) (not $root.Values.services.conversations.attachments.url) }}
 - name: attachments
   mountPath: /var/lib/livedesk/attachments
 {{- end }}
