@@ -5,7 +5,7 @@ use livedesk_proto::notifications::v1::notifications_service_client::Notificatio
 use livedesk_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
 use livedesk_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use livedesk_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// Where each service listens.
 #[derive(Debug, Clone)]
@@ -61,10 +61,11 @@ pub struct Clients {
     pub notifications: NotificationsServiceClient<Channel>,
 }
 
+/// A lazily connected channel balanced over every replica `url` names
+/// (comma-separated URLs, or a name with several addresses), as services
+/// reach their peers.
 fn lazy(url: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())?
-        .connect_timeout(std::time::Duration::from_secs(3))
-        .connect_lazy())
+    livedesk_platform::runtime::peer_channel(url, livedesk_platform::peer::DEFAULT_DNS_REFRESH)
 }
 
 impl Clients {

@@ -215,6 +215,12 @@ pub async fn run(
     tokens: &Tokens,
     say: &mut (dyn FnMut(&str) + Send),
 ) -> anyhow::Result<Report> {
+    if !tokens.can_mint() {
+        anyhow::bail!(
+            "the demo acts as an agent, a supervisor and visitors: it needs a key to mint their \
+tokens (--private-key, --secret or --dev), not a single --token"
+        );
+    }
     let mut report = Report::default();
     let agent = tokens.mint("agent-ada", Role::Agent, Some("Ada Lovelace"))?;
     let supervisor = tokens.mint("supervisor-grace", Role::Supervisor, Some("Grace Hopper"))?;

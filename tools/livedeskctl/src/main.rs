@@ -4,17 +4,23 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use livedesk_auth::Role;
 use livedeskctl::commands;
+use livedeskctl::tokens::TokenOptions;
 use livedeskctl::{Clients, Endpoints, Tokens};
 use uuid::Uuid;
 
 /// Operator CLI for Livedesk. Service URLs: LIVEDESK_CTL_<SERVICE>_URL
-/// (default the local ports); tokens are signed with LIVEDESK_AUTH_HS256_SECRET.
+/// (default the local ports, comma-separated for several replicas). Calls
+/// carry a token: --token/--token-file as is, or minted with --private-key,
+/// --secret, or the development secret with --dev (local suites only).
 #[derive(Parser)]
 #[command(name = "livedeskctl", version)]
 struct Cli {
-    /// Organization to act in (default: a new one for `demo`, required otherwise).
+    /// Organization to act in (default: a new one for `demo`, the token's
+    /// own with --token; required otherwise).
     #[arg(long, env = "LIVEDESK_CTL_ORG", global = true)]
     org: Option<Uuid>,
+    #[command(flatten)]
+    auth: TokenOptions,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,7 +34,7 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         timeout_seconds: u64,
     },
-    /// Prints a development token.
+    /// Mints and prints a token with the given key (--private-key, --secret or --dev).
     Token {
         #[arg(long)]
         sub: String,
@@ -99,14 +105,12 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let endpoints = Endpoints::from_env();
     let clients = Clients::new(&endpoints)?;
-    let tokens = || -> anyhow::Result<Tokens> {
-        Ok(Tokens::from_env(cli.org.ok_or_else(|| {
-            anyhow::anyhow!("--org (or LIVEDESK_CTL_ORG) is required")
-        })?))
-    };
+    let tokens = || Tokens::with_credential(cli.auth.credential()?, cli.org);
     match &cli.command {
         Command::Demo => {
-            let tokens = Tokens::from_env(cli.org.unwrap_or_else(Uuid::now_v7));
+            let credential = cli.auth.credential()?;
+            let org = cli.org.or_else(|| credential.can_mint().then(Uuid::now_v7));
+            let tokens = Tokens::with_credential(credential, org)?;
             let mut say = |line: &str| println!("▶ {line}");
             let report = livedeskctl::demo::run(&clients, &tokens, &mut say).await?;
             println!(
@@ -124,7 +128,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token { sub, role, name } => {
             let role: Role = role.parse()?;
-            println!("{}", tokens()?.mint(sub, role, name.as_deref())?);
+            let tokens = tokens()?;
+            if !tokens.can_mint() {
+                anyhow::bail!(
+                    "token mints with --private-key, --secret or --dev; --token already is one"
+                );
+            }
+            println!("{}", tokens.mint(sub, role, name.as_deref())?);
         }
         Command::CreateQueue {
             name,
@@ -169,8 +179,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}\t{}\t{}", s.id, s.name, s.time_zone);
         }
         Command::Queues => {
+            let lines = commands::inspect_queues(&clients, &tokens()?).await?;
             println!("id\tname\tstaffed\tavailable\twaiting\toldest_wait_s");
-            for l in commands::inspect_queues(&clients, &tokens()?).await? {
+            for l in lines {
                 let (q, s) = (l.queue, l.status);
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
