@@ -2,6 +2,7 @@
 //! with the real Helm, kubectl and Kubernetes 1.35 schemas installed by
 //! `scripts/deploy-tools.sh`: lint, render, strict schema validation, a
 //! policy over every workload, refusal without a key, and `k8s/` freshness.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -48,11 +49,10 @@ fn tool(name: &str) -> PathBuf {
 }
 
 fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .current_dir(repo_root())
+    let program = format!("{cmd:?}");
+    cmd.current_dir(repo_root())
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    out
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
 }
 
 fn render_chart(args: &[&str]) -> Output {
