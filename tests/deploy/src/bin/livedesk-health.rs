@@ -17,7 +17,7 @@ async fn main() -> ExitCode {
     };
     let service = args.next().unwrap_or_default();
     match check(&addr, service).await {
-        Ok(status) if status == ServingStatus::Serving => {
+        Ok(ServingStatus::Serving) => {
             println!("SERVING");
             ExitCode::SUCCESS
         }
