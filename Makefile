@@ -21,7 +21,11 @@ services:
 build:
 	cargo build --workspace --all-targets
 
-test: services
+# Every test: unit, integration, end to end, the chart checks and the image
+# checks (so it installs the deploy tools and builds the images first). The
+# testcontainers run and the cluster scenario are `make test-containers` and
+# `make cluster`.
+test: services tools images
 	@if cargo nextest --version >/dev/null 2>&1; then \
 		cargo nextest run --workspace --no-fail-fast; \
 	else \
@@ -39,7 +43,11 @@ fmt:
 bench: services
 	cargo run --release -p livedesk-bench -- --spawn
 
-.PHONY: chart k8s
+.PHONY: chart k8s tools
+
+# helm, kubectl and kubernetes-validate for the chart checks.
+tools:
+	./scripts/deploy-tools.sh
 
 # Renders the Helm chart, validates every object offline and runs the policy
 # tests (OPS-1, OPS-2); installs helm, kubectl and kubernetes-validate first.
