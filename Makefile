@@ -10,7 +10,7 @@ run:
 	./scripts/run-suite.sh
 
 demo:
-	cargo run --quiet -p livedeskctl -- demo
+	cargo run --quiet -p livedeskctl -- --dev demo
 
 stop:
 	./scripts/stop-suite.sh

@@ -36,7 +36,8 @@ impl Scenario {
 /// prints the ratios. Timing is reported, never asserted.
 ///
 /// Against a running suite, service URLs are LIVEDESK_CTL_<SERVICE>_URL
-/// (as for livedeskctl) and tokens are signed with LIVEDESK_AUTH_HS256_SECRET.
+/// (as for livedeskctl) and tokens are minted as livedeskctl mints them
+/// (`LIVEDESK_CTL_HS256_SECRET`, `LIVEDESK_CTL_PRIVATE_KEY` or `LIVEDESK_CTL_DEV=true`).
 #[derive(Debug, Clone, Parser, Serialize)]
 #[command(name = "livedesk-bench", version)]
 pub struct Cli {
