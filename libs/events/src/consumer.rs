@@ -111,11 +111,21 @@ impl ConsumerConfig {
 fn pending_gauge() -> &'static Gauge<u64> {
     static G: OnceLock<Gauge<u64>> = OnceLock::new();
     G.get_or_init(|| {
-        opentelemetry::global::meter("livedesk")
-            .u64_gauge("consumer.pending")
-            .with_description("events not yet delivered to a consumer (consumer lag)")
+        // Exported as `livedesk_consumer_pending_messages{consumer}`.
+        livedesk_platform::metrics::meter()
+            .u64_gauge("livedesk.consumer.pending_messages")
+            .with_description(
+                "events of a durable consumer not yet handled: undelivered plus delivered but unacknowledged (consumer lag)",
+            )
             .build()
     })
+}
+
+fn record_pending(info: &jetstream::consumer::Info, name: &str) {
+    pending_gauge().record(
+        info.num_pending + info.num_ack_pending as u64,
+        &[KeyValue::new("consumer", name.to_owned())],
+    );
 }
 
 /// Everything a consumer loop needs.
@@ -186,10 +196,7 @@ async fn consume<H: EventHandler>(
         .await
         .map_err(|e| e.to_string())?;
     if let Ok(info) = consumer.info().await {
-        pending_gauge().record(
-            info.num_pending,
-            &[KeyValue::new("consumer", name.to_owned())],
-        );
+        record_pending(info, name);
     }
     let mut messages = consumer
         .stream()
@@ -206,7 +213,7 @@ async fn consume<H: EventHandler>(
             _ = shutdown.cancelled() => break Ok(()),
             _ = lag_tick.tick() => {
                 if let Ok(info) = consumer.info().await {
-                    pending_gauge().record(info.num_pending, &[KeyValue::new("consumer", name.to_owned())]);
+                    record_pending(info, name);
                 }
                 continue;
             }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use livedesk_platform::metrics::MetricsListener;
 use livedesk_platform::tasks::Tasks;
 use livedesk_platform::{CommonConfig, Runtime};
 use sea_orm_migration::MigratorTrait;
@@ -21,6 +22,7 @@ pub struct Host {
     pub outbox: Outbox,
     pub subjects: Subjects,
     listener: TcpListener,
+    metrics: MetricsListener,
     workers: Tasks,
 }
 
@@ -41,6 +43,7 @@ impl Host {
         consumes: &[&str],
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.grpc_addr).await?;
+        let metrics = MetricsListener::bind(config.metrics_addr, listener.local_addr()?).await?;
         let rt = Runtime::start::<M>(config).await?;
         let subjects = Subjects::new(rt.config.subject_prefix.clone());
         let mut producers = vec![rt.config.service];
@@ -66,6 +69,7 @@ impl Host {
             outbox,
             subjects,
             listener,
+            metrics,
             workers: Tasks::new(),
         })
     }
@@ -75,6 +79,11 @@ impl Host {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// The bound metrics address (`GET /metrics`).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics.local_addr()
     }
 
     /// Consumes `producer`'s events with `handler` (one durable consumer).
@@ -111,13 +120,21 @@ impl Host {
             rt,
             outbox,
             listener,
+            metrics,
             workers,
             ..
         } = self;
         let relay_token = CancellationToken::new();
         let relay = tokio::spawn(outbox.clone().run_relay(relay_token.clone()));
-        let served =
-            livedesk_platform::server::serve(&rt, listener, routes, service_names, shutdown).await;
+        let served = livedesk_platform::server::serve(
+            &rt,
+            listener,
+            metrics,
+            routes,
+            service_names,
+            shutdown,
+        )
+        .await;
         workers.stop().await;
         relay_token.cancel();
         let _ = relay.await;

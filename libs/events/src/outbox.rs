@@ -57,10 +57,13 @@ const RELAY_MIN_AGE_MS: i64 = 1500;
 fn lag_gauge() -> &'static Gauge<f64> {
     static G: OnceLock<Gauge<f64>> = OnceLock::new();
     G.get_or_init(|| {
-        opentelemetry::global::meter("livedesk")
-            .f64_gauge("outbox.oldest_age")
+        // Exported as `livedesk_outbox_oldest_age_seconds`; events younger
+        // than the relay's minimum age count as 0 (the immediate publisher
+        // is still on them).
+        livedesk_platform::metrics::meter()
+            .f64_gauge("livedesk.outbox.oldest_age")
             .with_unit("s")
-            .with_description("age of the oldest unpublished outbox event")
+            .with_description("age of the oldest unpublished outbox event (outbox lag)")
             .build()
     })
 }

@@ -28,6 +28,11 @@ pub trait ServiceApp: Sized + Send + 'static {
     fn build(cfg: Self::Config) -> impl Future<Output = anyhow::Result<Self>> + Send;
     /// The bound gRPC address (useful with port 0).
     fn local_addr(&self) -> SocketAddr;
+    /// The bound metrics address (`GET /metrics`, useful with port 0),
+    /// found from the gRPC address of the same instance.
+    fn metrics_addr(&self) -> Option<SocketAddr> {
+        crate::metrics::bound_for(self.local_addr())
+    }
     /// Serves until `shutdown`, then drains RPCs, stops consumers and flushes the outbox.
     fn run_until_stopped(
         self,
@@ -78,7 +83,11 @@ async fn run<A: ServiceApp>(command: &str) -> anyhow::Result<()> {
             let _telemetry = crate::telemetry::init(A::NAME)?;
             let shutdown = crate::Shutdown::on_signals();
             let app = A::build(cfg).await?;
-            tracing::info!(service = A::NAME, addr = %app.local_addr(), "serving");
+            let metrics = app
+                .metrics_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            tracing::info!(service = A::NAME, addr = %app.local_addr(), %metrics, "serving");
             app.run_until_stopped(shutdown.token()).await
         }
         other => anyhow::bail!("unknown command {other:?}: expected serve, migrate or config"),

@@ -1,6 +1,13 @@
 //! Per-RPC tracing and metrics (TEN-7): a tower layer for servers that
 //! continues the caller's W3C trace and records count and latency by method
-//! and code, and an interceptor for clients that injects the current trace.
+//! and final status code, and an interceptor for clients that injects the
+//! current trace.
+//!
+//! An RPC is recorded once, when its status is known: at the response for
+//! a "trailers-only" answer (every unary error), else when the response
+//! body yields its trailers (unary successes and every stream: the stream's
+//! final status and its whole duration). A response dropped before its
+//! status (the client went away) is recorded as CANCELLED (1).
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::OnceLock;
@@ -37,15 +44,111 @@ impl Injector for MetadataInjector<'_> {
     }
 }
 
+/// gRPC status codes the layer assigns itself.
+const CANCELLED: i32 = 1;
+const UNKNOWN: i32 = 2;
+
 fn rpc_duration() -> &'static Histogram<f64> {
     static H: OnceLock<Histogram<f64>> = OnceLock::new();
     H.get_or_init(|| {
-        opentelemetry::global::meter("livedesk")
-            .f64_histogram("rpc.server.duration")
+        crate::metrics::meter()
+            .f64_histogram("livedesk.rpc.server.duration")
             .with_unit("s")
-            .with_description("gRPC server latency by method and status code")
+            .with_description(
+                "gRPC server latency by method and final status code (streams: until their end)",
+            )
+            .with_boundaries(crate::metrics::LATENCY_BUCKETS.to_vec())
             .build()
     })
+}
+
+fn grpc_status(headers: &http::HeaderMap) -> Option<i32> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+}
+
+/// One RPC not yet recorded; recorded as CANCELLED if dropped unfinished.
+struct Pending {
+    method: String,
+    started: Instant,
+    span: tracing::Span,
+    done: bool,
+}
+
+impl Pending {
+    fn finish(&mut self, code: i32) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        self.span.record("rpc.grpc.status_code", code);
+        rpc_duration().record(
+            self.started.elapsed().as_secs_f64(),
+            &[
+                KeyValue::new("rpc.method", std::mem::take(&mut self.method)),
+                KeyValue::new("rpc.grpc.status_code", i64::from(code)),
+            ],
+        );
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.finish(CANCELLED);
+    }
+}
+
+/// A response body that records its RPC when the final status arrives in
+/// the trailers, or as CANCELLED when dropped before.
+pub struct MeteredBody<B> {
+    inner: B,
+    pending: Pending,
+}
+
+impl<B> std::fmt::Debug for MeteredBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeteredBody")
+            .field("method", &self.pending.method)
+            .finish()
+    }
+}
+
+impl<B> http_body::Body for MeteredBody<B>
+where
+    B: http_body::Body + Unpin,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    this.pending
+                        .finish(grpc_status(trailers).unwrap_or(UNKNOWN));
+                }
+            }
+            // A broken body, or one that ended without a status: clients
+            // see an error either way.
+            Poll::Ready(Some(Err(_))) | Poll::Ready(None) => this.pending.finish(UNKNOWN),
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Tower layer adding a span (child of the caller's trace) and metrics to
@@ -71,8 +174,9 @@ where
     S: tower::Service<http::Request<B>, Response = http::Response<RB>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
+    RB: http_body::Body + Unpin + Send + 'static,
 {
-    type Response = S::Response;
+    type Response = http::Response<MeteredBody<RB>>;
     type Error = S::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
@@ -90,30 +194,28 @@ where
         // Take the ready service and leave a fresh clone behind (tower's rule).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let started = Instant::now();
+        let mut pending = Pending {
+            method,
+            started: Instant::now(),
+            span: span.clone(),
+            done: false,
+        };
         Box::pin(
             async move {
-                let result = inner.call(req).await;
-                // Unary errors are "trailers-only": grpc-status is in the headers.
-                // A streamed response's final status is in trailers, reported as 0 here.
-                let code = match &result {
-                    Ok(resp) => resp
-                        .headers()
-                        .get("grpc-status")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<i32>().ok())
-                        .unwrap_or(0),
-                    Err(_) => 2,
-                };
-                tracing::Span::current().record("rpc.grpc.status_code", code);
-                rpc_duration().record(
-                    started.elapsed().as_secs_f64(),
-                    &[
-                        KeyValue::new("rpc.method", method),
-                        KeyValue::new("rpc.grpc.status_code", i64::from(code)),
-                    ],
-                );
-                result
+                match inner.call(req).await {
+                    Ok(resp) => {
+                        // "Trailers-only" answers (unary errors) carry the
+                        // status in the headers; the others in trailers.
+                        if let Some(code) = grpc_status(resp.headers()) {
+                            pending.finish(code);
+                        }
+                        Ok(resp.map(|inner| MeteredBody { inner, pending }))
+                    }
+                    Err(e) => {
+                        pending.finish(UNKNOWN);
+                        Err(e)
+                    }
+                }
             }
             .instrument(span),
         )

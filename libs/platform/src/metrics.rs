@@ -22,7 +22,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::metrics::MeterProvider as _;
+/// The instrument types, so services record without naming OpenTelemetry.
+pub use opentelemetry::metrics::{Counter, Gauge, Histogram, Meter};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -40,8 +42,7 @@ pub const SCOPE: &str = "livedesk";
 /// Bucket bounds (seconds) of latency histograms: 1 ms to 5 minutes, so
 /// both unary RPCs and long streams land in a bucket that means something.
 pub const LATENCY_BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
-    300.0,
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
 ];
 
 /// The pull side of the provider: a manual reader shared between the
@@ -193,13 +194,23 @@ fn render_data<T: Copy>(
     match data {
         MetricData::Gauge(g) => {
             for p in g.data_points() {
-                let _ = writeln!(out, "{n}{} {}", labels(p.attributes(), None), fmt(p.value()));
+                let _ = writeln!(
+                    out,
+                    "{n}{} {}",
+                    labels(p.attributes(), None),
+                    fmt(p.value())
+                );
             }
             (Some("gauge"), out)
         }
         MetricData::Sum(s) => {
             for p in s.data_points() {
-                let _ = writeln!(out, "{n}{} {}", labels(p.attributes(), None), fmt(p.value()));
+                let _ = writeln!(
+                    out,
+                    "{n}{} {}",
+                    labels(p.attributes(), None),
+                    fmt(p.value())
+                );
             }
             (
                 Some(if s.is_monotonic() { "counter" } else { "gauge" }),
@@ -212,7 +223,9 @@ fn render_data<T: Copy>(
                 let bounds: Vec<f64> = p.bounds().collect();
                 for (i, count) in p.bucket_counts().enumerate() {
                     cumulative += count;
-                    let le = bounds.get(i).map_or_else(|| "+Inf".to_owned(), |b| fmt_f64(*b));
+                    let le = bounds
+                        .get(i)
+                        .map_or_else(|| "+Inf".to_owned(), |b| fmt_f64(*b));
                     let _ = writeln!(
                         out,
                         "{n}_bucket{} {cumulative}",
@@ -463,7 +476,10 @@ mod tests {
             prometheus_name("livedesk.events.handled", "", true),
             "livedesk_events_handled_total"
         );
-        assert_eq!(sanitize("rpc.grpc.status_code", false), "rpc_grpc_status_code");
+        assert_eq!(
+            sanitize("rpc.grpc.status_code", false),
+            "rpc_grpc_status_code"
+        );
     }
 
     #[test]
@@ -478,9 +494,14 @@ mod tests {
         let g = meter().u64_gauge("test.render.depth").build();
         g.record(7, &[]);
         let text = render().unwrap();
-        assert!(text.contains("# TYPE test_render_duration_seconds histogram"), "{text}");
         assert!(
-            text.contains("test_render_duration_seconds_bucket{rpc_method=\"/a\\\"b\",le=\"0.1\"} 1"),
+            text.contains("# TYPE test_render_duration_seconds histogram"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "test_render_duration_seconds_bucket{rpc_method=\"/a\\\"b\",le=\"0.1\"} 1"
+            ),
             "{text}"
         );
         assert!(
@@ -491,6 +512,9 @@ mod tests {
             text.contains("test_render_duration_seconds_count{rpc_method=\"/a\\\"b\"} 2"),
             "{text}"
         );
-        assert!(text.contains("# TYPE test_render_depth gauge\ntest_render_depth 7\n"), "{text}");
+        assert!(
+            text.contains("# TYPE test_render_depth gauge\ntest_render_depth 7\n"),
+            "{text}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The gRPC server every service runs: its own services behind the auth
 //! interceptor, plus grpc.health.v1 and reflection (unauthenticated), the
-//! telemetry layer, and a drain on shutdown (TEN-7).
+//! telemetry layer, and a drain on shutdown (TEN-7); beside it, the
+//! Prometheus `GET /metrics` endpoint on its own port.
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -15,15 +16,17 @@ use crate::Runtime;
 /// draining); `""` and every named service report readiness.
 pub const LIVENESS: &str = "liveness";
 
-/// Serves `routes` on `listener` until `shutdown` is cancelled, then stops
-/// accepting, reports NOT_SERVING and waits for in-flight RPCs (bounded by
-/// the configured grace period).
+/// Serves `routes` on `listener` and metrics on `metrics` until `shutdown`
+/// is cancelled, then stops accepting, reports NOT_SERVING and waits for
+/// in-flight RPCs (bounded by the configured grace period). The metrics
+/// endpoint stops with the same token.
 ///
 /// `service_names` are the fully qualified gRPC services in `routes`; they
 /// are listed by reflection and reported by health.
 pub async fn serve(
     rt: &Runtime,
     listener: TcpListener,
+    metrics: crate::metrics::MetricsListener,
     routes: Routes,
     service_names: &[&'static str],
     shutdown: CancellationToken,
@@ -53,6 +56,8 @@ pub async fn serve(
         shutdown.clone(),
     ));
 
+    let metrics = tokio::spawn(metrics.serve(shutdown.clone()));
+
     let grace = Duration::from_secs(rt.config.shutdown_grace_seconds);
     let drained = shutdown.clone();
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
@@ -77,6 +82,7 @@ pub async fn serve(
         }
     };
     monitor.abort();
+    let _ = metrics.await;
     result
 }
 

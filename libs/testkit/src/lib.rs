@@ -84,6 +84,10 @@ impl TestEnv {
                 "127.0.0.1:0".to_string(),
             ),
             (
+                format!("LIVEDESK_{upper}__METRICS_ADDR"),
+                "127.0.0.1:0".to_string(),
+            ),
+            (
                 format!("LIVEDESK_{upper}__DATABASE_URL"),
                 self.database_url(service),
             ),

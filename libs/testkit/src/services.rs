@@ -10,6 +10,8 @@ use tokio_util::sync::CancellationToken;
 pub struct RunningService {
     pub name: &'static str,
     pub addr: SocketAddr,
+    /// Where its Prometheus `GET /metrics` answers.
+    pub metrics_addr: SocketAddr,
     shutdown: CancellationToken,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -18,6 +20,11 @@ impl RunningService {
     /// `http://127.0.0.1:<port>` for tonic clients.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:<port>/metrics`.
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}/metrics", self.metrics_addr)
     }
 
     /// A connected channel.
@@ -54,11 +61,15 @@ pub async fn spawn<A: ServiceApp>(env: &Env) -> anyhow::Result<RunningService> {
     env.refuse_unknown(A::NAME)?;
     let app = A::build(cfg).await?;
     let addr = app.local_addr();
+    let metrics_addr = app
+        .metrics_addr()
+        .ok_or_else(|| anyhow::anyhow!("{} bound no metrics address", A::NAME))?;
     let shutdown = CancellationToken::new();
     let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     Ok(RunningService {
         name: A::NAME,
         addr,
+        metrics_addr,
         shutdown,
         handle: Some(handle),
     })
