@@ -1,6 +1,6 @@
 //! Wiring: database, NATS, gRPC server, the conversations consumer and
 //! the sweeps (offer expiry, max wait, auto wrap-up, positions, periodic
-//! routing).
+//! routing) and the backlog gauges.
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use livedesk_proto::routing::v1::routing_service_server::{RoutingServiceServer, 
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::events::{ConversationEvents, Router, sweeps};
+use crate::events::{ConversationEvents, Router, gauges, sweeps};
 use crate::grpc::RoutingGrpc;
 use crate::store::Migrator;
 
@@ -59,6 +59,8 @@ impl ServiceApp for App {
         host.spawn(move |token| sweeps::run_positions(r, cfg.positions_period, token));
         let r = router;
         host.spawn(move |token| sweeps::run_routing_sweep(r, cfg.routing_sweep, token));
+        let db = host.rt.db.clone();
+        host.spawn(move |token| gauges::run_gauges(db, cfg.gauges_period, token));
         Ok(Self { host, grpc })
     }
 

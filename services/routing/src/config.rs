@@ -21,6 +21,9 @@ pub struct Config {
     /// How often changed queue positions are pushed (RTG-15); default
     /// 1000 ms.
     pub positions_period: Duration,
+    /// How often the backlog gauges (waiting conversations, pending
+    /// offers) are sampled from the database (TEN-7); default 5000 ms.
+    pub gauges_period: Duration,
 }
 
 impl Config {
@@ -37,6 +40,7 @@ impl Config {
             wrap_up_sweep: millis("WRAP_UP_SWEEP_MS", 1000)?,
             max_wait_sweep: millis("MAX_WAIT_SWEEP_MS", 5000)?,
             positions_period: millis("POSITIONS_MS", 1000)?,
+            gauges_period: millis("GAUGES_MS", 5000)?,
         })
     }
 }

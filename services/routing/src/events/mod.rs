@@ -1,10 +1,11 @@
 //! What routing publishes and consumes: the routing cycle that turns
 //! queued conversations into offers, the conversations consumer, the
 //! sweeps (offer expiry, max wait, auto wrap-up, positions, periodic
-//! routing) and the shared state changes they stage.
+//! routing), the backlog gauges and the shared state changes they stage.
 
 mod consumer;
 mod effects;
+pub mod gauges;
 mod outcomes;
 mod router;
 pub mod sweeps;

@@ -2,6 +2,7 @@
 //! scoped by org (TEN-2); concurrency rules live in the SQL (RTG-6).
 
 mod agents;
+mod backlog;
 mod entries;
 mod legs;
 mod migrator;
@@ -12,6 +13,7 @@ mod queues;
 mod transfers;
 
 pub use agents::{AgentRow, Agents, NewAgent};
+pub use backlog::Backlog;
 pub use entries::{Entries, EntryRow, NewEntry, WaitingCursor};
 pub use legs::{LegRow, Legs};
 pub use migrator::Migrator;
