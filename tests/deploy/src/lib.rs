@@ -10,3 +10,7 @@ pub fn repo_root() -> PathBuf {
         .canonicalize()
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
+
+// --- Podman (container images, OPS-3) ---------------------------------------
+
+pub mod podman;
