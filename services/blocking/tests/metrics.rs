@@ -1,6 +1,6 @@
 //! Metrics every service emits (TEN-7): RPC latency by method and status
-//! code, outbox lag and consumer lag, read back through an in-memory
-//! OpenTelemetry exporter.
+//! code, outbox lag and consumer lag, read back from the service's own
+//! Prometheus endpoint (`GET /metrics`) as Prometheus scrapes it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use livedesk_auth::Role;
@@ -8,47 +8,25 @@ use livedesk_blocking::App;
 use livedesk_proto::blocking::v1::ListBlocksRequest;
 use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
 use livedesk_testkit::{TestEnv, authed, eventually, new_org, spawn};
-use opentelemetry::KeyValue;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// (metric name, attributes of each data point) of everything exported.
-fn exported(exporter: &InMemoryMetricExporter) -> Vec<(String, Vec<Vec<KeyValue>>)> {
-    let mut out = Vec::new();
-    for rm in exporter.get_finished_metrics().unwrap() {
-        for sm in rm.scope_metrics() {
-            for m in sm.metrics() {
-                let points: Vec<Vec<KeyValue>> = match m.data() {
-                    AggregatedMetrics::F64(MetricData::Histogram(h)) => h
-                        .data_points()
-                        .map(|p| p.attributes().cloned().collect())
-                        .collect(),
-                    AggregatedMetrics::F64(MetricData::Gauge(g)) => g
-                        .data_points()
-                        .map(|p| p.attributes().cloned().collect())
-                        .collect(),
-                    AggregatedMetrics::U64(MetricData::Gauge(g)) => g
-                        .data_points()
-                        .map(|p| p.attributes().cloned().collect())
-                        .collect(),
-                    _ => vec![],
-                };
-                out.push((m.name().to_owned(), points));
-            }
-        }
-    }
-    out
+/// The body of one `GET /metrics`.
+async fn scrape(addr: std::net::SocketAddr) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).await.unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
 }
 
 // spec: TEN-7
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rpc_latency_by_method_and_code_outbox_lag_and_consumer_lag_are_recorded() {
-    let exporter = InMemoryMetricExporter::default();
-    let provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(exporter.clone()).build())
-        .build();
-    opentelemetry::global::set_meter_provider(provider.clone());
-
     let env = TestEnv::new().await.unwrap();
     let svc = spawn::<App>(&env.service_env("blocking", &[]))
         .await
@@ -70,50 +48,30 @@ async fn rpc_latency_by_method_and_code_outbox_lag_and_consumer_lag_are_recorded
         .await;
     assert_eq!(denied.unwrap_err().code(), tonic::Code::PermissionDenied);
 
-    let all = eventually(20, "the three metrics", || {
-        provider.force_flush().unwrap();
-        let all = exported(&exporter);
-        let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
-        let ok = [
-            "rpc.server.duration",
-            "outbox.oldest_age",
-            "consumer.pending",
-        ]
-        .iter()
-        .all(|n| names.contains(n));
-        async move { ok.then_some(all) }
+    let method = "/livedesk.blocking.v1.BlockingService/ListBlocks";
+    let count = |code: u32| {
+        format!(
+            "livedesk_rpc_server_duration_seconds_count{{rpc_grpc_status_code=\"{code}\",rpc_method=\"{method}\"}} 1\n"
+        )
+    };
+    let text = eventually(20, "the three metrics", || async {
+        let text = scrape(svc.metrics_addr).await;
+        let ok = text.contains("\nlivedesk_outbox_oldest_age_seconds ")
+            && text.contains(
+                "\nlivedesk_consumer_pending_messages{consumer=\"blocking-from-conversations\"} ",
+            );
+        ok.then_some(text)
     })
     .await
     .unwrap();
-    let rpc_points: Vec<&Vec<KeyValue>> = all
-        .iter()
-        .filter(|(n, _)| n == "rpc.server.duration")
-        .flat_map(|(_, p)| p)
-        .collect();
-    let has = |code: i64| {
-        rpc_points.iter().any(|attrs| {
-            attrs.iter().any(|kv| {
-                kv.key.as_str() == "rpc.method"
-                    && kv.value.as_str() == "/livedesk.blocking.v1.BlockingService/ListBlocks"
-            }) && attrs.iter().any(|kv| {
-                kv.key.as_str() == "rpc.grpc.status_code"
-                    && kv.value == opentelemetry::Value::I64(code)
-            })
-        })
-    };
-    assert!(has(0), "OK calls are counted: {rpc_points:?}");
+    assert!(text.contains(&count(0)), "OK calls are counted: {text}");
     assert!(
-        has(7),
-        "PERMISSION_DENIED calls are counted apart: {rpc_points:?}"
+        text.contains(&count(7)),
+        "PERMISSION_DENIED calls are counted apart: {text}"
     );
-    let consumer_points: Vec<&Vec<KeyValue>> = all
-        .iter()
-        .filter(|(n, _)| n == "consumer.pending")
-        .flat_map(|(_, p)| p)
-        .collect();
-    assert!(consumer_points.iter().any(|a| {
-        a.iter()
-            .any(|kv| kv.value.as_str() == "blocking-from-conversations")
-    }));
+    assert!(
+        text.contains("# TYPE livedesk_rpc_server_duration_seconds histogram"),
+        "{text}"
+    );
     svc.stop().await.unwrap();
 }
