@@ -8,9 +8,14 @@
 //! body yields its trailers (unary successes and every stream: the stream's
 //! final status and its whole duration). A response dropped before its
 //! status (the client went away) is recorded as CANCELLED (1).
+//!
+//! The method label only takes values from the server's own descriptors
+//! ([`KnownMethods`]); any other path (callers choose paths freely) is
+//! labelled `unknown`, so a scanner cannot grow the series without bound.
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -151,15 +156,65 @@ where
     }
 }
 
+/// The method paths (`/package.Service/Method`) a server answers.
+#[derive(Clone, Debug, Default)]
+pub struct KnownMethods(Arc<BTreeSet<String>>);
+
+impl KnownMethods {
+    /// Every method of every service in the encoded `FileDescriptorSet`s.
+    pub fn from_descriptor_sets(sets: &[&[u8]]) -> Result<Self, prost::DecodeError> {
+        use prost::Message as _;
+        let mut paths = BTreeSet::new();
+        for raw in sets {
+            let set = prost_types::FileDescriptorSet::decode(*raw)?;
+            for file in &set.file {
+                let package = file.package();
+                for service in &file.service {
+                    let service_name = if package.is_empty() {
+                        service.name().to_owned()
+                    } else {
+                        format!("{package}.{}", service.name())
+                    };
+                    for method in &service.method {
+                        paths.insert(format!("/{service_name}/{}", method.name()));
+                    }
+                }
+            }
+        }
+        Ok(Self(Arc::new(paths)))
+    }
+
+    /// The metric label of `path`: itself when known, else `unknown`.
+    fn label(&self, path: &str) -> String {
+        if self.0.contains(path) {
+            path.to_owned()
+        } else {
+            "unknown".to_owned()
+        }
+    }
+}
+
 /// Tower layer adding a span (child of the caller's trace) and metrics to
 /// every RPC.
-#[derive(Clone, Debug, Default)]
-pub struct GrpcTelemetryLayer;
+#[derive(Clone, Debug)]
+pub struct GrpcTelemetryLayer {
+    known: KnownMethods,
+}
+
+impl GrpcTelemetryLayer {
+    /// Labels metrics with the methods in `known` (others: `unknown`).
+    pub fn new(known: KnownMethods) -> Self {
+        Self { known }
+    }
+}
 
 impl<S> tower::Layer<S> for GrpcTelemetryLayer {
     type Service = GrpcTelemetry<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        GrpcTelemetry { inner }
+        GrpcTelemetry {
+            inner,
+            known: self.known.clone(),
+        }
     }
 }
 
@@ -167,6 +222,7 @@ impl<S> tower::Layer<S> for GrpcTelemetryLayer {
 #[derive(Clone, Debug)]
 pub struct GrpcTelemetry<S> {
     inner: S,
+    known: KnownMethods,
 }
 
 impl<S, B, RB> tower::Service<http::Request<B>> for GrpcTelemetry<S>
@@ -195,7 +251,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let mut pending = Pending {
-            method,
+            method: self.known.label(&method),
             started: Instant::now(),
             span: span.clone(),
             done: false,
@@ -240,4 +296,31 @@ pub fn inject_trace(metadata: &mut tonic::metadata::MetadataMap) {
     opentelemetry::global::get_text_map_propagator(|p| {
         p.inject_context(&cx, &mut MetadataInjector(metadata))
     });
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::KnownMethods;
+
+    #[test]
+    fn only_described_methods_become_metric_labels() {
+        let known = KnownMethods::from_descriptor_sets(&[
+            livedesk_proto::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+        ])
+        .unwrap();
+        for path in [
+            "/livedesk.routing.v1.RoutingService/SetAgentState",
+            "/livedesk.notifications.v1.NotificationsService/Subscribe",
+            "/grpc.health.v1.Health/Check",
+        ] {
+            assert_eq!(known.label(path), path);
+        }
+        assert_eq!(
+            known.label("/livedesk.routing.v1.RoutingService/Scan1234"),
+            "unknown"
+        );
+        assert_eq!(known.label("/wp-admin"), "unknown");
+    }
 }

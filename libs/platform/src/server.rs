@@ -42,6 +42,11 @@ pub async fn serve(
         .with_service_name("grpc.health.v1.Health")
         .build_v1()?;
     let routes = routes.add_service(health_service).add_service(reflection);
+    let known = crate::grpc_telemetry::KnownMethods::from_descriptor_sets(&[
+        livedesk_proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+    ])?;
     // Liveness (Kubernetes' liveness probe asks for this name): SERVING
     // while the process answers, whatever its dependencies say, so an
     // outage of PostgreSQL or NATS makes pods unready, never restarts them.
@@ -64,7 +69,7 @@ pub async fn serve(
     let server = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(20)))
-        .layer(crate::grpc_telemetry::GrpcTelemetryLayer)
+        .layer(crate::grpc_telemetry::GrpcTelemetryLayer::new(known))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async move {
             drained.cancelled().await;
