@@ -154,15 +154,18 @@ struct Family {
 }
 
 fn add_family(families: &mut BTreeMap<String, Family>, metric: &Metric) {
-    let (kind, lines) = match metric.data() {
-        AggregatedMetrics::F64(d) => render_data(d, fmt_f64),
-        AggregatedMetrics::U64(d) => render_data(d, |v: u64| v.to_string()),
-        AggregatedMetrics::I64(d) => render_data(d, |v: i64| v.to_string()),
+    let kind = match metric.data() {
+        AggregatedMetrics::F64(d) => kind_of(d),
+        AggregatedMetrics::U64(d) => kind_of(d),
+        AggregatedMetrics::I64(d) => kind_of(d),
     };
     let Some(kind) = kind else { return };
-    let counter = kind == "counter";
-    let name = prometheus_name(metric.name(), metric.unit(), counter);
-    let lines = lines.replace(PLACEHOLDER, &name);
+    let name = prometheus_name(metric.name(), metric.unit(), kind == "counter");
+    let lines = match metric.data() {
+        AggregatedMetrics::F64(d) => render_points(&name, d, fmt_f64),
+        AggregatedMetrics::U64(d) => render_points(&name, d, |v: u64| v.to_string()),
+        AggregatedMetrics::I64(d) => render_points(&name, d, |v: i64| v.to_string()),
+    };
     match families.get_mut(&name) {
         Some(f) if f.kind == kind => f.lines.push_str(&lines),
         Some(_) => {
@@ -181,44 +184,36 @@ fn add_family(families: &mut BTreeMap<String, Family>, metric: &Metric) {
     }
 }
 
-/// Stands for the family name while its lines are rendered (the name
-/// depends on the kind, known only after matching the data).
-const PLACEHOLDER: &str = "\u{0}";
+/// The Prometheus type of `data`; `None` for exponential histograms,
+/// which Livedesk does not configure.
+fn kind_of<T>(data: &MetricData<T>) -> Option<&'static str> {
+    match data {
+        MetricData::Gauge(_) => Some("gauge"),
+        MetricData::Sum(s) if s.is_monotonic() => Some("counter"),
+        MetricData::Sum(_) => Some("gauge"),
+        MetricData::Histogram(_) => Some("histogram"),
+        MetricData::ExponentialHistogram(_) => None,
+    }
+}
 
-fn render_data<T: Copy>(
-    data: &MetricData<T>,
-    fmt: impl Fn(T) -> String,
-) -> (Option<&'static str>, String) {
+fn render_points<T: Copy>(name: &str, data: &MetricData<T>, fmt: impl Fn(T) -> String) -> String {
     let mut out = String::new();
-    let n = PLACEHOLDER;
     match data {
         MetricData::Gauge(g) => {
             for p in g.data_points() {
-                let _ = writeln!(
-                    out,
-                    "{n}{} {}",
-                    labels(p.attributes(), None),
-                    fmt(p.value())
-                );
+                let l = labels(p.attributes(), None);
+                let _ = writeln!(out, "{name}{l} {}", fmt(p.value()));
             }
-            (Some("gauge"), out)
         }
         MetricData::Sum(s) => {
             for p in s.data_points() {
-                let _ = writeln!(
-                    out,
-                    "{n}{} {}",
-                    labels(p.attributes(), None),
-                    fmt(p.value())
-                );
+                let l = labels(p.attributes(), None);
+                let _ = writeln!(out, "{name}{l} {}", fmt(p.value()));
             }
-            (
-                Some(if s.is_monotonic() { "counter" } else { "gauge" }),
-                out,
-            )
         }
         MetricData::Histogram(h) => {
             for p in h.data_points() {
+                // OTel counts per bucket; Prometheus buckets are cumulative.
                 let mut cumulative = 0u64;
                 let bounds: Vec<f64> = p.bounds().collect();
                 for (i, count) in p.bucket_counts().enumerate() {
@@ -226,21 +221,17 @@ fn render_data<T: Copy>(
                     let le = bounds
                         .get(i)
                         .map_or_else(|| "+Inf".to_owned(), |b| fmt_f64(*b));
-                    let _ = writeln!(
-                        out,
-                        "{n}_bucket{} {cumulative}",
-                        labels(p.attributes(), Some(&le))
-                    );
+                    let l = labels(p.attributes(), Some(&le));
+                    let _ = writeln!(out, "{name}_bucket{l} {cumulative}");
                 }
                 let l = labels(p.attributes(), None);
-                let _ = writeln!(out, "{n}_sum{l} {}", fmt(p.sum()));
-                let _ = writeln!(out, "{n}_count{l} {}", p.count());
+                let _ = writeln!(out, "{name}_sum{l} {}", fmt(p.sum()));
+                let _ = writeln!(out, "{name}_count{l} {}", p.count());
             }
-            (Some("histogram"), out)
         }
-        // Not used by Livedesk (no exponential histograms are configured).
-        MetricData::ExponentialHistogram(_) => (None, out),
+        MetricData::ExponentialHistogram(_) => {}
     }
+    out
 }
 
 /// `livedesk.rpc.server.duration` + `s` → `livedesk_rpc_server_duration_seconds`.
