@@ -73,7 +73,7 @@ struct Installed {
     pull: PullReader,
 }
 
-static PIPELINE: OnceLock<Installed> = OnceLock::new();
+static INSTALLED: OnceLock<Installed> = OnceLock::new();
 
 fn build(resource: Resource, otlp: Option<opentelemetry_otlp::MetricExporter>) -> Installed {
     let pull = PullReader(Arc::new(
@@ -93,7 +93,7 @@ fn build(resource: Resource, otlp: Option<opentelemetry_otlp::MetricExporter>) -
 }
 
 fn pipeline() -> &'static Installed {
-    PIPELINE.get_or_init(|| build(Resource::builder().build(), None))
+    INSTALLED.get_or_init(|| build(Resource::builder().build(), None))
 }
 
 /// The process-wide meter every instrument is made from. It installs the
@@ -112,7 +112,7 @@ pub(crate) fn install(
 ) -> anyhow::Result<SdkMeterProvider> {
     let mut otlp = Some(otlp);
     let mut installed_now = false;
-    let p = PIPELINE.get_or_init(|| {
+    let p = INSTALLED.get_or_init(|| {
         installed_now = true;
         build(resource, otlp.take().flatten())
     });
