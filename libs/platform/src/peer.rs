@@ -119,8 +119,11 @@ pub fn balanced_channel(urls: &str, refresh: Duration) -> anyhow::Result<Channel
     // a resolution; the resolver replaces them with addresses.
     for (i, t) in targets.iter().enumerate() {
         let member = Member::Url(t.url.clone());
-        tx.try_send(Change::Insert((i, member.clone()), t.endpoint_for(&member)?))
-            .map_err(|e| anyhow::anyhow!("peer channel: {e}"))?;
+        tx.try_send(Change::Insert(
+            (i, member.clone()),
+            t.endpoint_for(&member)?,
+        ))
+        .map_err(|e| anyhow::anyhow!("peer channel: {e}"))?;
     }
     tokio::spawn(follow(targets, tx, refresh));
     Ok(channel)
@@ -128,7 +131,11 @@ pub fn balanced_channel(urls: &str, refresh: Duration) -> anyhow::Result<Channel
 
 /// Keeps the balanced set equal to what the names resolve to, until every
 /// clone of the channel is dropped.
-async fn follow(targets: Vec<Target>, tx: Sender<Change<(usize, Member), Endpoint>>, refresh: Duration) {
+async fn follow(
+    targets: Vec<Target>,
+    tx: Sender<Change<(usize, Member), Endpoint>>,
+    refresh: Duration,
+) {
     let mut current: HashMap<usize, HashSet<Member>> = targets
         .iter()
         .enumerate()
@@ -157,7 +164,11 @@ async fn follow(targets: Vec<Target>, tx: Sender<Change<(usize, Member), Endpoin
                         continue;
                     }
                 };
-                if tx.send(Change::Insert((i, new.clone()), endpoint)).await.is_err() {
+                if tx
+                    .send(Change::Insert((i, new.clone()), endpoint))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 tracing::debug!(url = %target.url, member = ?new, "peer replica added");

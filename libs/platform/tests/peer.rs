@@ -13,7 +13,9 @@ use tonic_health::pb::health_client::HealthClient;
 /// caller can tell which replica answered) and returns its URL.
 async fn replica(name: &'static str) -> String {
     let (reporter, service) = tonic_health::server::health_reporter();
-    reporter.set_service_status(name, ServingStatus::Serving).await;
+    reporter
+        .set_service_status(name, ServingStatus::Serving)
+        .await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
