@@ -91,6 +91,10 @@ async fn start_containers() -> anyhow::Result<Arc<Containers>> {
         env_nonempty("LIVEDESK_TEST_NATS_IMAGE").unwrap_or_else(|| DEFAULT_NATS_IMAGE.to_owned());
     let hint = "(build it with `make images`, or name another with LIVEDESK_TEST_POSTGRES_IMAGE / LIVEDESK_TEST_NATS_IMAGE)";
 
+    // Host ports are chosen here rather than read back: Podman 4.3's
+    // Docker API reports published ports with an empty host IP, which
+    // testcontainers skips ("does not expose port").
+    let (pg_port, nats_port) = (crate::reserve_port()?, crate::reserve_port()?);
     let (name, tag) = split_image(&pg_image);
     let pg = GenericImage::new(name, tag)
         .with_exposed_port(ContainerPort::Tcp(5432))
@@ -101,6 +105,7 @@ async fn start_containers() -> anyhow::Result<Arc<Containers>> {
         // private test container.
         .with_env_var("POSTGRES_HOST_AUTH_METHOD", "trust")
         .with_label("livedesk.test", "testkit")
+        .with_mapped_port(pg_port, ContainerPort::Tcp(5432))
         .with_startup_timeout(std::time::Duration::from_secs(120))
         .start()
         .await
@@ -110,12 +115,11 @@ async fn start_containers() -> anyhow::Result<Arc<Containers>> {
         .with_exposed_port(ContainerPort::Tcp(4222))
         .with_wait_for(WaitFor::message_on_either_std("Server is ready"))
         .with_label("livedesk.test", "testkit")
+        .with_mapped_port(nats_port, ContainerPort::Tcp(4222))
         .with_startup_timeout(std::time::Duration::from_secs(60))
         .start()
         .await
         .map_err(|e| anyhow::anyhow!("starting {nats_image}: {e} {hint}"))?;
-    let pg_port = pg.get_host_port_ipv4(5432).await?;
-    let nats_port = nats.get_host_port_ipv4(4222).await?;
     let db = format!("postgres://postgres@127.0.0.1:{pg_port}");
     let nats_url = format!("nats://127.0.0.1:{nats_port}");
     wait_until_usable(&db, &nats_url).await?;
@@ -127,7 +131,7 @@ async fn start_containers() -> anyhow::Result<Arc<Containers>> {
 }
 
 /// A log line is not a connection: wait until PostgreSQL answers a query
-/// and NATS a JetStream request through the published ports.
+/// and NATS a round trip through the published ports.
 #[cfg(feature = "docker")]
 async fn wait_until_usable(db: &str, nats: &str) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -136,17 +140,20 @@ async fn wait_until_usable(db: &str, nats: &str) -> anyhow::Result<()> {
         let pg_ok = match livedesk_platform::db::connect(&format!("{db}/postgres")).await {
             Ok(conn) => livedesk_platform::db::ping(&conn).await,
             Err(e) => {
-                last = e.to_string();
+                last = format!("PostgreSQL at {db}: {e}");
                 false
             }
         };
         let nats_ok = match async_nats::connect(nats).await {
-            Ok(client) => async_nats::jetstream::new(client)
-                .query_account()
-                .await
-                .is_ok(),
+            Ok(client) => match client.flush().await {
+                Ok(()) => true,
+                Err(e) => {
+                    last = format!("NATS at {nats}: {e}");
+                    false
+                }
+            },
             Err(e) => {
-                last = e.to_string();
+                last = format!("NATS at {nats}: {e}");
                 false
             }
         };
