@@ -26,27 +26,35 @@ RUN sh docker/cargo-recipe.sh /recipe
 
 # ---------------------------------------------------------------------------
 # build: dependencies first (cached while manifests and Cargo.lock stay the
-# same), then the project's own crates. Only the six service binaries are
+# same), then the project's libraries, then the services. Only the six service binaries are
 # built; tools and test crates stay stubs (they are workspace members, so
 # their manifests must be there for `--locked` to hold).
 FROM ${BUILDER_IMAGE} AS build
 WORKDIR /src
 ENV CARGO_TERM_COLOR=never \
     CARGO_INCREMENTAL=0
-ARG CARGO_BUILD_JOBS
 COPY --from=planner /recipe/ ./
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     cargo build --release --locked \
         -p livedesk-routing -p livedesk-conversations -p livedesk-blocking \
         -p livedesk-scheduling -p livedesk-reporting -p livedesk-notifications
 
+# The libraries next, in their own layer (the services are still stubs, so
+# the features resolved are exactly those of the final build): a change in
+# one service then recompiles only the services.
 COPY proto/ proto/
 COPY libs/ libs/
-COPY services/ services/
 # COPY keeps the sources' modification times, which may be older than the
 # stubs' build: touching them makes cargo rebuild the project's crates.
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
-    find proto libs services -type f -exec touch {} + \
+    find proto libs -type f -exec touch {} + \
+    && cargo build --release --locked \
+        -p livedesk-routing -p livedesk-conversations -p livedesk-blocking \
+        -p livedesk-scheduling -p livedesk-reporting -p livedesk-notifications
+
+COPY services/ services/
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    find services -type f -exec touch {} + \
     && cargo build --release --locked \
         -p livedesk-routing -p livedesk-conversations -p livedesk-blocking \
         -p livedesk-scheduling -p livedesk-reporting -p livedesk-notifications \

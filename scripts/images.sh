@@ -159,9 +159,10 @@ build_infra() {
 }
 
 print_sizes() {
-    printf '\n'
+    printf '\n%-42s %10s  %s\n' IMAGE SIZE CREATED
     podman images --filter 'reference=localhost/livedesk/*' \
-        --format 'table {{.Repository}}:{{.Tag}}\t{{.Size}}\t{{.CreatedSince}}'
+        --format '{{.Repository}}:{{.Tag}} {{.Size}} {{.CreatedSince}}' |
+        awk '{ img = $1; size = $2 " " $3; $1 = $2 = $3 = ""; sub(/^ +/, ""); printf "%-42s %10s  %s\n", img, size, $0 }'
 }
 
 step="${1:-all}"

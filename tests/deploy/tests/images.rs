@@ -6,9 +6,9 @@
 //! without them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, bail, ensure};
 use livedesk_deploy_tests::podman::{
     Cleanup, log_tail, podman, published, require_images, unique_suffix, wait_until,
 };
@@ -130,6 +130,37 @@ async fn start_service(
     Ok(name)
 }
 
+/// Waits until the container's published gRPC port answers readiness with
+/// SERVING, then checks liveness there too; fails at once when the container
+/// has exited (a service refusing its configuration never becomes ready).
+async fn serving(service: &str, container: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + HEALTH_DEADLINE;
+    loop {
+        let running = podman(&["inspect", "--format", "{{.State.Running}}", container]).await?;
+        ensure!(running == "true", "{service}: {container} exited");
+        let last = match published(container, 50051).await {
+            Ok(addr) => match health(&addr, "").await {
+                Ok(ServingStatus::Serving) => {
+                    let live = health(&addr, "liveness").await?;
+                    ensure!(
+                        live == ServingStatus::Serving,
+                        "{service} liveness is {live:?}"
+                    );
+                    return Ok(());
+                }
+                Ok(other) => format!("readiness {other:?}"),
+                Err(e) => format!("{e:#}"),
+            },
+            Err(e) => format!("{e:#}"),
+        };
+        ensure!(
+            Instant::now() < deadline,
+            "{service} not SERVING within {HEALTH_DEADLINE:?} ({last})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 // spec: OPS-3
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_service_image_runs_as_non_root_and_answers_health_through_its_published_port() {
@@ -216,28 +247,13 @@ async fn every_service_image_runs_as_non_root_and_answers_health_through_its_pub
     let mut checks = tokio::task::JoinSet::new();
     for (service, name) in containers.clone() {
         checks.spawn(async move {
-            let addr = published(&name, 50051).await?;
-            let result = wait_until(
-                &format!("{service} SERVING on {addr}"),
-                HEALTH_DEADLINE,
-                || {
-                    let addr = addr.clone();
-                    async move { Ok(health(&addr, "").await? == ServingStatus::Serving) }
-                },
-            )
-            .await;
+            let result = serving(service, &name).await;
             if let Err(e) = result {
                 bail!(
                     "{e:#}\nlast log lines of {name}:\n{}",
                     log_tail(&name, 40).await
                 );
             }
-            // liveness answers on the same port
-            let live = health(&addr, "liveness").await?;
-            anyhow::ensure!(
-                live == ServingStatus::Serving,
-                "{service} liveness is {live:?}"
-            );
             Ok::<_, anyhow::Error>(service)
         });
     }
