@@ -88,13 +88,13 @@ WORKDIR /var/lib/livedesk
 USER 10001:10001
 # gRPC (with grpc.health.v1) and Prometheus metrics
 EXPOSE 50051 9090
-CMD ["serve"]
 
 # ---------------------------------------------------------------------------
 # One target per service. Each sets its own listen addresses (only keys under
 # a service's own LIVEDESK_<SERVICE>__ prefix are read, and unknown ones there
 # are refused, so nothing of another service may appear) and an exec-form
-# ENTRYPOINT, which cannot expand a build argument.
+# ENTRYPOINT, which cannot expand a build argument. CMD follows ENTRYPOINT
+# in each: setting ENTRYPOINT clears a CMD inherited from the stage before.
 
 FROM runtime AS routing
 LABEL org.opencontainers.image.title="livedesk-routing" \
@@ -103,6 +103,7 @@ COPY --from=build /out/livedesk-routing /usr/local/bin/livedesk-routing
 ENV LIVEDESK_ROUTING__GRPC_ADDR=0.0.0.0:50051 \
     LIVEDESK_ROUTING__METRICS_ADDR=0.0.0.0:9090
 ENTRYPOINT ["/usr/local/bin/livedesk-routing"]
+CMD ["serve"]
 
 FROM runtime AS conversations
 LABEL org.opencontainers.image.title="livedesk-conversations" \
@@ -112,6 +113,7 @@ ENV LIVEDESK_CONVERSATIONS__GRPC_ADDR=0.0.0.0:50051 \
     LIVEDESK_CONVERSATIONS__METRICS_ADDR=0.0.0.0:9090 \
     LIVEDESK_CONVERSATIONS__ATTACHMENTS_DIR=/var/lib/livedesk/attachments
 ENTRYPOINT ["/usr/local/bin/livedesk-conversations"]
+CMD ["serve"]
 
 FROM runtime AS blocking
 LABEL org.opencontainers.image.title="livedesk-blocking" \
@@ -120,6 +122,7 @@ COPY --from=build /out/livedesk-blocking /usr/local/bin/livedesk-blocking
 ENV LIVEDESK_BLOCKING__GRPC_ADDR=0.0.0.0:50051 \
     LIVEDESK_BLOCKING__METRICS_ADDR=0.0.0.0:9090
 ENTRYPOINT ["/usr/local/bin/livedesk-blocking"]
+CMD ["serve"]
 
 FROM runtime AS scheduling
 LABEL org.opencontainers.image.title="livedesk-scheduling" \
@@ -128,6 +131,7 @@ COPY --from=build /out/livedesk-scheduling /usr/local/bin/livedesk-scheduling
 ENV LIVEDESK_SCHEDULING__GRPC_ADDR=0.0.0.0:50051 \
     LIVEDESK_SCHEDULING__METRICS_ADDR=0.0.0.0:9090
 ENTRYPOINT ["/usr/local/bin/livedesk-scheduling"]
+CMD ["serve"]
 
 FROM runtime AS reporting
 LABEL org.opencontainers.image.title="livedesk-reporting" \
@@ -136,6 +140,7 @@ COPY --from=build /out/livedesk-reporting /usr/local/bin/livedesk-reporting
 ENV LIVEDESK_REPORTING__GRPC_ADDR=0.0.0.0:50051 \
     LIVEDESK_REPORTING__METRICS_ADDR=0.0.0.0:9090
 ENTRYPOINT ["/usr/local/bin/livedesk-reporting"]
+CMD ["serve"]
 
 FROM runtime AS notifications
 LABEL org.opencontainers.image.title="livedesk-notifications" \
@@ -144,6 +149,7 @@ COPY --from=build /out/livedesk-notifications /usr/local/bin/livedesk-notificati
 ENV LIVEDESK_NOTIFICATIONS__GRPC_ADDR=0.0.0.0:50051 \
     LIVEDESK_NOTIFICATIONS__METRICS_ADDR=0.0.0.0:9090
 ENTRYPOINT ["/usr/local/bin/livedesk-notifications"]
+CMD ["serve"]
 
 # ---------------------------------------------------------------------------
 # The default target (no --target) would otherwise silently be the last

@@ -136,6 +136,11 @@ build_services() {
     local revision source
     revision="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
     source="$(git -C "$ROOT" remote get-url origin 2>/dev/null || echo "")"
+    # Podman's layer cache does not see a changed build argument inside a
+    # LABEL, so the labels that change per build are also set at commit.
+    local labels=(--label "org.opencontainers.image.version=$VERSION"
+        --label "org.opencontainers.image.revision=$revision")
+    [[ -n "$source" ]] && labels+=(--label "org.opencontainers.image.source=$source")
     local svc
     for svc in $SERVICES; do
         log "building localhost/livedesk/$svc:$VERSION"
@@ -144,7 +149,7 @@ build_services() {
             --build-arg BASE_IMAGE="$BASE_IMAGE" \
             --build-arg VERSION="$VERSION" \
             --build-arg REVISION="$revision" \
-            --build-arg SOURCE="$source" \
+            --build-arg SOURCE="$source" "${labels[@]}" \
             --tag "localhost/livedesk/$svc:$VERSION" "$CONTEXT"
     done
 }

@@ -170,9 +170,28 @@ async fn every_service_image_runs_as_non_root_and_answers_health_through_its_pub
     require_images(&all).await.unwrap();
 
     // The image config: a numeric, non-root user (before anything runs).
-    for image in &images {
+    for (service, image) in SERVICES.iter().zip(&images) {
         let uid = image_uid(image).await.unwrap();
         assert_eq!(uid, SERVICE_UID, "{image} must run as uid {SERVICE_UID}");
+        // The contract the chart and manifests rely on: the binary as the
+        // entrypoint, `serve` as the overridable command (`migrate` in the
+        // migration job), both ports declared.
+        let config = podman(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.ExposedPorts}}",
+            image,
+        ])
+        .await
+        .unwrap();
+        assert_eq!(
+            config,
+            format!(
+                r#"["/usr/local/bin/livedesk-{service}"] ["serve"] {{"50051/tcp":{{}},"9090/tcp":{{}}}}"#
+            ),
+            "{image} config"
+        );
     }
 
     let suffix = unique_suffix();
