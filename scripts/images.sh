@@ -136,8 +136,6 @@ build_services() {
     local revision source
     revision="$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
     source="$(git -C "$ROOT" remote get-url origin 2>/dev/null || echo "")"
-    # Podman's layer cache does not see a changed build argument inside a
-    # LABEL, so the labels that change per build are also set at commit.
     local labels=(--label "org.opencontainers.image.version=$VERSION"
         --label "org.opencontainers.image.revision=$revision")
     [[ -n "$source" ]] && labels+=(--label "org.opencontainers.image.source=$source")
@@ -151,7 +149,22 @@ build_services() {
             --build-arg REVISION="$revision" \
             --build-arg SOURCE="$source" "${labels[@]}" \
             --tag "localhost/livedesk/$svc:$VERSION" "$CONTEXT"
+        relabel "localhost/livedesk/$svc:$VERSION" "$revision"
     done
+}
+
+# Podman's layer cache does not see a changed build argument or --label: when
+# every step was cached, the image keeps the revision of the build that made
+# it. A one-line build on top, with the revision written literally, fixes the
+# label (itself cached per revision).
+relabel() {
+    local image="$1" revision="$2" current
+    current="$(podman image inspect --format '{{index .Config.Labels "org.opencontainers.image.revision"}}' "$image")"
+    [[ "$current" == "$revision" ]] && return 0
+    local ctx="$CACHE_DIR/relabel"
+    mkdir -p "$ctx"
+    printf 'FROM %s\nLABEL org.opencontainers.image.revision="%s"\n' "$image" "$revision" >"$ctx/Containerfile"
+    podman build --quiet --layers --file "$ctx/Containerfile" --tag "$image" "$ctx" >/dev/null
 }
 
 build_infra() {
