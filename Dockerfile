@@ -26,9 +26,9 @@ RUN sh docker/cargo-recipe.sh /recipe
 
 # ---------------------------------------------------------------------------
 # build: dependencies first (cached while manifests and Cargo.lock stay the
-# same), then the project's libraries, then the services. Only the six service binaries are
-# built; tools and test crates stay stubs (they are workspace members, so
-# their manifests must be there for `--locked` to hold).
+# same), then the project's libraries, then the services. Only the six
+# service binaries are built; tools and test crates stay stubs (they are
+# workspace members, so their manifests must be there for `--locked` to hold).
 FROM ${BUILDER_IMAGE} AS build
 WORKDIR /src
 ENV CARGO_TERM_COLOR=never \
