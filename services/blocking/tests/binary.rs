@@ -56,6 +56,10 @@ fn an_unknown_key_of_the_service_is_refused_at_start() {
     let out = binary()
         .arg("config")
         .env("LIVEDESK_BLOCKING__GRPC_ADR", "0.0.0.0:7000")
+        .env(
+            "LIVEDESK_AUTH_HS256_SECRET",
+            "a-very-secret-value-0123456789",
+        )
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -71,6 +75,12 @@ async fn migrate_applies_the_schema_and_exits() {
     let out = binary()
         .arg("migrate")
         .env("LIVEDESK_BLOCKING__DATABASE_URL", &url)
+        // Every subcommand reads the whole configuration, keys included
+        // (the chart's migration Job gets them too).
+        .env(
+            "LIVEDESK_AUTH_HS256_SECRET",
+            "a-very-secret-value-0123456789",
+        )
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
