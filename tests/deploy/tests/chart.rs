@@ -6,22 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use livedesk_deploy_tests::repo_root;
+use livedesk_deploy_tests::{SERVICES, repo_root};
 use serde_json::Value;
 
 /// The development secret compiled into the services; it must never reach a
 /// cluster.
 const DEV_SECRET: &str = "livedesk-development-secret-change-me";
-
-/// The six services the chart deploys.
-const SERVICES: [&str; 6] = [
-    "routing",
-    "conversations",
-    "blocking",
-    "scheduling",
-    "reporting",
-    "notifications",
-];
 
 /// The smallest set of values a release needs besides the defaults: every
 /// reference the chart refuses to guess.

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use livedesk_auth::{Issuer, Role};
-use livedesk_deploy_tests::repo_root;
+use livedesk_deploy_tests::{SERVICES, repo_root};
 use livedesk_platform::peer::balanced_channel;
 use livedesk_proto::common::v1::Channel;
 use livedesk_proto::conversations::v1 as cnv;
@@ -26,14 +26,6 @@ use sea_orm::{ConnectionTrait, Statement};
 use tokio_stream::StreamExt;
 use uuid::Uuid;
 
-const SERVICES: [&str; 6] = [
-    "routing",
-    "blocking",
-    "scheduling",
-    "conversations",
-    "reporting",
-    "notifications",
-];
 const VISITORS: usize = 6;
 const AGENTS: usize = 4;
 const MESSAGES_PER_CONVERSATION: usize = 5;

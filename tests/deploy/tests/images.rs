@@ -12,18 +12,9 @@ use anyhow::{Context, bail, ensure};
 use livedesk_deploy_tests::podman::{
     Cleanup, log_tail, podman, published, require_images, unique_suffix, wait_until,
 };
-use tonic_health::pb::HealthCheckRequest;
+use livedesk_deploy_tests::{SERVICES, health};
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
-const SERVICES: [&str; 6] = [
-    "routing",
-    "conversations",
-    "blocking",
-    "scheduling",
-    "reporting",
-    "notifications",
-];
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const POSTGRES_IMAGE: &str = "localhost/livedesk/postgres:15";
 const NATS_IMAGE: &str = "localhost/livedesk/nats:2.9";
@@ -64,24 +55,6 @@ async fn process_uids(container: &str) -> anyhow::Result<Vec<u32>> {
         .skip(1)
         .map(|u| u.parse().context("uid"))
         .collect()
-}
-
-/// The readiness (`""`) status of the service behind `addr`, or an error
-/// while it does not answer yet.
-async fn health(addr: &str, service: &str) -> anyhow::Result<ServingStatus> {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(2))
-        .connect()
-        .await?;
-    let status = HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: service.to_string(),
-        })
-        .await?
-        .into_inner()
-        .status();
-    Ok(status)
 }
 
 /// Starts one service container on `network` with its database and NATS in

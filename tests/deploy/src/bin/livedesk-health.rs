@@ -2,11 +2,7 @@
 //! (readiness for `""`, `liveness` for liveness) and exits 0 only when the
 //! answer is SERVING, like grpc_health_probe. The cluster script waits on it.
 use std::process::ExitCode;
-use std::time::Duration;
-
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -16,7 +12,7 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let service = args.next().unwrap_or_default();
-    match check(&addr, service).await {
+    match livedesk_deploy_tests::health(&addr, &service).await {
         Ok(ServingStatus::Serving) => {
             println!("SERVING");
             ExitCode::SUCCESS
@@ -30,17 +26,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-async fn check(addr: &str, service: String) -> anyhow::Result<ServingStatus> {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(3))
-        .connect()
-        .await?;
-    let reply = HealthClient::new(channel)
-        .check(HealthCheckRequest { service })
-        .await?
-        .into_inner();
-    Ok(ServingStatus::try_from(reply.status).unwrap_or(ServingStatus::Unknown))
 }
