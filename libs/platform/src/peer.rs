@@ -182,6 +182,36 @@ async fn follow(
     }
 }
 
+/// Attempts of an idempotent peer call: the first and three retries.
+const IDEMPOTENT_ATTEMPTS: u32 = 4;
+
+/// Makes an idempotent (read-only) call to a peer, retrying while it fails
+/// with UNAVAILABLE: the replica the balancer picked is gone or going (a
+/// rolling restart, a pod rescheduled) and the request never ran there, so
+/// the next attempt, on a fresh pick, is safe. Waits 50, 100 and 200 ms
+/// between attempts; any other outcome, and the last UNAVAILABLE, is
+/// returned as is. `call` builds the request anew each time (a request
+/// carries its own token and trace context and is consumed by the call).
+pub async fn idempotent<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let mut delay = Duration::from_millis(50);
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(s) if s.code() == tonic::Code::Unavailable && attempt < IDEMPOTENT_ATTEMPTS => {
+                tracing::debug!(attempt, error = %s.message(), "peer unavailable, trying another replica");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

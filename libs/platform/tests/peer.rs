@@ -70,3 +70,41 @@ async fn a_peer_whose_name_does_not_resolve_fails_the_call_instead_of_waiting() 
     .expect("the call must fail, not wait for an address");
     assert_eq!(reply.unwrap_err().code(), tonic::Code::Unavailable);
 }
+
+#[tokio::test]
+async fn an_idempotent_call_is_retried_only_while_the_peer_is_unavailable() {
+    use livedesk_platform::peer::idempotent;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    // A replica going away: two UNAVAILABLE answers, then one that works.
+    let calls = AtomicU32::new(0);
+    let answer = idempotent(|| async {
+        match calls.fetch_add(1, Ordering::SeqCst) {
+            0 | 1 => Err(tonic::Status::unavailable("connection refused")),
+            _ => Ok("answer"),
+        }
+    })
+    .await;
+    assert_eq!(answer.unwrap(), "answer");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    // Any other failure is the peer's answer: never repeated.
+    let calls = AtomicU32::new(0);
+    let answer: Result<(), _> = idempotent(|| async {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Err(tonic::Status::permission_denied("no"))
+    })
+    .await;
+    assert_eq!(answer.unwrap_err().code(), tonic::Code::PermissionDenied);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // A peer that stays down: given up after four attempts, UNAVAILABLE.
+    let calls = AtomicU32::new(0);
+    let answer: Result<(), _> = idempotent(|| async {
+        calls.fetch_add(1, Ordering::SeqCst);
+        Err(tonic::Status::unavailable("down"))
+    })
+    .await;
+    assert_eq!(answer.unwrap_err().code(), tonic::Code::Unavailable);
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}

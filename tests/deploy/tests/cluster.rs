@@ -27,7 +27,9 @@ use tokio_stream::StreamExt;
 use uuid::Uuid;
 
 const VISITORS: usize = 6;
-const AGENTS: usize = 4;
+const AGENTS: usize = 8;
+/// Conversations per visitor at most: 6 × 30 stays inside 8 agents × 25 chats.
+const CONVERSATIONS_PER_VISITOR: usize = 30;
 const MESSAGES_PER_CONVERSATION: usize = 5;
 
 fn index(service: &str) -> u16 {
@@ -315,31 +317,75 @@ async fn visitor(
                 .entry(conv.id.clone())
                 .or_default()
                 .push(id);
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(150)).await;
         }
-        // Agents hold 25 chats each: stay well inside their capacity.
-        if started * VISITORS >= AGENTS * 20 {
+        // Agents hold 25 chats each: stay inside their capacity.
+        if started >= CONVERSATIONS_PER_VISITOR {
             break;
         }
     }
     Ok(started)
 }
 
-/// Sum of `livedesk_rpc_server_duration_seconds_count` over application
-/// methods (health checks left out) on one replica's metrics port.
-async fn application_rpcs(port: u16) -> anyhow::Result<f64> {
+/// Sum of `livedesk_rpc_server_duration_seconds_count` over the methods
+/// `select` keeps, on one replica's metrics port (0 while it does not
+/// answer).
+async fn rpcs(port: u16, select: impl Fn(&str) -> bool) -> f64 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).await?;
-    Ok(body
-        .lines()
+    let scrape = async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut body = String::new();
+        s.read_to_string(&mut body).await?;
+        anyhow::Ok(body)
+    };
+    let Ok(body) = scrape.await else { return 0.0 };
+    body.lines()
         .filter(|l| l.starts_with("livedesk_rpc_server_duration_seconds_count"))
-        .filter(|l| !l.contains("grpc.health") && !l.contains("grpc.reflection"))
+        .filter(|l| select(l))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum())
+        .sum()
+}
+
+/// Calls every service's cheap reads, over the balanced clients, until
+/// stopped: each new replica must see client calls.
+async fn poke(clients: Clients, admin: String, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::SeqCst) {
+        // Answers are not the point (some need arguments): any answer is
+        // a call that reached a replica.
+        let _ = clients
+            .routing
+            .clone()
+            .list_queues(authed(&admin, Default::default()))
+            .await;
+        let _ = clients
+            .blocking
+            .clone()
+            .list_blocks(authed(&admin, Default::default()))
+            .await;
+        let _ = clients
+            .scheduling
+            .clone()
+            .list_schedules(authed(&admin, Default::default()))
+            .await;
+        let _ = clients
+            .reporting
+            .clone()
+            .get_statistics(authed(&admin, Default::default()))
+            .await;
+        let _ = clients
+            .notifications
+            .clone()
+            .list_email_deliveries(authed(&admin, Default::default()))
+            .await;
+        let _ = clients
+            .conversations
+            .clone()
+            .list_conversations(authed(&admin, Default::default()))
+            .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 async fn outbox_rows(service: &str) -> anyhow::Result<i64> {
@@ -447,26 +493,10 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
         })
         .collect();
 
-    // 3. Every replica is used: clients and peers spread over both.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for svc in SERVICES {
-        for n in 1..=2u16 {
-            let port = 52000 + index(svc) * 10 + n;
-            loop {
-                let rpcs = application_rpcs(port).await.unwrap_or(0.0);
-                if rpcs > 0.0 {
-                    break;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "replica {n} of {svc} answered no application RPC"
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
-
-    // 4. A rolling restart under that load: one replica at a time.
+    // 3. A rolling restart under that load: one replica at a time.
+    let acked_so_far =
+        |l: &Ledger| -> usize { l.acked.lock().unwrap().values().map(Vec::len).sum() };
+    let acked_before_restart = acked_so_far(&ledger);
     let restart = Instant::now();
     let mut restarts = 0;
     for svc in SERVICES {
@@ -476,6 +506,49 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
         }
     }
     let restart_took = restart.elapsed();
+    let acked_during_restart = acked_so_far(&ledger) - acked_before_restart;
+    assert!(
+        acked_during_restart > 0,
+        "the load must overlap the rolling restart"
+    );
+
+    // 4. Every new replica is used: client calls spread over both replicas
+    // of each service, and peers found the new replicas' addresses (each
+    // StartConversation asks blocking and scheduling through conversations'
+    // balanced channels). Counters start at zero in a new container.
+    let stop_poke = Arc::new(AtomicBool::new(false));
+    let poker = tokio::spawn(poke(clients.clone(), admin.clone(), stop_poke.clone()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for svc in SERVICES {
+        for n in 1..=2u16 {
+            let port = 52000 + index(svc) * 10 + n;
+            let peer_method = match svc {
+                "blocking" => Some("CheckIdentities"),
+                "scheduling" => Some("GetWidgetState"),
+                _ => None,
+            };
+            loop {
+                let from_clients = rpcs(port, |l| {
+                    !l.contains("grpc.health") && !l.contains("grpc.reflection")
+                })
+                .await;
+                let from_peers = match peer_method {
+                    Some(m) => rpcs(port, |l| l.contains(m)).await,
+                    None => 1.0,
+                };
+                if from_clients > 0.0 && from_peers > 0.0 {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "new replica {n} of {svc} got no calls (clients {from_clients}, peers {from_peers})"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    stop_poke.store(true, Ordering::SeqCst);
+    poker.await.unwrap();
     stop_visitors.store(true, Ordering::SeqCst);
     let mut conversations = 0;
     for v in visitors {
@@ -572,7 +645,8 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
     }
     eprintln!(
         "cluster scenario: {conversations} conversations, {acked_total} messages acknowledged, \
-         {restarts} replicas replaced in {restart_took:?}, lost 0, duplicates 0, \
+         {restarts} replicas replaced in {restart_took:?} ({acked_during_restart} messages acknowledged \
+         meanwhile), lost 0, duplicates 0, \
          {} calls retried after a replica went away; total {:?}",
         ledger.retries.lock().unwrap(),
         t0.elapsed()

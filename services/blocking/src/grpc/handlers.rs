@@ -80,18 +80,19 @@ impl BlockingGrpc {
         }
         // The caller's own token: conversations decides whether this agent
         // may see the conversation (TEN-3), and answers NOT_FOUND otherwise.
-        let identities = self
-            .conversations
-            .clone()
-            .get_customer_identities(forwarded(
+        let identities = livedesk_platform::peer::idempotent(|| {
+            let ask = forwarded(
                 &req,
                 GetCustomerIdentitiesRequest {
                     conversation_id: parsed.conversation_id.to_string(),
                 },
-            ))
-            .await
-            .map_err(Error::Peer)?
-            .into_inner();
+            );
+            let mut conversations = self.conversations.clone();
+            async move { conversations.get_customer_identities(ask).await }
+        })
+        .await
+        .map_err(Error::Peer)?
+        .into_inner();
         let open = matches!(
             ConversationStatus::try_from(identities.status),
             Ok(ConversationStatus::Queued

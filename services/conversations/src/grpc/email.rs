@@ -268,18 +268,14 @@ impl ConversationsGrpc {
             }],
             ip_address: String::new(),
         };
-        let check = self
-            .rt
-            .peer_request(who.org_id, check)
-            .map_err(Error::Peer)?;
-        Ok(self
-            .blocking
-            .clone()
-            .check_identities(check)
-            .await
-            .map_err(Error::Peer)?
-            .into_inner()
-            .blocked)
+        Ok(livedesk_platform::peer::idempotent(|| async {
+            let check = self.rt.peer_request(who.org_id, check.clone())?;
+            self.blocking.clone().check_identities(check).await
+        })
+        .await
+        .map_err(Error::Peer)?
+        .into_inner()
+        .blocked)
     }
 
     /// Chat messages and emails of a request in one chronological list.

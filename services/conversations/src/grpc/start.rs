@@ -253,14 +253,13 @@ impl ConversationsGrpc {
                 .collect(),
             ip_address: s.ip.clone(),
         };
-        let check = self.rt.peer_request(org, check).map_err(Error::Peer)?;
-        let verdict = self
-            .blocking
-            .clone()
-            .check_identities(check)
-            .await
-            .map_err(Error::Peer)?
-            .into_inner();
+        let verdict = livedesk_platform::peer::idempotent(|| async {
+            let check = self.rt.peer_request(org, check.clone())?;
+            self.blocking.clone().check_identities(check).await
+        })
+        .await
+        .map_err(Error::Peer)?
+        .into_inner();
         if verdict.blocked {
             tracing::info!(block_id = %verdict.block_id, "conversation refused: customer is blocked");
             return Err(Error::PermissionDenied("customer is blocked"));
@@ -271,14 +270,13 @@ impl ConversationsGrpc {
             queue_id: s.queue_id.to_string(),
             channel: s.channel,
         };
-        let ask = self.rt.peer_request(org, ask).map_err(Error::Peer)?;
-        let state = self
-            .scheduling
-            .clone()
-            .get_widget_state(ask)
-            .await
-            .map_err(Error::Peer)?
-            .into_inner();
+        let state = livedesk_platform::peer::idempotent(|| async {
+            let ask = self.rt.peer_request(org, ask.clone())?;
+            self.scheduling.clone().get_widget_state(ask).await
+        })
+        .await
+        .map_err(Error::Peer)?
+        .into_inner();
         let offline = match WidgetMode::try_from(state.mode).unwrap_or(WidgetMode::Chat) {
             WidgetMode::OfflineForm => Some((
                 pb::OfflineAction::OfflineForm,

@@ -60,23 +60,22 @@ impl SchedulingGrpc {
         })
     }
 
-    /// Whether a member of the queue is available (RTG-10). Routing being
-    /// unreachable degrades to "unstaffed": the widget offers the form
-    /// rather than a chat nobody may answer.
+    /// Whether a member of the queue is available (RTG-10). A routing
+    /// replica going away is retried on another ([`livedesk_platform::peer::idempotent`]);
+    /// routing unreachable altogether degrades to "unstaffed": the widget
+    /// offers the form rather than a chat nobody may answer.
     async fn staffed(&self, org: Uuid, queue: Uuid) -> bool {
-        let req = match self.rt.peer_request(
-            org,
-            GetQueueStatusRequest {
-                queue_id: queue.to_string(),
-            },
-        ) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot build the routing request");
-                return false;
-            }
-        };
-        match self.routing.clone().get_queue_status(req).await {
+        let status = livedesk_platform::peer::idempotent(|| async {
+            let req = self.rt.peer_request(
+                org,
+                GetQueueStatusRequest {
+                    queue_id: queue.to_string(),
+                },
+            )?;
+            self.routing.clone().get_queue_status(req).await
+        })
+        .await;
+        match status {
             Ok(status) => status.into_inner().staffed,
             Err(e) => {
                 tracing::warn!(%queue, code = ?e.code(), "queue status unavailable; treating the queue as unstaffed");
