@@ -182,16 +182,28 @@ async fn follow(
     }
 }
 
-/// Attempts of an idempotent peer call: the first and three retries.
-const IDEMPOTENT_ATTEMPTS: u32 = 4;
+/// Attempts of an idempotent peer call: the first and four retries.
+const IDEMPOTENT_ATTEMPTS: u32 = 5;
 
-/// Makes an idempotent (read-only) call to a peer, retrying while it fails
-/// with UNAVAILABLE: the replica the balancer picked is gone or going (a
-/// rolling restart, a pod rescheduled) and the request never ran there, so
-/// the next attempt, on a fresh pick, is safe. Waits 50, 100 and 200 ms
-/// between attempts; any other outcome, and the last UNAVAILABLE, is
-/// returned as is. `call` builds the request anew each time (a request
-/// carries its own token and trace context and is consumed by the call).
+/// Whether a failed read may simply be made again: the replica the balancer
+/// picked was gone (UNAVAILABLE: refused, reset) or went away while
+/// answering (CANCELLED, or UNKNOWN for a transport error: a connection
+/// closed mid-call).
+fn worth_retrying(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Unavailable | tonic::Code::Cancelled | tonic::Code::Unknown
+    )
+}
+
+/// Makes an idempotent (read-only) call to a peer, retrying while the
+/// replica it reached is gone or going (a rolling restart, a pod
+/// rescheduled): a read has no effect to double, so the next attempt, on a
+/// fresh pick of the balancer, is safe. Waits 50, 100, 200 and 400 ms
+/// between attempts (long enough for a replaced replica to leave the
+/// balanced set); any other outcome, and the last failure, is returned as
+/// is. `call` builds the request anew each time (a request carries its own
+/// token and trace context and is consumed by the call).
 pub async fn idempotent<T, F, Fut>(mut call: F) -> Result<T, tonic::Status>
 where
     F: FnMut() -> Fut,
@@ -201,7 +213,7 @@ where
     let mut attempt = 1;
     loop {
         match call().await {
-            Err(s) if s.code() == tonic::Code::Unavailable && attempt < IDEMPOTENT_ATTEMPTS => {
+            Err(s) if worth_retrying(s.code()) && attempt < IDEMPOTENT_ATTEMPTS => {
                 tracing::debug!(attempt, error = %s.message(), "peer unavailable, trying another replica");
                 tokio::time::sleep(delay).await;
                 delay *= 2;

@@ -98,7 +98,7 @@ async fn an_idempotent_call_is_retried_only_while_the_peer_is_unavailable() {
     assert_eq!(answer.unwrap_err().code(), tonic::Code::PermissionDenied);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
-    // A peer that stays down: given up after four attempts, UNAVAILABLE.
+    // A peer that stays down: given up after five attempts, UNAVAILABLE.
     let calls = AtomicU32::new(0);
     let answer: Result<(), _> = idempotent(|| async {
         calls.fetch_add(1, Ordering::SeqCst);
@@ -106,5 +106,5 @@ async fn an_idempotent_call_is_retried_only_while_the_peer_is_unavailable() {
     })
     .await;
     assert_eq!(answer.unwrap_err().code(), tonic::Code::Unavailable);
-    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
 }

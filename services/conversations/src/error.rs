@@ -55,7 +55,7 @@ impl From<Error> for tonic::Status {
             Error::Peer(s) => match s.code() {
                 Code::InvalidArgument | Code::FailedPrecondition => s,
                 // A peer being down is worth a retry by the client.
-                Code::Unavailable | Code::DeadlineExceeded => {
+                Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
                     tracing::warn!(error = %s, "peer unavailable");
                     Status::unavailable("a dependency is unavailable, retry later")
                 }

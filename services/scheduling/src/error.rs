@@ -14,6 +14,9 @@ pub enum Error {
     FailedPrecondition(&'static str),
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
+    /// A peer (routing) could not answer, even after retries.
+    #[error("peer call: {0}")]
+    Peer(tonic::Status),
     /// Stored data that no longer parses (a bug or a manual edit).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -41,6 +44,16 @@ impl From<Error> for tonic::Status {
             Error::FailedPrecondition(m) => Status::failed_precondition(m),
             Error::Db(db) => errors::internal("database", &db),
             Error::Corrupt(what) => errors::internal("stored data", &what),
+            Error::Peer(s) => match s.code() {
+                tonic::Code::Unavailable
+                | tonic::Code::DeadlineExceeded
+                | tonic::Code::Cancelled
+                | tonic::Code::Unknown => {
+                    tracing::warn!(error = %s, "peer unavailable");
+                    Status::unavailable("a dependency is unavailable, retry later")
+                }
+                _ => errors::internal("peer call", &s),
+            },
         }
     }
 }

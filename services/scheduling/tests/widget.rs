@@ -316,3 +316,43 @@ async fn another_replica_converges_within_the_cache_ttl() {
     .await
     .unwrap();
 }
+
+// spec: SCH-3
+#[tokio::test]
+async fn routing_unreachable_is_unavailable_not_a_guess_of_unstaffed() {
+    let w = World::new().await;
+    w.set_staffed(true);
+    // A scheduling replica whose routing peer answers nowhere: a port that
+    // was free a moment ago and nothing listens on.
+    let nowhere = format!(
+        "http://127.0.0.1:{}",
+        livedesk_testkit::reserve_port().unwrap()
+    );
+    let other = livedesk_testkit::spawn::<livedesk_scheduling::App>(&scheduling_env(
+        &w.env, &nowhere, 5000,
+    ))
+    .await
+    .unwrap();
+    let mut c =
+        pb::scheduling_service_client::SchedulingServiceClient::new(other.channel().await.unwrap());
+    let err = c
+        .get_widget_state(authed(
+            &w.token(Role::Visitor),
+            widget(Uuid::now_v7(), Channel::WebChat),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    // The same question to the replica whose routing answers: chat.
+    let state = w
+        .client()
+        .await
+        .get_widget_state(authed(
+            &w.token(Role::Visitor),
+            widget(Uuid::now_v7(), Channel::WebChat),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(state.mode, pb::WidgetMode::Chat as i32);
+}

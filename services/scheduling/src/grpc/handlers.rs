@@ -61,10 +61,11 @@ impl SchedulingGrpc {
     }
 
     /// Whether a member of the queue is available (RTG-10). A routing
-    /// replica going away is retried on another ([`livedesk_platform::peer::idempotent`]);
-    /// routing unreachable altogether degrades to "unstaffed": the widget
-    /// offers the form rather than a chat nobody may answer.
-    async fn staffed(&self, org: Uuid, queue: Uuid) -> bool {
+    /// replica going away is retried on another
+    /// ([`livedesk_platform::peer::idempotent`]); routing unreachable
+    /// altogether is UNAVAILABLE, never a guess: "unstaffed" would show a
+    /// waiting customer the offline form during a routine rolling restart.
+    async fn staffed(&self, org: Uuid, queue: Uuid) -> Result<bool, Error> {
         let status = livedesk_platform::peer::idempotent(|| async {
             let req = self.rt.peer_request(
                 org,
@@ -74,14 +75,9 @@ impl SchedulingGrpc {
             )?;
             self.routing.clone().get_queue_status(req).await
         })
-        .await;
-        match status {
-            Ok(status) => status.into_inner().staffed,
-            Err(e) => {
-                tracing::warn!(%queue, code = ?e.code(), "queue status unavailable; treating the queue as unstaffed");
-                false
-            }
-        }
+        .await
+        .map_err(Error::Peer)?;
+        Ok(status.into_inner().staffed)
     }
 
     async fn widget_impl(
@@ -102,7 +98,7 @@ impl SchedulingGrpc {
         let e = evaluate(&org.schedule_for(queue), jiff::Timestamp::now());
         // Staffing only matters for an open web chat; skip the call otherwise.
         let staffed =
-            kind == ChannelKind::WebChat && e.open && self.staffed(who.org_id, queue).await;
+            kind == ChannelKind::WebChat && e.open && self.staffed(who.org_id, queue).await?;
         let offline = org.enabled_form(queue, pb::FormKind::Offline);
         let contact = org.enabled_form(queue, pb::FormKind::Contact);
         let mode = decide(kind, e.open, staffed, offline, contact);
