@@ -143,7 +143,8 @@ urls() {
 down() {
   local ids
   ids=$(podman ps -aq --filter label=livedesk.cluster=1 || true)
-  [ -n "$ids" ] && podman rm -f $ids >/dev/null
+  # Teardown: no drain to wait for (SIGTERM, then SIGKILL after 1 s).
+  [ -n "$ids" ] && podman rm -f -t 1 $ids >/dev/null
   podman network exists "$NET" && podman network rm -f "$NET" >/dev/null
   return 0
 }
