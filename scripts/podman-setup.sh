@@ -96,8 +96,11 @@ if ! socket_answers; then
     rm -f "$SOCKET_PATH"
     state_dir="${LIVEDESK_STATE_DIR:-/tmp}"
     mkdir -p "$state_dir"
-    nohup podman system service --time=0 "unix://$SOCKET_PATH" \
-        >"$state_dir/podman-service.log" 2>&1 </dev/null &
+    # From `/`: the service outlives this script, and its containers'
+    # conmon fails ("write child: broken pipe") once the directory it was
+    # started in is gone (a CI clone removed, say).
+    (cd / && exec nohup podman system service --time=0 "unix://$SOCKET_PATH" \
+        >"$state_dir/podman-service.log" 2>&1 </dev/null) &
     disown || true
     for _ in $(seq 1 100); do
         socket_answers && break
