@@ -53,7 +53,7 @@ tools:
 # tests (OPS-1, OPS-2); installs helm, kubectl and kubernetes-validate first.
 chart:
 	./scripts/deploy-tools.sh
-	cargo nextest run -p livedesk-deploy-tests -E 'binary(chart)'
+	cargo nextest run --workspace -E 'package(livedesk-deploy-tests) & binary(chart)'
 
 # Regenerates the plain manifests in k8s/ from the chart.
 k8s:
@@ -76,4 +76,4 @@ test-containers: images
 # network, the demo, then a rolling restart of every replica under load
 # (`scripts/cluster.sh up|down` runs the cluster by hand).
 cluster: images
-	cargo nextest run -p livedesk-deploy-tests -E 'binary(cluster)' --run-ignored all --no-capture
+	cargo nextest run --workspace -E 'package(livedesk-deploy-tests) & binary(cluster)' --run-ignored all --no-capture

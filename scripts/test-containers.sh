@@ -26,9 +26,11 @@ trap cleanup EXIT
 cleanup
 
 before=$(date +%s)
+# The whole workspace's build with a filter, not `-p`: one package alone
+# unifies features differently and would rebuild every dependency.
 runner=(cargo test -p livedesk-e2e --no-fail-fast)
 if cargo nextest --version >/dev/null 2>&1; then
-  runner=(cargo nextest run -p livedesk-e2e --no-fail-fast)
+  runner=(cargo nextest run --workspace -E 'package(livedesk-e2e)' --no-fail-fast)
 fi
 env -u LIVEDESK_TEST_DATABASE_URL -u LIVEDESK_TEST_NATS_URL "${runner[@]}" "$@"
 
