@@ -15,13 +15,12 @@ use std::time::{Duration, Instant};
 
 use livedesk_auth::{Issuer, Role};
 use livedesk_deploy_tests::{SERVICES, repo_root};
-use livedesk_platform::peer::balanced_channel;
 use livedesk_proto::common::v1::Channel;
 use livedesk_proto::conversations::v1 as cnv;
 use livedesk_proto::notifications::v1 as ntf;
 use livedesk_proto::routing::v1 as rtg;
 use livedeskctl::tokens::authed;
-use livedeskctl::{Clients, Tokens};
+use livedeskctl::{Clients, Endpoints, Tokens};
 use sea_orm::{ConnectionTrait, Statement};
 use tokio_stream::StreamExt;
 use uuid::Uuid;
@@ -74,29 +73,21 @@ impl Drop for Down {
     }
 }
 
-/// Clients balanced over both replicas of every service, as the chart's
-/// headless Services let in-cluster clients do.
+/// Clients balanced over both replicas of every service (livedeskctl's own
+/// clients, given both published ports), as the chart's headless Services
+/// let in-cluster clients do.
 fn clients() -> anyhow::Result<Clients> {
-    use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
-    use livedesk_proto::conversations::v1::conversations_service_client::ConversationsServiceClient;
-    use livedesk_proto::notifications::v1::notifications_service_client::NotificationsServiceClient;
-    use livedesk_proto::reporting::v1::reporting_service_client::ReportingServiceClient;
-    use livedesk_proto::routing::v1::routing_service_client::RoutingServiceClient;
-    use livedesk_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
-    let ch = |svc: &str| {
+    let both = |svc: &str| {
         let p = 51000 + index(svc) * 10;
-        balanced_channel(
-            &format!("http://127.0.0.1:{},http://127.0.0.1:{}", p + 1, p + 2),
-            Duration::from_secs(1),
-        )
+        format!("http://127.0.0.1:{},http://127.0.0.1:{}", p + 1, p + 2)
     };
-    Ok(Clients {
-        routing: RoutingServiceClient::new(ch("routing")?),
-        conversations: ConversationsServiceClient::new(ch("conversations")?),
-        blocking: BlockingServiceClient::new(ch("blocking")?),
-        scheduling: SchedulingServiceClient::new(ch("scheduling")?),
-        reporting: ReportingServiceClient::new(ch("reporting")?),
-        notifications: NotificationsServiceClient::new(ch("notifications")?),
+    Clients::new(&Endpoints {
+        routing: both("routing"),
+        conversations: both("conversations"),
+        blocking: both("blocking"),
+        scheduling: both("scheduling"),
+        reporting: both("reporting"),
+        notifications: both("notifications"),
     })
 }
 
