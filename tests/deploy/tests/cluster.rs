@@ -19,6 +19,7 @@ use livedesk_proto::common::v1::Channel;
 use livedesk_proto::conversations::v1 as cnv;
 use livedesk_proto::notifications::v1 as ntf;
 use livedesk_proto::routing::v1 as rtg;
+use livedesk_testkit::eventually;
 use livedeskctl::tokens::authed;
 use livedeskctl::{Clients, Endpoints, Tokens};
 use sea_orm::{ConnectionTrait, Statement};
@@ -584,9 +585,10 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
 
     // ...and delivered once to the agent's desk.
     let all_ids: Vec<String> = acked.values().flatten().cloned().collect();
-    eventually_true(60, || {
+    // Waits for every delivery; the counts below say what never came.
+    let _ = eventually(60, "every acknowledged message delivered", || async {
         let d = ledger.delivered.lock().unwrap();
-        all_ids.iter().all(|id| d.contains_key(id))
+        all_ids.iter().all(|id| d.contains_key(id)).then_some(())
     })
     .await;
     let delivered = ledger.delivered.lock().unwrap().clone();
@@ -601,34 +603,20 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
     assert_eq!((undelivered, doubled), (0, 0), "delivered: lost, doubled");
 
     // 6. Nothing waits in a queue; every outbox drains.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    eventually(60, "no conversation waiting in a queue", || async {
         let lines = livedeskctl::commands::inspect_queues(&clients, &tokens)
             .await
-            .unwrap();
-        let waiting: u32 = lines.iter().map(|l| l.status.waiting).sum();
-        if waiting == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{waiting} conversations stuck in a queue"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+            .ok()?;
+        (lines.iter().map(|l| l.status.waiting).sum::<u32>() == 0).then_some(())
+    })
+    .await
+    .unwrap();
     for svc in SERVICES {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let n = outbox_rows(svc).await.unwrap();
-            if n == 0 {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{n} events left in {svc}'s outbox"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        eventually(60, &format!("{svc}'s outbox empty"), || async {
+            (outbox_rows(svc).await.ok()? == 0).then_some(())
+        })
+        .await
+        .unwrap();
     }
     stop_desks.store(true, Ordering::SeqCst);
     for d in desks {
@@ -642,16 +630,4 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
         ledger.retries.lock().unwrap(),
         t0.elapsed()
     );
-}
-
-/// Polls `check` every 50 ms for up to `secs`; true when it held.
-async fn eventually_true(secs: u64, check: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    check()
 }
