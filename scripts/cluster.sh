@@ -10,10 +10,13 @@
 #   scripts/cluster.sh urls               print LIVEDESK_CTL_<SERVICE>_URL lines (both replicas each)
 #   scripts/cluster.sh down               remove the containers and the network
 #
-# Each replica's gRPC port is published on 127.0.0.1 (routing 51011/51012,
-# conversations 51021/51022, blocking 51031/51032, scheduling 51041/51042,
-# reporting 51051/51052, notifications 51061/51062), its metrics port on the
-# same numbers plus 1000 (52011 ...), PostgreSQL on 127.0.0.1:51001.
+# Each replica's gRPC port is published on 127.0.0.1 (routing 18011/18012,
+# conversations 18021/18022, blocking 18031/18032, scheduling 18041/18042,
+# reporting 18051/18052, notifications 18061/18062), its metrics port on the
+# same numbers plus 1000 (19011 ...), PostgreSQL on 127.0.0.1:18001
+# (all below the ephemeral range 32768-60999, where an outgoing connection
+# could hold the port: CI failed once on exactly that, and below the
+# 20000-32000 the test kit reserves from).
 # The cluster's HS256 secret is in .livedesk/cluster/secret.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +36,8 @@ index_of() {
     *) say "unknown service $1"; exit 2 ;;
   esac
 }
-host_port() { echo $((51000 + $(index_of "$1") * 10 + $2)); }
-metrics_port() { echo $((52000 + $(index_of "$1") * 10 + $2)); }
+host_port() { echo $((18000 + $(index_of "$1") * 10 + $2)); }
+metrics_port() { echo $((19000 + $(index_of "$1") * 10 + $2)); }
 upper() { echo "$1" | tr '[:lower:]' '[:upper:]'; }
 
 secret() {
@@ -107,7 +110,7 @@ up() {
   down >/dev/null 2>&1 || true
   podman network create "$NET" >/dev/null
   podman run -d --name ldc-postgres --network "$NET" --network-alias postgres --label livedesk.cluster=1 \
-    -p 127.0.0.1:51001:5432 localhost/livedesk/postgres:15 >/dev/null
+    -p 127.0.0.1:18001:5432 localhost/livedesk/postgres:15 >/dev/null
   podman run -d --name ldc-nats --network "$NET" --network-alias nats --label livedesk.cluster=1 \
     localhost/livedesk/nats:2.9 >/dev/null
   wait_for "PostgreSQL" bash -c 'podman exec ldc-postgres pg_isready -h 127.0.0.1 -U postgres'

@@ -79,7 +79,7 @@ impl Drop for Down {
 /// let in-cluster clients do.
 fn clients() -> anyhow::Result<Clients> {
     let both = |svc: &str| {
-        let p = 51000 + index(svc) * 10;
+        let p = 18000 + index(svc) * 10;
         format!("http://127.0.0.1:{},http://127.0.0.1:{}", p + 1, p + 2)
     };
     Clients::new(&Endpoints {
@@ -382,7 +382,7 @@ async fn poke(clients: Clients, admin: String, stop: Arc<AtomicBool>) {
 
 async fn outbox_rows(service: &str) -> anyhow::Result<i64> {
     let db = sea_orm::Database::connect(format!(
-        "postgres://postgres@127.0.0.1:51001/livedesk_{service}"
+        "postgres://postgres@127.0.0.1:18001/livedesk_{service}"
     ))
     .await?;
     let row = db
@@ -513,7 +513,7 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
     let deadline = Instant::now() + Duration::from_secs(60);
     for svc in SERVICES {
         for n in 1..=2u16 {
-            let port = 52000 + index(svc) * 10 + n;
+            let port = 19000 + index(svc) * 10 + n;
             let peer_method = match svc {
                 "blocking" => Some("CheckIdentities"),
                 "scheduling" => Some("GetWidgetState"),
