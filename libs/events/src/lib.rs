@@ -10,6 +10,7 @@
 //! - [`Subjects`]: every subject, stream and consumer name derives from a
 //!   configurable prefix, so environments and parallel tests share a server.
 
+mod both;
 pub mod consumer;
 mod envelope;
 mod host;
@@ -18,6 +19,7 @@ mod outbox;
 mod subjects;
 mod trace;
 
+pub use both::Both;
 pub use consumer::{ConsumerConfig, ConsumerContext, EventHandler, HandlerError};
 pub use envelope::ReceivedEvent;
 pub use host::Host;
@@ -36,9 +38,26 @@ pub enum EventsError {
     Decode(#[from] prost::DecodeError),
 }
 
+/// How long an event stays in its producer's stream (PRV-2, PRV-3).
+///
+/// Events carry personal data (message text, customer names, identities,
+/// form values, the identities of an erasure request itself); an erasure or
+/// a retention purge cannot rewrite messages already in JetStream, so the
+/// streams must not keep them longer than this. Seven days is far above
+/// any consumer's catch-up after an outage (EVT-3 redelivers within
+/// minutes) and bounds how long erased data survives in the broker.
+pub const EVENT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// How long a dead letter is kept: long enough for an operator to look at
+/// it and replay it, bounded for the same reason as [`EVENT_MAX_AGE`].
+pub const DEAD_LETTER_MAX_AGE: std::time::Duration =
+    std::time::Duration::from_secs(30 * 24 * 3600);
+
 /// Creates (idempotently) the streams of `producers` and the dead-letter
 /// stream (EVT-4). Services call it on start for the streams they publish
-/// to and consume from, so start order does not matter.
+/// to and consume from, so start order does not matter. A stream created
+/// before the retention limits existed gets them here (its `max_age` is
+/// updated in place; JetStream then drops what is older).
 pub async fn ensure_streams(
     js: &async_nats::jetstream::Context,
     subjects: &Subjects,
@@ -53,6 +72,7 @@ pub async fn ensure_streams(
             storage: stream::StorageType::File,
             retention: stream::RetentionPolicy::Limits,
             duplicate_window: std::time::Duration::from_secs(120),
+            max_age: EVENT_MAX_AGE,
             ..Default::default()
         })
         .collect();
@@ -60,13 +80,25 @@ pub async fn ensure_streams(
         name: subjects.dlq_stream_name(),
         subjects: vec![subjects.dlq_filter()],
         storage: stream::StorageType::File,
+        max_age: DEAD_LETTER_MAX_AGE,
         ..Default::default()
     });
     for config in configs {
         let name = config.name.clone();
-        js.get_or_create_stream(config)
+        let wanted = config.max_age;
+        let existing = js
+            .get_or_create_stream(config)
             .await
             .map_err(|e| EventsError::Nats(format!("stream {name}: {e}")))?;
+        let current = existing.cached_info().config.clone();
+        if current.max_age != wanted {
+            js.update_stream(stream::Config {
+                max_age: wanted,
+                ..current
+            })
+            .await
+            .map_err(|e| EventsError::Nats(format!("stream {name} retention: {e}")))?;
+        }
     }
     Ok(())
 }

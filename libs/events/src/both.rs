@@ -1,0 +1,32 @@
+//! Two handlers on one durable consumer.
+//!
+//! A service has one durable consumer per producer stream
+//! (`<service>-from-<producer>`); a second loop on the same durable name
+//! would split the messages between the two. When a new concern (e.g. the
+//! data-subject erasure of PRV-2) must see a stream that an existing handler
+//! already consumes, [`Both`] runs the existing handler, then the new one,
+//! in the same transaction, and publishes what either staged.
+use crate::consumer::{EventHandler, HandlerError};
+use crate::{ReceivedEvent, Staged};
+use sea_orm::DatabaseTransaction;
+
+/// Runs `0` then `1` on every event; each ignores the types it does not know.
+#[derive(Debug)]
+pub struct Both<A, B>(pub A, pub B);
+
+impl<A: EventHandler, B: EventHandler> EventHandler for Both<A, B> {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<Vec<Staged>, HandlerError> {
+        let mut staged = self.0.handle(txn, event).await?;
+        staged.extend(self.1.handle(txn, event).await?);
+        Ok(staged)
+    }
+
+    async fn after_commit(&self, event: &ReceivedEvent) {
+        self.0.after_commit(event).await;
+        self.1.after_commit(event).await;
+    }
+}
