@@ -89,6 +89,7 @@ event_types!(
     routing::QueuePositionChanged,
     routing::QueueChanged,
     routing::QueueStaffingChanged,
+    routing::AgentQueuesChanged,
     conversations::ConversationQueued,
     conversations::ConversationActivated,
     conversations::MessagePosted,

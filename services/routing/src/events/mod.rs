@@ -5,6 +5,7 @@
 
 mod consumer;
 mod effects;
+mod memberships;
 pub mod gauges;
 mod outcomes;
 mod router;
@@ -12,6 +13,7 @@ pub mod sweeps;
 
 pub use consumer::ConversationEvents;
 pub use effects::{finish_wrap_up, stage_state_change};
+pub use memberships::stage_memberships;
 /// A pending offer was taken back (conversation ended, picked, paused …).
 pub use livedesk_proto::routing::v1::OfferWithdrawn;
 pub use outcomes::{

@@ -14,8 +14,9 @@ use crate::domain::{
     AgentState, Capacities, DisplayName, Initials, NextState, initials_of, plan_state_change,
 };
 use crate::error::Error;
-use crate::events::stage_state_change;
-use crate::store::{AgentRow, Agents, NewAgent, Orgs, Queues};
+use crate::events::{stage_memberships, stage_state_change};
+use crate::store::{AgentRow, Agents, Memberships, NewAgent, Orgs, Queues};
+use livedesk_events::{Outbox, Staged};
 
 /// The agent a request is about: the caller when `raw` is empty or their
 /// own id; someone else only for supervisors and admins.
@@ -33,17 +34,25 @@ fn target(who: &Principal, raw: &str, action: &'static str) -> Result<String, Er
 
 /// Registers the caller with defaults if unknown (TEN-1): display name
 /// from the request, the token or the id; member of the default queue;
-/// default capacities (chat 4).
+/// default capacities (chat 4). Returns the staged `AgentQueuesChanged`
+/// of a new agent (TEN-3).
 async fn register_if_unknown<C: ConnectionTrait>(
     db: &C,
+    outbox: &Outbox,
     who: &Principal,
     display_name: &str,
-) -> Result<(), Error> {
+) -> Result<Vec<Staged>, Error> {
+    // The membership lock is taken only for an unknown agent, so state
+    // changes of registered agents never wait on it.
+    if Agents::get(db, who.org_id, &who.id).await?.is_some() {
+        return Ok(vec![]);
+    }
+    Memberships::lock(db, who.org_id).await?;
     Orgs::ensure(db, who.org_id).await?;
     let default = Queues::ensure_default(db, who.org_id).await?;
     let name = DisplayName::first_of(&[display_name, who.name.as_deref().unwrap_or(""), &who.id]);
     let initials = initials_of(name.as_str());
-    Agents::insert(
+    let fresh = Agents::insert(
         db,
         &NewAgent {
             org_id: who.org_id,
@@ -56,7 +65,10 @@ async fn register_if_unknown<C: ConnectionTrait>(
         },
     )
     .await?;
-    Ok(())
+    if !fresh {
+        return Ok(vec![]);
+    }
+    Ok(stage_memberships(outbox, db, who.org_id, std::slice::from_ref(&who.id)).await?)
 }
 
 async fn load<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<AgentRow, Error> {
@@ -79,14 +91,14 @@ impl RoutingGrpc {
         let id = target(&who, &body.agent_id, "set another agent's state")?;
         let change = plan_state_change(body.state, &body.away_reason)?;
         let txn = self.db.begin().await?;
+        let mut staged = Vec::new();
         if id == who.id {
-            register_if_unknown(&txn, &who, &body.display_name).await?;
+            staged = register_if_unknown(&txn, &self.outbox, &who, &body.display_name).await?;
         }
         let Some(from) = Agents::set_state(&txn, who.org_id, &id, &change).await? else {
             txn.rollback().await?;
             return Err(Error::NotFound("agent"));
         };
-        let mut staged = Vec::new();
         if from != change.to.as_i32() {
             staged.push(
                 stage_state_change(
@@ -214,6 +226,7 @@ impl RoutingGrpc {
             return Err(Error::Invalid(violations));
         }
         let txn = self.db.begin().await?;
+        Memberships::lock(&txn, who.org_id).await?;
         Orgs::ensure(&txn, who.org_id).await?;
         let default = Queues::ensure_default(&txn, who.org_id).await?;
         if queue_ids.is_empty() {
@@ -270,7 +283,16 @@ impl RoutingGrpc {
             Agents::insert(&txn, &agent).await?;
         }
         let row = load(&txn, who.org_id, &id).await?;
+        let changed = existing
+            .as_ref()
+            .is_none_or(|e| e.queue_ids != row.queue_ids);
+        let staged = if changed {
+            stage_memberships(&self.outbox, &txn, who.org_id, std::slice::from_ref(&id)).await?
+        } else {
+            vec![]
+        };
         txn.commit().await?;
+        self.outbox.publish(staged).await;
         // New memberships or capacity may make the agent eligible now.
         self.router.kick_queues(who.org_id, &row.queue_ids);
         Ok(convert::agent(&row))

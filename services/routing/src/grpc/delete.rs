@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use super::{RoutingGrpc, convert};
 use crate::error::Error;
-use crate::events::{Followup, Unanswered, after_unanswered, stage_abandoned};
-use crate::store::{Agents, Entries, Legs, Offers, Queues};
+use crate::events::{Followup, Unanswered, after_unanswered, stage_abandoned, stage_memberships};
+use crate::store::{Agents, Entries, Legs, Memberships, Offers, Queues};
 
 impl RoutingGrpc {
     /// Interrupts one live conversation: alerts its agents, withdraws a
@@ -67,6 +67,7 @@ impl RoutingGrpc {
             ));
         }
         let txn = self.db.begin().await?;
+        Memberships::lock(&txn, org).await?;
         let queue = Queues::get(&txn, org, id)
             .await?
             .ok_or(Error::NotFound("queue"))?;
@@ -100,6 +101,9 @@ impl RoutingGrpc {
             }
         }
         Queues::delete(&txn, org, id).await?;
+        // Its members lost it (the membership rows went with the queue).
+        out.staged
+            .extend(stage_memberships(&self.outbox, &txn, org, &queue.member_agent_ids).await?);
         let e = pb::QueueChanged {
             queue: Some(convert::queue(&queue)),
             deleted: true,
@@ -131,6 +135,7 @@ impl RoutingGrpc {
             return Err(Error::NotFound("agent"));
         }
         let txn = self.db.begin().await?;
+        Memberships::lock(&txn, org).await?;
         // Entries first (the lock order), then the agent: no new offer can
         // reach them once their row is locked (routing locks it to offer).
         let live = Legs::live_conversations_of(&txn, org, &id).await?;
@@ -160,6 +165,9 @@ impl RoutingGrpc {
         }
         Legs::close_agent(&txn, org, &id).await?;
         Agents::delete(&txn, org, &id).await?;
+        // Consumers forget the agent's memberships (TEN-3).
+        out.staged
+            .extend(stage_memberships(&self.outbox, &txn, org, std::slice::from_ref(&id)).await?);
         txn.commit().await?;
         tracing::info!(%org, agent_id = %id, interrupted = interrupted.len(), "agent deleted");
         self.router.finish(out).await;

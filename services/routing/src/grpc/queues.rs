@@ -11,7 +11,9 @@ use uuid::Uuid;
 use super::{RoutingGrpc, convert};
 use crate::domain::QueueSpec;
 use crate::error::Error;
-use crate::store::{Agents, Orgs, Queues};
+use crate::events::stage_memberships;
+use crate::store::{Agents, Memberships, Orgs, Queues};
+use livedesk_events::Staged;
 
 fn spec_of(q: &pb::Queue) -> Result<(QueueSpec, Option<Uuid>), Error> {
     let mut violations = Vec::new();
@@ -64,25 +66,27 @@ impl RoutingGrpc {
         txn: sea_orm::DatabaseTransaction,
         org: uuid::Uuid,
         id: uuid::Uuid,
+        mut staged: Vec<Staged>,
     ) -> Result<pb::Queue, Error> {
         let row = Queues::get(&txn, org, id)
             .await?
             .ok_or(Error::NotFound("queue"))?;
         let view = convert::queue(&row);
-        let staged = self
-            .outbox
-            .stage(
-                &txn,
-                org,
-                id,
-                &pb::QueueChanged {
-                    queue: Some(view.clone()),
-                    deleted: false,
-                },
-            )
-            .await?;
+        staged.push(
+            self.outbox
+                .stage(
+                    &txn,
+                    org,
+                    id,
+                    &pb::QueueChanged {
+                        queue: Some(view.clone()),
+                        deleted: false,
+                    },
+                )
+                .await?,
+        );
         txn.commit().await?;
-        self.outbox.publish(vec![staged]).await;
+        self.outbox.publish(staged).await;
         self.router.kick_queues(org, &[id]);
         Ok(view)
     }
@@ -103,6 +107,7 @@ impl RoutingGrpc {
             return Ok(convert::queue(&existing));
         }
         let txn = self.db.begin().await?;
+        Memberships::lock(&txn, who.org_id).await?;
         Orgs::ensure(&txn, who.org_id).await?;
         let members = check_agents(&txn, who.org_id, &q.member_agent_ids).await?;
         let Some(id) = Queues::insert(&txn, who.org_id, &spec, schedule, key).await? else {
@@ -115,7 +120,10 @@ impl RoutingGrpc {
                 .ok_or(Error::NotFound("queue"));
         };
         Queues::set_members(&txn, who.org_id, id, &members).await?;
-        let queue = self.commit_queue_change(txn, who.org_id, id).await?;
+        let staged = stage_memberships(&self.outbox, &txn, who.org_id, &members).await?;
+        let queue = self
+            .commit_queue_change(txn, who.org_id, id, staged)
+            .await?;
         tracing::info!(org = %who.org_id, queue_id = %id, "queue created");
         Ok(queue)
     }
@@ -135,7 +143,7 @@ impl RoutingGrpc {
             txn.rollback().await?;
             return Err(Error::NotFound("queue"));
         }
-        self.commit_queue_change(txn, who.org_id, id).await
+        self.commit_queue_change(txn, who.org_id, id, vec![]).await
     }
 
     pub(super) async fn get_queue(
@@ -180,14 +188,28 @@ impl RoutingGrpc {
         let id = queue_or_default(who.org_id, &body.queue_id)
             .map_err(|_| FieldViolation::new("queue_id", "must be a UUID"))?;
         let txn = self.db.begin().await?;
+        Memberships::lock(&txn, who.org_id).await?;
         Queues::ensure_default(&txn, who.org_id).await?;
-        if Queues::get(&txn, who.org_id, id).await?.is_none() {
+        let Some(before) = Queues::get(&txn, who.org_id, id).await? else {
             txn.rollback().await?;
             return Err(Error::NotFound("queue"));
-        }
+        };
         let members = check_agents(&txn, who.org_id, &body.agent_ids).await?;
         Queues::set_members(&txn, who.org_id, id, &members).await?;
-        self.commit_queue_change(txn, who.org_id, id).await
+        // Who joined or left: their snapshots changed (TEN-3).
+        let changed: Vec<String> = before
+            .member_agent_ids
+            .iter()
+            .filter(|a| !members.contains(a))
+            .chain(
+                members
+                    .iter()
+                    .filter(|a| !before.member_agent_ids.contains(a)),
+            )
+            .cloned()
+            .collect();
+        let staged = stage_memberships(&self.outbox, &txn, who.org_id, &changed).await?;
+        self.commit_queue_change(txn, who.org_id, id, staged).await
     }
 
     pub(super) async fn get_queue_status(

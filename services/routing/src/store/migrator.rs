@@ -25,6 +25,10 @@ impl MigratorTrait for Migrator {
                 "m0004_channel_capacity",
                 include_str!("../../migrations/0004_channel_capacity.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0005_membership_versions",
+                include_str!("../../migrations/0005_membership_versions.sql"),
+            )),
         ]
     }
 }
