@@ -1,8 +1,11 @@
-//! Conversation facts from `ConversationEnded` (RPT-2) and dropped-message
-//! counts from `MessageDropped` (BLK-3, BLK-7).
+//! Conversation facts from `ConversationEnded` (RPT-2), later edits of
+//! their tags and reason from `QualificationUpdated` (CNV-10), and
+//! dropped-message counts from `MessageDropped` (BLK-3, BLK-7).
 use livedesk_events::{EventHandler, HandlerError, ReceivedEvent, Staged};
 use livedesk_platform::time::from_proto;
-use livedesk_proto::conversations::v1::{ConversationEnded, ConversationStatus, MessageDropped};
+use livedesk_proto::conversations::v1::{
+    ConversationEnded, ConversationStatus, MessageDropped, QualificationUpdated,
+};
 use sea_orm::DatabaseTransaction;
 
 use super::required_uuid;
@@ -20,6 +23,19 @@ impl EventHandler for ConversationEvents {
     ) -> Result<Vec<Staged>, HandlerError> {
         if let Some(ended) = event.payload::<ConversationEnded>() {
             ended_fact(txn, event, ended?).await?;
+        } else if let Some(updated) = event.payload::<QualificationUpdated>() {
+            let updated = updated?;
+            let conversation_id = required_uuid("conversation_id", &updated.conversation_id)?;
+            let q = updated.qualification.unwrap_or_default();
+            Facts::upsert_qualification(
+                txn,
+                event.org_id,
+                conversation_id,
+                &q.tags,
+                &q.contact_reason,
+                event.occurred_at(),
+            )
+            .await?;
         } else if let Some(dropped) = event.payload::<MessageDropped>() {
             let block_id = required_uuid("block_id", &dropped?.block_id)?;
             Facts::count_dropped(txn, event.org_id, block_id).await?;

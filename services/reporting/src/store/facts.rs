@@ -82,7 +82,9 @@ impl Facts {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
              ON CONFLICT (org_id, conversation_id) DO UPDATE SET \
                  queue_id = EXCLUDED.queue_id, channel = EXCLUDED.channel, agent_ids = EXCLUDED.agent_ids, \
-                 tags = EXCLUDED.tags, reason = EXCLUDED.reason, status = EXCLUDED.status, ended_by = EXCLUDED.ended_by, \
+                 tags = CASE WHEN conversation_facts.qualified_at > EXCLUDED.ended_at THEN conversation_facts.tags ELSE EXCLUDED.tags END, \
+                 reason = CASE WHEN conversation_facts.qualified_at > EXCLUDED.ended_at THEN conversation_facts.reason ELSE EXCLUDED.reason END, \
+                 status = EXCLUDED.status, ended_by = EXCLUDED.ended_by, \
                  customer_name = EXCLUDED.customer_name, created_at = EXCLUDED.created_at, queued_at = EXCLUDED.queued_at, \
                  first_response_at = EXCLUDED.first_response_at, assigned_at = EXCLUDED.assigned_at, \
                  ended_at = EXCLUDED.ended_at, message_count = EXCLUDED.message_count, abandoned = EXCLUDED.abandoned, \
@@ -113,6 +115,28 @@ impl Facts {
                 f.durations.handle.into(),
                 f.durations.first_response.into(),
             ],
+        ))
+        .await
+        .map(|_| ())
+    }
+
+    /// Records tags and reason edited after the end (CNV-10), whether the
+    /// end is already known or not; the newest edit wins, and an end that
+    /// arrives later does not undo it (its qualification is older).
+    pub async fn upsert_qualification<C: ConnectionTrait>(
+        db: &C,
+        org_id: Uuid,
+        conversation_id: Uuid,
+        tags: &[String],
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        db.execute_raw(stmt(
+            "INSERT INTO conversation_facts (org_id, conversation_id, tags, reason, qualified_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (org_id, conversation_id) DO UPDATE SET \
+                 tags = EXCLUDED.tags, reason = EXCLUDED.reason, qualified_at = EXCLUDED.qualified_at \
+             WHERE conversation_facts.qualified_at IS NULL OR conversation_facts.qualified_at <= EXCLUDED.qualified_at",
+            [org_id.into(), conversation_id.into(), tags.to_vec().into(), reason.into(), at.into()],
         ))
         .await
         .map(|_| ())

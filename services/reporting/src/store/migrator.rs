@@ -13,6 +13,10 @@ impl MigratorTrait for Migrator {
                 "m0001_read_model",
                 include_str!("../../migrations/0001_init.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0003_qualification",
+                include_str!("../../migrations/0003_qualification.sql"),
+            )),
         ]
     }
 }
