@@ -315,6 +315,7 @@ async fn agent_activity_and_form_submissions_export() {
         submitted_at: None,
         dropped: false,
         queue_id: "sales".into(),
+        ..Default::default()
     };
     h.publish(
         "scheduling",
@@ -323,6 +324,7 @@ async fn agent_activity_and_form_submissions_export() {
         &FormSubmitted {
             submission: Some(submission.clone()),
             notify_email: String::new(),
+            ..Default::default()
         },
     )
     .await;

@@ -1,24 +1,30 @@
 //! Wiring: database, NATS, cache, gRPC server and the announcement sweep.
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use livedesk_events::Host;
 use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
+use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
 use livedesk_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use livedesk_proto::scheduling::v1::scheduling_service_server::{
     SERVICE_NAME, SchedulingServiceServer,
+};
+use livedesk_proto::privacy::v1::data_subject_service_server::{
+    DataSubjectServiceServer, SERVICE_NAME as DATA_SUBJECT_SERVICE,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::OrgCache;
 use crate::config::Config;
-use crate::events::run_sweep;
-use crate::grpc::SchedulingGrpc;
+use crate::events::{ErasureEvents, run_sweep};
+use crate::grpc::{DataSubjectGrpc, SchedulingGrpc};
 use crate::store::Migrator;
 
 /// A built scheduling service, ready to serve.
 pub struct App {
     host: Host,
     grpc: SchedulingGrpc,
+    privacy: DataSubjectGrpc,
 }
 
 impl ServiceApp for App {
@@ -41,6 +47,10 @@ impl ServiceApp for App {
             &cfg.routing_url,
             refresh,
         )?);
+        let blocking = BlockingServiceClient::new(livedesk_platform::runtime::peer_channel(
+            &cfg.blocking_url,
+            refresh,
+        )?);
         let cache = OrgCache::new(host.rt.db.clone(), cfg.cache_ttl);
         let grpc = SchedulingGrpc {
             db: host.rt.db.clone(),
@@ -48,11 +58,25 @@ impl ServiceApp for App {
             cache,
             outbox: host.outbox.clone(),
             routing,
+            blocking,
         };
         let (db, outbox, period) = (host.rt.db.clone(), host.outbox.clone(), cfg.sweep_interval);
         let sweep_cache = grpc.cache.clone();
         host.spawn(move |token| run_sweep(db, outbox, sweep_cache, period, token));
-        Ok(Self { host, grpc })
+        // Erasure requests (PRV-2) are scheduling's only consumed events.
+        host.consume(
+            "conversations",
+            Arc::new(ErasureEvents {
+                outbox: host.outbox.clone(),
+            }),
+        );
+        Ok(Self {
+            privacy: DataSubjectGrpc {
+                db: host.rt.db.clone(),
+            },
+            host,
+            grpc,
+        })
     }
 
     fn local_addr(&self) -> SocketAddr {
@@ -61,8 +85,16 @@ impl ServiceApp for App {
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let auth = self.host.rt.auth();
-        let routes =
-            tonic::service::Routes::new(SchedulingServiceServer::with_interceptor(self.grpc, auth));
-        self.host.serve(routes, &[SERVICE_NAME], shutdown).await
+        let routes = tonic::service::Routes::new(SchedulingServiceServer::with_interceptor(
+            self.grpc,
+            auth.clone(),
+        ))
+        .add_service(DataSubjectServiceServer::with_interceptor(
+            self.privacy,
+            auth,
+        ));
+        self.host
+            .serve(routes, &[SERVICE_NAME, DATA_SUBJECT_SERVICE], shutdown)
+            .await
     }
 }

@@ -10,6 +10,8 @@ pub struct Config {
     pub common: CommonConfig,
     /// Routing service, asked whether a queue is staffed (RTG-10).
     pub routing_url: String,
+    /// Blocking service, asked whether a form's submitter is blocked (BLK-3, BLK-9).
+    pub blocking_url: String,
     /// How long an org's schedules stay cached before a reload: the bound
     /// on how stale another replica's view of a changed schedule can be.
     pub cache_ttl: Duration,
@@ -23,6 +25,7 @@ impl Config {
         Ok(Self {
             common: CommonConfig::from_env(env, "scheduling", ports::SCHEDULING)?,
             routing_url: CommonConfig::peer_url(env, "scheduling", "routing", ports::ROUTING)?,
+            blocking_url: CommonConfig::peer_url(env, "scheduling", "blocking", ports::BLOCKING)?,
             cache_ttl: Duration::from_millis(
                 env.get("LIVEDESK_SCHEDULING__CACHE_TTL_MS", 5000u64)?,
             ),

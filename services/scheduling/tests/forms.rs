@@ -27,8 +27,7 @@ fn submit(form_id: &str, values: Vec<pb::FieldValue>) -> pb::SubmitFormRequest {
     pb::SubmitFormRequest {
         form_id: form_id.into(),
         values,
-        visitor_id: String::new(),
-        client_request_id: String::new(),
+        ..Default::default()
     }
 }
 

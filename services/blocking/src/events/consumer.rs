@@ -1,6 +1,8 @@
-//! Counting dropped messages against their block (BLK-3).
+//! Counting dropped messages and form submissions against their block
+//! (BLK-3).
 use livedesk_events::{EventHandler, HandlerError, ReceivedEvent, Staged};
 use livedesk_proto::conversations::v1::MessageDropped;
+use livedesk_proto::scheduling::v1::FormSubmissionDropped;
 use sea_orm::DatabaseTransaction;
 
 use crate::store::Blocks;
@@ -19,6 +21,28 @@ impl EventHandler for ConversationEvents {
             let Ok(block_id) = uuid::Uuid::parse_str(&dropped.block_id) else {
                 return Err(HandlerError::permanent(
                     "MessageDropped without a valid block_id",
+                ));
+            };
+            Blocks::count_dropped(txn, event.org_id, block_id).await?;
+        }
+        Ok(vec![])
+    }
+}
+
+/// Consumes the scheduling stream: a dropped form submission counts as a
+/// dropped message of its block.
+pub struct SchedulingEvents;
+
+impl EventHandler for SchedulingEvents {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<Vec<Staged>, HandlerError> {
+        if let Some(dropped) = event.payload::<FormSubmissionDropped>() {
+            let Ok(block_id) = uuid::Uuid::parse_str(&dropped?.block_id) else {
+                return Err(HandlerError::permanent(
+                    "FormSubmissionDropped without a valid block_id",
                 ));
             };
             Blocks::count_dropped(txn, event.org_id, block_id).await?;

@@ -3,6 +3,8 @@
 
 mod consumer;
 mod expiry;
+mod erasure;
 
-pub use consumer::ConversationEvents;
+pub use erasure::ErasureEvents;
+pub use consumer::{ConversationEvents, SchedulingEvents};
 pub use expiry::run_expiry_sweep;

@@ -29,6 +29,7 @@ pub fn kind_name(kind: &Kind) -> &'static str {
         Kind::Typing(_) => "typing",
         Kind::Assigned(_) => "assigned",
         Kind::Heartbeat(_) => "heartbeat",
+        Kind::OfflineForm(_) => "offline_form",
     }
 }
 

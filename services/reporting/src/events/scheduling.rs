@@ -1,12 +1,14 @@
-//! Form submissions from `FormSubmitted`, values masked before storage.
+//! Form submissions from `FormSubmitted`, values masked before storage;
+//! `FormSubmissionDropped` counts against its block like a dropped message
+//! (BLK-3, BLK-7).
 use livedesk_events::{EventHandler, HandlerError, ReceivedEvent, Staged};
 use livedesk_platform::time::from_proto;
-use livedesk_proto::scheduling::v1::FormSubmitted;
+use livedesk_proto::scheduling::v1::{FormSubmissionDropped, FormSubmitted};
 use sea_orm::DatabaseTransaction;
 
 use super::required_uuid;
 use crate::domain::mask_customer_name;
-use crate::store::{Activity, NewSubmission};
+use crate::store::{Activity, Facts, NewSubmission};
 
 /// Consumes the scheduling stream.
 pub struct SchedulingEvents;
@@ -17,6 +19,11 @@ impl EventHandler for SchedulingEvents {
         txn: &DatabaseTransaction,
         event: &ReceivedEvent,
     ) -> Result<Vec<Staged>, HandlerError> {
+        if let Some(dropped) = event.payload::<FormSubmissionDropped>() {
+            let block_id = required_uuid("block_id", &dropped?.block_id)?;
+            Facts::count_dropped(txn, event.org_id, block_id).await?;
+            return Ok(vec![]);
+        }
         let Some(submitted) = event.payload::<FormSubmitted>() else {
             return Ok(vec![]);
         };

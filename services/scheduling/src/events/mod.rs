@@ -2,5 +2,7 @@
 //! and closing-soon announcements (SCH-4).
 
 mod sweep;
+mod erasure;
 
+pub use erasure::ErasureEvents;
 pub use sweep::run_sweep;

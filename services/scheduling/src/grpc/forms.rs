@@ -3,8 +3,11 @@
 use livedesk_auth::{Role, principal};
 use livedesk_platform::defaults::{default_contact_form_id, default_offline_form_id};
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
+use livedesk_platform::identity::normalize;
 use livedesk_platform::page::Page;
 use livedesk_platform::time::to_proto;
+use livedesk_proto::blocking::v1::CheckIdentitiesRequest;
+use livedesk_proto::common::v1::{CustomerIdentity, IdentityKind};
 use livedesk_proto::scheduling::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
@@ -101,6 +104,58 @@ fn opt_queue(raw: &str, field: &str) -> Result<Option<Uuid>> {
     }
 }
 
+/// The submitter's IP, canonical; empty when not given.
+fn parse_ip(raw: &str) -> Result<String> {
+    match raw.trim() {
+        "" => Ok(String::new()),
+        raw => raw
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.to_string())
+            .map_err(|_| FieldViolation::new("ip_address", "not an IP address").into()),
+    }
+}
+
+fn opt_uuid(raw: &str, field: &str) -> Result<Option<Uuid>> {
+    opt_queue(raw, field)
+}
+
+/// A validated submission, before it is stored or dropped.
+struct Submitted<'a> {
+    form: &'a Resolved,
+    values: &'a [(String, String)],
+    conversation_id: Option<Uuid>,
+}
+
+impl Submitted<'_> {
+    /// The answer to the submitter, shaped as a stored submission's.
+    fn view(&self, id: Uuid, at: chrono::DateTime<chrono::Utc>) -> pb::FormSubmission {
+        pb::FormSubmission {
+            id: id.to_string(),
+            form_id: self.form.id.to_string(),
+            kind: self.form.kind as i32,
+            values: self
+                .values
+                .iter()
+                .map(|(key, value)| pb::FieldValue {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            submitted_at: Some(to_proto(at)),
+            dropped: false,
+            queue_id: self
+                .form
+                .queue_id
+                .map(|q| q.to_string())
+                .unwrap_or_default(),
+            conversation_id: self
+                .conversation_id
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 fn submission(row: &SubmissionRow) -> pb::FormSubmission {
     pb::FormSubmission {
         id: row.id.to_string(),
@@ -114,6 +169,10 @@ fn submission(row: &SubmissionRow) -> pb::FormSubmission {
         submitted_at: Some(to_proto(row.submitted_at)),
         dropped: false,
         queue_id: row.queue_id.map(|q| q.to_string()).unwrap_or_default(),
+        conversation_id: row
+            .conversation_id
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -239,6 +298,8 @@ impl SchedulingGrpc {
         let who = principal(&req)?;
         let body = req.get_ref();
         let form_id = parse_uuid("form_id", &body.form_id)?;
+        let ip = parse_ip(&body.ip_address)?;
+        let conversation_id = opt_uuid(&body.conversation_id, "conversation_id")?;
         let key = Some(body.client_request_id.trim()).filter(|k| !k.is_empty());
         if let Some(k) = key
             && let Some(existing) =
@@ -273,6 +334,26 @@ impl SchedulingGrpc {
         } else {
             body.visitor_id.trim().to_owned()
         };
+        let submitted = Submitted {
+            form: &form,
+            values: &clean,
+            conversation_id,
+        };
+        if let Some(k) = key
+            && let Some(d) = Forms::dropped_by_client_request(&self.db, who.org_id, k).await?
+        {
+            return Ok(submitted.view(d.id, d.dropped_at));
+        }
+        // BLK-3, BLK-9: asked before anything is stored; blocking down is
+        // UNAVAILABLE (fail closed), never "not blocked".
+        if let Some(block_id) = self
+            .blocked_submitter(who.org_id, &clean, &visitor_id, &ip)
+            .await?
+        {
+            return self
+                .drop_submission(who.org_id, key, &submitted, block_id)
+                .await;
+        }
         let settings: Settings = SettingsStore::get(&self.db, who.org_id).await?;
         let notify_email = if form.notify_email.is_empty() {
             settings.notify_email
@@ -290,6 +371,7 @@ impl SchedulingGrpc {
             values: &clean,
             visitor_id: &visitor_id,
             client_request_id: key,
+            conversation_id,
         };
         if !Forms::insert_submission(&txn, &new).await? {
             txn.rollback().await?;
@@ -308,12 +390,92 @@ impl SchedulingGrpc {
         let event = pb::FormSubmitted {
             submission: Some(view.clone()),
             notify_email,
+            visitor_id,
         };
         let staged = self.outbox.stage(&txn, who.org_id, id, &event).await?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
         tracing::info!(org_id = %who.org_id, form_id = %form.id, submission_id = %id, "form submitted");
         Ok(view)
+    }
+
+    /// The block that covers the submitter's email, visitor id or IP.
+    async fn blocked_submitter(
+        &self,
+        org: Uuid,
+        values: &[(String, String)],
+        visitor_id: &str,
+        ip: &str,
+    ) -> Result<Option<Uuid>> {
+        let mut identities = Vec::new();
+        if let Some((_, email)) = values.iter().find(|(k, _)| k == "email") {
+            let email = normalize(IdentityKind::Email, email)?;
+            identities.push(CustomerIdentity {
+                kind: IdentityKind::Email as i32,
+                value: email,
+            });
+        }
+        if !visitor_id.is_empty() {
+            identities.push(CustomerIdentity {
+                kind: IdentityKind::WebVisitor as i32,
+                value: visitor_id.to_owned(),
+            });
+        }
+        let check = CheckIdentitiesRequest {
+            identities,
+            ip_address: ip.to_owned(),
+        };
+        let verdict = livedesk_platform::peer::idempotent(|| async {
+            let check = self.rt.peer_request(org, check.clone())?;
+            self.blocking.clone().check_identities(check).await
+        })
+        .await
+        .map_err(Error::Peer)?
+        .into_inner();
+        if !verdict.blocked {
+            return Ok(None);
+        }
+        Uuid::parse_str(&verdict.block_id)
+            .map(Some)
+            .map_err(|_| Error::Peer(tonic::Status::internal("blocked without a block id")))
+    }
+
+    /// Drops a blocked submitter's submission (BLK-3): nothing stored,
+    /// emailed or copied; `FormSubmissionDropped` lets blocking count it.
+    /// The answer looks like a stored submission's, so the block is not
+    /// revealed (as a blocked customer's chat message is dropped silently).
+    async fn drop_submission(
+        &self,
+        org: Uuid,
+        key: Option<&str>,
+        s: &Submitted<'_>,
+        block_id: Uuid,
+    ) -> Result<pb::FormSubmission> {
+        let id = Uuid::now_v7();
+        let txn = self.db.begin().await?;
+        if let Some(k) = key
+            && !Forms::insert_dropped(&txn, org, id, k, s.form.id, block_id).await?
+        {
+            // The same key raced with itself: answer as the first did.
+            txn.rollback().await?;
+            let first = Forms::dropped_by_client_request(&self.db, org, k)
+                .await?
+                .ok_or(Error::Corrupt("dropped submission conflicted".into()))?;
+            return Ok(s.view(first.id, first.dropped_at));
+        }
+        let event = pb::FormSubmissionDropped {
+            block_id: block_id.to_string(),
+            form_id: s.form.id.to_string(),
+            kind: s.form.kind as i32,
+            queue_id: s.form.queue_id.map(|q| q.to_string()).unwrap_or_default(),
+            conversation_id: s.conversation_id.map(|c| c.to_string()).unwrap_or_default(),
+        };
+        // Aggregate = the block: its drops are counted in order, in one lane.
+        let staged = self.outbox.stage(&txn, org, block_id, &event).await?;
+        txn.commit().await?;
+        self.outbox.publish(vec![staged]).await;
+        tracing::info!(org_id = %org, form_id = %s.form.id, %block_id, "form submission from a blocked submitter dropped");
+        Ok(s.view(id, chrono::Utc::now()))
     }
 
     pub(super) async fn list_submissions_impl(

@@ -27,6 +27,9 @@ pub struct SchedulingGrpc {
     pub cache: OrgCache,
     pub outbox: livedesk_events::Outbox,
     pub routing: RoutingServiceClient<GrpcChannel>,
+    /// Checks form submitters against blocks (BLK-3, BLK-9).
+    pub blocking:
+        livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient<GrpcChannel>,
 }
 
 fn queue_of(org: Uuid, raw: &str) -> Result<Uuid, Error> {

@@ -4,5 +4,7 @@ mod convert;
 mod forms;
 mod handlers;
 mod schedules;
+mod privacy;
 
+pub use privacy::DataSubjectGrpc;
 pub use handlers::SchedulingGrpc;

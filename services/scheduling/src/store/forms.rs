@@ -75,6 +75,7 @@ pub struct SubmissionRow {
     pub queue_id: Option<Uuid>,
     field_values: serde_json::Value,
     pub submitted_at: DateTime<Utc>,
+    pub conversation_id: Option<Uuid>,
 }
 
 impl SubmissionRow {
@@ -97,10 +98,19 @@ pub struct NewSubmission<'a> {
     pub values: &'a [(String, String)],
     pub visitor_id: &'a str,
     pub client_request_id: Option<&'a str>,
+    pub conversation_id: Option<Uuid>,
+}
+
+/// A keyed submission that was dropped (BLK-3): no submitted value.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct DroppedRow {
+    pub id: Uuid,
+    pub dropped_at: DateTime<Utc>,
 }
 
 const FORM_COLUMNS: &str = "id, queue_id, kind, enabled, fields, notify_email";
-const SUB_COLUMNS: &str = "id, form_id, kind, queue_id, field_values, submitted_at";
+const SUB_COLUMNS: &str =
+    "id, form_id, kind, queue_id, field_values, submitted_at, conversation_id";
 
 /// Form queries.
 pub struct Forms;
@@ -197,8 +207,8 @@ impl Forms {
             .collect();
         let res = db
             .execute_raw(stmt(
-                "INSERT INTO form_submissions (id, org_id, form_id, kind, queue_id, field_values, visitor_id, client_request_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+                "INSERT INTO form_submissions (id, org_id, form_id, kind, queue_id, field_values, visitor_id, client_request_id, \
+                   conversation_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
                 [
                     s.id.into(),
                     s.org.into(),
@@ -208,10 +218,51 @@ impl Forms {
                     serde_json::json!(values).into(),
                     s.visitor_id.to_owned().into(),
                     s.client_request_id.map(str::to_owned).into(),
+                    s.conversation_id.into(),
                 ],
             ))
             .await?;
         Ok(res.rows_affected() == 1)
+    }
+
+    /// Records a keyed dropped submission (BLK-3); `false` when the key
+    /// was dropped before (a retry: answered the same, counted once).
+    pub async fn insert_dropped<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        id: Uuid,
+        key: &str,
+        form_id: Uuid,
+        block_id: Uuid,
+    ) -> Result<bool, DbErr> {
+        let res = db
+            .execute_raw(stmt(
+                "INSERT INTO dropped_submissions (id, org_id, client_request_id, form_id, block_id) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                [
+                    id.into(),
+                    org.into(),
+                    key.to_owned().into(),
+                    form_id.into(),
+                    block_id.into(),
+                ],
+            ))
+            .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// The dropped submission recorded under this key.
+    pub async fn dropped_by_client_request<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        key: &str,
+    ) -> Result<Option<DroppedRow>, DbErr> {
+        DroppedRow::find_by_statement(stmt(
+            "SELECT id, dropped_at FROM dropped_submissions WHERE org_id = $1 AND client_request_id = $2",
+            [org.into(), key.to_owned().into()],
+        ))
+        .one(db)
+        .await
     }
 
     /// One submission of the org.

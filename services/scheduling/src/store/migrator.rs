@@ -21,6 +21,10 @@ impl MigratorTrait for Migrator {
                 "m0003_announcements",
                 include_str!("../../migrations/0003_announcements.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0005_form_routing",
+                include_str!("../../migrations/0005_form_routing.sql"),
+            )),
         ]
     }
 }

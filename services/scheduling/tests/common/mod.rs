@@ -1,9 +1,16 @@
 //! Shared harness: real PostgreSQL and NATS through testkit, the real
-//! scheduling service, and a stand-in for routing's `GetQueueStatus` (the
-//! one peer call scheduling makes; the routing crate is built elsewhere).
+//! scheduling service, and stand-ins for its two peer calls, routing's
+//! `GetQueueStatus` and blocking's `CheckIdentities` (those crates are
+//! built elsewhere; tests/e2e runs the real ones together).
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use livedesk_proto::blocking::v1 as bpb;
+use livedesk_proto::blocking::v1::blocking_service_server::{
+    BlockingService, BlockingServiceServer,
+};
 
 use livedesk_auth::Role;
 use livedesk_proto::routing::v1 as rpb;
@@ -40,12 +47,65 @@ impl RoutingService for FakeRouting {
     }
 }
 
+/// Answers `CheckIdentities`: blocked (with `block_id`) when the request
+/// names `blocked_value` as an identity or as the IP; records what it saw.
+#[derive(Clone, Default)]
+pub struct FakeBlocking {
+    pub blocked_value: Arc<Mutex<Option<String>>>,
+    pub block_id: String,
+    pub seen: Arc<Mutex<Vec<bpb::CheckIdentitiesRequest>>>,
+}
+
+#[tonic::async_trait]
+impl BlockingService for FakeBlocking {
+    async fn check_identities(
+        &self,
+        req: tonic::Request<bpb::CheckIdentitiesRequest>,
+    ) -> Result<tonic::Response<bpb::CheckIdentitiesResponse>, tonic::Status> {
+        if req.metadata().get("authorization").is_none() {
+            return Err(tonic::Status::unauthenticated("no token"));
+        }
+        let body = req.into_inner();
+        let target = self.blocked_value.lock().unwrap().clone();
+        let blocked = target
+            .is_some_and(|t| body.ip_address == t || body.identities.iter().any(|i| i.value == t));
+        self.seen.lock().unwrap().push(body);
+        Ok(tonic::Response::new(bpb::CheckIdentitiesResponse {
+            blocked,
+            block_id: if blocked {
+                self.block_id.clone()
+            } else {
+                String::new()
+            },
+        }))
+    }
+}
+
+pub async fn start_blocking() -> (FakeBlocking, String) {
+    let fake = FakeBlocking {
+        block_id: Uuid::now_v7().to_string(),
+        ..Default::default()
+    };
+    let incoming =
+        tonic::transport::server::TcpIncoming::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = incoming.local_addr().unwrap();
+    let svc = BlockingServiceServer::new(fake.clone());
+    tokio::spawn(async move {
+        let _ = tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming(incoming)
+            .await;
+    });
+    (fake, format!("http://{addr}"))
+}
+
 /// One test's world.
 pub struct World {
     pub env: TestEnv,
     pub svc: RunningService,
     pub routing: FakeRouting,
     pub routing_url: String,
+    pub blocking: FakeBlocking,
     pub org: Uuid,
 }
 
@@ -65,9 +125,22 @@ pub async fn start_routing() -> (FakeRouting, String) {
 }
 
 pub fn scheduling_env(env: &TestEnv, routing_url: &str, ttl_ms: u64) -> livedesk_platform::Env {
+    scheduling_env_with(env, routing_url, "http://127.0.0.1:9", ttl_ms)
+}
+
+pub fn scheduling_env_with(
+    env: &TestEnv,
+    routing_url: &str,
+    blocking_url: &str,
+    ttl_ms: u64,
+) -> livedesk_platform::Env {
     env.service_env(
         "scheduling",
         &[
+            (
+                "LIVEDESK_SCHEDULING__BLOCKING_URL".into(),
+                blocking_url.into(),
+            ),
             (
                 "LIVEDESK_SCHEDULING__ROUTING_URL".into(),
                 routing_url.into(),
@@ -88,9 +161,11 @@ impl World {
     pub async fn new() -> Self {
         let env = TestEnv::new().await.unwrap();
         let (routing, routing_url) = start_routing().await;
-        let svc = livedesk_testkit::spawn::<livedesk_scheduling::App>(&scheduling_env(
+        let (blocking, blocking_url) = start_blocking().await;
+        let svc = livedesk_testkit::spawn::<livedesk_scheduling::App>(&scheduling_env_with(
             &env,
             &routing_url,
+            &blocking_url,
             5000,
         ))
         .await
@@ -100,6 +175,7 @@ impl World {
             svc,
             routing,
             routing_url,
+            blocking,
             org: new_org(),
         }
     }

@@ -1,0 +1,83 @@
+//! A customer's share in scheduling (PRV-1, PRV-2): form submissions
+//! whose values carry one of the customer's emails or phone numbers, or
+//! that were filled in by the customer's web visitor id.
+use livedesk_platform::db::{stmt, text_array};
+use livedesk_proto::common::v1::IdentityKind;
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+/// Submissions of the customer: a field value equal to one of the emails
+/// (case-insensitive) or phones (digits and `+` only, as identities are
+/// normalized), or the visitor id.
+const MATCH: &str = "org_id = $1 AND ( \
+       visitor_id <> '' AND visitor_id = ANY($4::text[]) \
+    OR EXISTS (SELECT 1 FROM jsonb_array_elements(field_values) f \
+               WHERE lower(trim(f->>'value')) = ANY($2::text[]) \
+                  OR (regexp_replace(f->>'value', '[^0-9+]', '', 'g') <> '' \
+                      AND regexp_replace(f->>'value', '[^0-9+]', '', 'g') = ANY($3::text[]))))";
+
+fn params(org: Uuid, identities: &[(IdentityKind, String)]) -> [sea_orm::Value; 4] {
+    let of = |kind: IdentityKind| -> Vec<String> {
+        identities
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, v)| v.to_lowercase())
+            .collect()
+    };
+    [
+        org.into(),
+        text_array(&of(IdentityKind::Email)),
+        text_array(&of(IdentityKind::Phone)),
+        text_array(&of(IdentityKind::WebVisitor)),
+    ]
+}
+
+/// Data-subject queries.
+pub struct SubjectData;
+
+impl SubjectData {
+    /// The customer's form submissions, as JSON.
+    pub async fn export<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        _ids: &[Uuid],
+        identities: &[(IdentityKind, String)],
+    ) -> Result<String, DbErr> {
+        let row = db
+            .query_one_raw(stmt(
+                &format!(
+                    "SELECT json_build_object('form_submissions', (SELECT coalesce(json_agg(s ORDER BY s.submitted_at), '[]') \
+                     FROM form_submissions s WHERE {MATCH}))::text AS doc"
+                ),
+                params(org, identities),
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
+        row.try_get::<String>("", "doc")
+    }
+
+    /// Blanks every value of the customer's submissions (the keys stay, so
+    /// the row still counts as one submission of that form) and the
+    /// visitor id. Idempotent: blanked rows no longer match.
+    pub async fn erase<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        _ids: &[Uuid],
+        identities: &[(IdentityKind, String)],
+    ) -> Result<(), DbErr> {
+        if identities.is_empty() {
+            return Ok(());
+        }
+        db.execute_raw(stmt(
+            &format!(
+                "UPDATE form_submissions SET visitor_id = '', field_values = \
+                   (SELECT coalesce(jsonb_agg(jsonb_set(f, '{{value}}', '\"\"'::jsonb)), '[]'::jsonb) \
+                    FROM jsonb_array_elements(field_values) f) \
+                 WHERE {MATCH}"
+            ),
+            params(org, identities),
+        ))
+        .await?;
+        Ok(())
+    }
+}
