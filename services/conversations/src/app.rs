@@ -14,7 +14,7 @@ use livedesk_proto::scheduling::v1::scheduling_service_client::SchedulingService
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::events::{BlockingEvents, RoutingEvents, run_natural_close};
+use crate::events::{BlockingEvents, FormEvents, RoutingEvents, run_natural_close};
 use crate::grpc::ConversationsGrpc;
 use crate::store::Migrator;
 
@@ -40,7 +40,8 @@ impl ServiceApp for App {
     async fn build(cfg: Config) -> anyhow::Result<Self> {
         let refresh = cfg.common.peer_dns_refresh;
         let mut host =
-            Host::start::<Migrator>(cfg.common.clone(), &["routing", "blocking"]).await?;
+            Host::start::<Migrator>(cfg.common.clone(), &["routing", "blocking", "scheduling"])
+                .await?;
         let grpc = ConversationsGrpc {
             db: host.rt.db.clone(),
             outbox: host.outbox.clone(),
@@ -67,6 +68,7 @@ impl ServiceApp for App {
                 outbox: host.outbox.clone(),
             }),
         );
+        host.consume("scheduling", Arc::new(FormEvents));
         Ok(Self { host, grpc })
     }
 

@@ -56,6 +56,9 @@ impl ServiceApp for App {
         let r = router.clone();
         host.spawn(move |token| sweeps::run_max_wait(r, cfg.max_wait_sweep, token));
         let r = router.clone();
+        // SCH-8 waits are measured in seconds like max wait: the same period.
+        host.spawn(move |token| sweeps::run_form_offers(r, cfg.max_wait_sweep, token));
+        let r = router.clone();
         host.spawn(move |token| sweeps::run_positions(r, cfg.positions_period, token));
         let r = router;
         host.spawn(move |token| sweeps::run_routing_sweep(r, cfg.routing_sweep, token));

@@ -1,10 +1,12 @@
 //! Events the conversations service consumes: routing's assignments and
-//! abandonments, transfers, conferences and interruptions, blocking's blocks (kept in a local cache, BLK-6), and the natural-close sweep (CNV-13).
+//! abandonments, scheduling's form submissions (SCH-6), transfers, conferences and interruptions, blocking's blocks (kept in a local cache, BLK-6), and the natural-close sweep (CNV-13).
 
 mod blocking;
+mod forms;
 mod natural_close;
 mod routing;
 
 pub use blocking::BlockingEvents;
+pub use forms::FormEvents;
 pub use natural_close::run_natural_close;
 pub use routing::RoutingEvents;

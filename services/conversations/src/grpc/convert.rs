@@ -216,5 +216,14 @@ pub fn request(row: &crate::store::RequestRow, mask: bool) -> pb::Request {
             .iter()
             .map(ToString::to_string)
             .collect(),
+        custom_fields: row
+            .custom_field_keys
+            .iter()
+            .zip(&row.custom_field_values)
+            .map(|(key, value)| pb::FormFieldValue {
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect(),
     }
 }

@@ -21,7 +21,36 @@ use crate::domain::{
     token_in_subject,
 };
 use crate::error::Error;
-use crate::store::{EmailRow, Emails, NewEmail, Requests};
+use crate::store::{EmailRow, Emails, FormCopies, FormCopyRow, NewEmail, Requests};
+
+/// A form submission's copy (SCH-6); with `mask`, the submitted email is
+/// masked as a contact's is.
+fn form_view(row: &FormCopyRow, mask: bool) -> pb::HistoryItem {
+    let values = row
+        .field_keys
+        .iter()
+        .zip(&row.field_values)
+        .map(|(key, value)| pb::FormFieldValue {
+            key: key.clone(),
+            value: if mask && key == "email" && !value.is_empty() {
+                livedesk_pii::mask_email(value)
+            } else {
+                value.clone()
+            },
+        })
+        .collect();
+    pb::HistoryItem {
+        at: Some(to_proto(row.submitted_at)),
+        item: Some(pb::history_item::Item::Form(pb::FormCopy {
+            submission_id: row.id.to_string(),
+            form_id: row.form_id.to_string(),
+            contact_form: row.contact_form,
+            values,
+            queue_id: row.queue_id.clone(),
+            submitted_at: Some(to_proto(row.submitted_at)),
+        })),
+    }
+}
 
 fn email_view(row: &EmailRow, mask: bool) -> pb::HistoryItem {
     let addr = |a: &str| {
@@ -278,7 +307,8 @@ impl ConversationsGrpc {
         .blocked)
     }
 
-    /// Chat messages and emails of a request in one chronological list.
+    /// Chat messages, emails and form copies (SCH-6) of a request in one
+    /// chronological list.
     pub(super) async fn request_history(
         &self,
         req: Request<pb::GetRequestHistoryRequest>,
@@ -289,6 +319,7 @@ impl ConversationsGrpc {
         let mask = masks_pii(&self.db, &who).await?;
         let chat = Emails::chat_of_request(&self.db, who.org_id, id).await?;
         let emails = Emails::for_request(&self.db, who.org_id, id).await?;
+        let forms = FormCopies::for_request(&self.db, who.org_id, id).await?;
         let mut items: Vec<(chrono::DateTime<chrono::Utc>, Uuid, pb::HistoryItem)> = chat
             .iter()
             .map(|m| {
@@ -305,6 +336,11 @@ impl ConversationsGrpc {
                 emails
                     .iter()
                     .map(|e| (e.created_at, e.id, email_view(e, mask))),
+            )
+            .chain(
+                forms
+                    .iter()
+                    .map(|f| (f.submitted_at, f.id, form_view(f, mask))),
             )
             .collect();
         // Stable: equal times keep chat order, then email order.

@@ -21,6 +21,10 @@ impl MigratorTrait for Migrator {
                 "m0003_requests_email_tags_attachments",
                 include_str!("../../migrations/0003_requests_email_tags_attachments.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0005_forms",
+                include_str!("../../migrations/0005_forms.sql"),
+            )),
         ]
     }
 }

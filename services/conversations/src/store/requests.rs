@@ -26,6 +26,9 @@ pub struct RequestRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub conversation_ids: Vec<Uuid>,
+    /// A contact form's custom fields (SCH-6): keys and values in order.
+    pub custom_field_keys: Vec<String>,
+    pub custom_field_values: Vec<String>,
 }
 
 /// One contact.
@@ -60,7 +63,7 @@ pub struct RequestChange {
 
 const SELECT: &str = "SELECT r.id, r.customer_principal_id, r.status, r.priority, r.contact_reason, r.tags, r.assignee_id, \
      r.assignee_initials, r.contact_id, k.name AS contact_name, k.email AS contact_email, k.phone AS contact_phone, \
-     k.created_at AS contact_created_at, r.created_at, r.updated_at, \
+     k.created_at AS contact_created_at, r.created_at, r.updated_at, r.custom_field_keys, r.custom_field_values, \
      ARRAY(SELECT c.id FROM conversations c WHERE c.request_id = r.id ORDER BY c.created_at, c.id) AS conversation_ids \
      FROM requests r LEFT JOIN contacts k ON k.id = r.contact_id";
 

@@ -1,6 +1,6 @@
 //! Routing events: offers to the offered agent (RTG-4), withdrawals,
-//! assignment and conference joins to the customer, interruptions and
-//! queue positions.
+//! assignment and conference joins to the customer, interruptions, queue
+//! positions and the offline-form offer to a long-waiting customer (SCH-8).
 use livedesk_events::{HandlerError, ReceivedEvent};
 use livedesk_proto::notifications::v1 as pb;
 use livedesk_proto::notifications::v1::notification::Kind;
@@ -106,6 +106,26 @@ pub async fn handle(
                 text: String::new(),
             }),
         );
+    } else if let Some(e) = event.payload::<rt::OfflineFormOffered>() {
+        // SCH-8: the waiting visitor's widget shows the offline form; the
+        // chat stays queued. A blocked customer is told nothing (NTF-3).
+        let e = e?;
+        let conv = e.conversation_id.as_str();
+        if !e.customer_principal_id.is_empty() {
+            // ConversationQueued comes from another stream and may lag.
+            Conversations::queued(txn, org, conv, &e.queue_id, &e.customer_principal_id).await?;
+        }
+        let tracked = Conversations::get(txn, org, conv).await?;
+        if let Some(customer) = reachable_customer(&tracked).map(str::to_owned) {
+            let offer = pb::OfflineFormOffer {
+                mode: livedesk_proto::scheduling::v1::WidgetMode::OfflineForm as i32,
+                queue_id: e.queue_id,
+                waited_seconds: e.waited_seconds,
+                waiting_since: e.waiting_since,
+                offered_at: e.offered_at,
+            };
+            batch.tell_one(&customer, conv, Kind::OfflineForm(offer));
+        }
     } else if let Some(e) = event.payload::<rt::QueuePositionChanged>() {
         // RTG-15: the queued customer sees their position.
         let Some(pos) = e?.position else {

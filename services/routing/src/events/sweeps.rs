@@ -1,11 +1,12 @@
 //! Background loops, safe with any number of replicas and driven by the
 //! database, so they survive restarts: offer expiry (RTG-5), max wait
-//! (RTG-13), auto wrap-up (RTG-9), queue positions (RTG-15) and the
-//! periodic routing pass (RTG-6's safety net).
+//! (RTG-13), the offline-form offer (SCH-8), auto wrap-up (RTG-9), queue
+//! positions (RTG-15) and the periodic routing pass (RTG-6's safety net).
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
+use livedesk_platform::time::to_proto;
 use livedesk_proto::routing::v1 as pb;
 use sea_orm::{DbErr, TransactionTrait};
 use tokio_util::sync::CancellationToken;
@@ -104,6 +105,47 @@ async fn abandon_overdue(router: &Router) -> Result<(), DbErr> {
         }
         txn.commit().await?;
         router.finish(followup).await;
+    }
+}
+
+/// Offers the offline form to customers still waiting after their
+/// queue's `offer_form_after_seconds` (SCH-8): `OfflineFormOffered`, once
+/// per wait; the conversation stays queued.
+pub async fn run_form_offers(router: Router, period: Duration, shutdown: CancellationToken) {
+    every(period, shutdown, "form_offers", || offer_forms(&router)).await;
+}
+
+async fn offer_forms(router: &Router) -> Result<(), DbErr> {
+    loop {
+        let txn = router.db.begin().await?;
+        let rows = Entries::offer_form_overdue(&txn, CLAIM).await?;
+        if rows.is_empty() {
+            txn.rollback().await?;
+            return Ok(());
+        }
+        let mut staged = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let waited = (row.form_offered_at - row.waiting_since)
+                .num_seconds()
+                .max(0);
+            let e = pb::OfflineFormOffered {
+                conversation_id: row.conversation_id.to_string(),
+                queue_id: row.queue_id.to_string(),
+                customer_principal_id: row.customer_principal_id.clone(),
+                waited_seconds: u32::try_from(waited).unwrap_or(u32::MAX),
+                waiting_since: Some(to_proto(row.waiting_since)),
+                offered_at: Some(to_proto(row.form_offered_at)),
+            };
+            staged.push(
+                router
+                    .outbox
+                    .stage(&txn, row.org_id, row.conversation_id, &e)
+                    .await?,
+            );
+            tracing::info!(org = %row.org_id, conversation_id = %row.conversation_id, queue_id = %row.queue_id, "offline form offered");
+        }
+        txn.commit().await?;
+        router.outbox.publish(staged).await;
     }
 }
 

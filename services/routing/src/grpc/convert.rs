@@ -38,7 +38,8 @@ pub fn queue(r: &QueueRow) -> pb::Queue {
         strategy: r.strategy,
         offer_timeout_seconds: u32::try_from(r.offer_timeout_seconds).unwrap_or(0),
         required_skills: r.required_skills.clone(),
-        schedule_id: r.schedule_id.map(|s| s.to_string()).unwrap_or_default(),
+        // Owned by scheduling (AssignSchedule); see routing.proto.
+        schedule_id: String::new(),
         max_wait_seconds: u32::try_from(r.max_wait_seconds).unwrap_or(0),
         transfer_failure_policy: r.transfer_failure_policy,
         member_agent_ids: r.member_agent_ids.clone(),

@@ -28,12 +28,16 @@ fn spec_of(q: &pb::Queue) -> Result<(QueueSpec, Option<Uuid>), Error> {
     )
     .map_err(|v| violations.extend(v))
     .ok();
-    let schedule = match q.schedule_id.trim() {
-        "" => None,
-        raw => parse_uuid("queue.schedule_id", raw)
-            .map_err(|v| violations.push(v))
-            .ok(),
-    };
+    // RTG-3, SCH-1: a queue's schedule has one writer, scheduling's
+    // AssignSchedule (it evaluates IsOpen from it); routing neither stores
+    // nor echoes one, so a value here would be silently ignored: refused.
+    if !q.schedule_id.trim().is_empty() {
+        violations.push(FieldViolation::new(
+            "queue.schedule_id",
+            "read-only: assign a schedule with SchedulingService.AssignSchedule",
+        ));
+    }
+    let schedule: Option<Uuid> = None;
     match spec {
         Some(spec) if violations.is_empty() => Ok((spec, schedule)),
         _ => Err(Error::Invalid(violations)),

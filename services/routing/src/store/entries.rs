@@ -77,6 +77,17 @@ pub struct AbandonedRow {
     pub queue_id: Uuid,
 }
 
+/// A waiting customer offered the offline form (SCH-8).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct FormOfferRow {
+    pub org_id: Uuid,
+    pub conversation_id: Uuid,
+    pub queue_id: Uuid,
+    pub customer_principal_id: String,
+    pub waiting_since: DateTime<Utc>,
+    pub form_offered_at: DateTime<Utc>,
+}
+
 /// Queue entry queries.
 pub struct Entries;
 
@@ -96,7 +107,7 @@ impl Entries {
                    preferred_agent_id = EXCLUDED.preferred_agent_id, \
                    customer_principal_id = CASE WHEN EXCLUDED.customer_principal_id = '' THEN queue_entries.customer_principal_id \
                                                 ELSE EXCLUDED.customer_principal_id END, \
-                   status = 'queued', requeued_at = NULL, assigned_at = NULL, waiting_since = now() \
+                   status = 'queued', requeued_at = NULL, assigned_at = NULL, waiting_since = now(), form_offered_at = NULL \
                  WHERE queue_entries.status = 'paused' AND queue_entries.org_id = EXCLUDED.org_id \
                    AND NOT queue_entries.interrupted",
                 [
@@ -213,7 +224,8 @@ impl Entries {
     ) -> Result<bool, DbErr> {
         Ok(db
             .execute_raw(stmt(
-                "UPDATE queue_entries SET status = 'queued', queue_id = $3, requeued_at = now(), waiting_since = now(), preferred_agent_id = NULL, \
+                "UPDATE queue_entries SET status = 'queued', queue_id = $3, requeued_at = now(), waiting_since = now(), form_offered_at = NULL, \
+                   preferred_agent_id = NULL, \
                    assigned_at = NULL WHERE org_id = $1 AND conversation_id = $2 AND status = 'assigned'",
                 [org.into(), conversation.into(), queue.into()],
             ))
@@ -277,6 +289,30 @@ impl Entries {
                WHERE e.status = 'queued' AND e.enqueued_at <= now() - make_interval(secs => q.max_wait_seconds) \
                ORDER BY e.enqueued_at LIMIT $1 FOR UPDATE OF e SKIP LOCKED) \
              RETURNING x.org_id, x.conversation_id, x.queue_id",
+            [(limit as i64).into()],
+        ))
+        .all(db)
+        .await
+    }
+
+    /// Marks waiting entries whose wait passed their queue's
+    /// `offer_form_after_seconds` as offered the form (SCH-8) and returns
+    /// them. Conditional (`form_offered_at IS NULL`) and skipping rows
+    /// another transaction holds, so with any number of replicas each
+    /// wait is offered the form once.
+    pub async fn offer_form_overdue<C: ConnectionTrait>(
+        db: &C,
+        limit: u64,
+    ) -> Result<Vec<FormOfferRow>, DbErr> {
+        FormOfferRow::find_by_statement(stmt(
+            "UPDATE queue_entries x SET form_offered_at = now() \
+             WHERE x.conversation_id IN ( \
+               SELECT e.conversation_id FROM queue_entries e JOIN queues q ON q.id = e.queue_id \
+               WHERE e.status = 'queued' AND e.form_offered_at IS NULL AND q.offer_form_after_seconds > 0 \
+                 AND e.waiting_since <= now() - make_interval(secs => q.offer_form_after_seconds) \
+               ORDER BY e.waiting_since LIMIT $1 FOR UPDATE OF e SKIP LOCKED) \
+             AND x.form_offered_at IS NULL \
+             RETURNING x.org_id, x.conversation_id, x.queue_id, x.customer_principal_id, x.waiting_since, x.form_offered_at",
             [(limit as i64).into()],
         ))
         .all(db)

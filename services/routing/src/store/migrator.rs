@@ -26,6 +26,10 @@ impl MigratorTrait for Migrator {
                 include_str!("../../migrations/0004_channel_capacity.sql"),
             )),
             Box::new(SqlMigration::new(
+                "m0006_form_offers",
+                include_str!("../../migrations/0006_form_offers.sql"),
+            )),
+            Box::new(SqlMigration::new(
                 "m0005_membership_versions",
                 include_str!("../../migrations/0005_membership_versions.sql"),
             )),

@@ -16,7 +16,6 @@ pub struct QueueRow {
     pub strategy: i32,
     pub offer_timeout_seconds: i32,
     pub required_skills: Vec<String>,
-    pub schedule_id: Option<Uuid>,
     pub max_wait_seconds: i32,
     pub transfer_failure_policy: i32,
     pub offer_form_after_seconds: i32,
@@ -25,7 +24,7 @@ pub struct QueueRow {
     pub member_agent_ids: Vec<String>,
 }
 
-const COLUMNS: &str = "q.id, q.org_id, q.name, q.strategy, q.offer_timeout_seconds, q.required_skills, q.schedule_id, \
+const COLUMNS: &str = "q.id, q.org_id, q.name, q.strategy, q.offer_timeout_seconds, q.required_skills, \
      q.max_wait_seconds, q.transfer_failure_policy, q.offer_form_after_seconds, q.is_default, q.created_at, \
      COALESCE((SELECT array_agg(m.agent_id ORDER BY m.agent_id) FROM queue_members m WHERE m.queue_id = q.id), '{}'::text[]) AS member_agent_ids";
 
