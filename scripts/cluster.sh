@@ -61,7 +61,7 @@ service_env() {
       echo "LIVEDESK_CONVERSATIONS__BLOCKING_URL=http://blocking:50051"
       echo "LIVEDESK_CONVERSATIONS__SCHEDULING_URL=http://scheduling:50051" ;;
     blocking) echo "LIVEDESK_BLOCKING__CONVERSATIONS_URL=http://conversations:50051" ;;
-    scheduling) echo "LIVEDESK_SCHEDULING__ROUTING_URL=http://routing:50051" ;;
+    scheduling) echo "LIVEDESK_SCHEDULING__ROUTING_URL=http://routing:50051"; echo "LIVEDESK_SCHEDULING__BLOCKING_URL=http://blocking:50051" ;;
   esac
 }
 
