@@ -1,8 +1,10 @@
-//! Blocks learned from the blocking service (BLK-3, BLK-5, BLK-6, BLK-8):
-//! identities go into the local cache; the block's conversation, when still
-//! open, becomes BLOCKED.
+//! Blocks learned from the blocking service (BLK-3, BLK-5, BLK-6, BLK-8,
+//! BLK-9): identities and IP ranges go into the local cache; every live
+//! conversation the block covers becomes BLOCKED.
 use livedesk_events::{EventHandler, HandlerError, Outbox, ReceivedEvent, Staged};
-use livedesk_proto::blocking::v1::{Block, BlockExpired, CustomerBlocked, CustomerUnblocked};
+use livedesk_proto::blocking::v1::{
+    Block, BlockExpired, CustomerBlocked, CustomerUnblocked, IpBlocked,
+};
 use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
@@ -21,6 +23,9 @@ fn block_id(block: &Block) -> Result<Uuid, HandlerError> {
 }
 
 impl BlockingEvents {
+    /// Caches the block, then ends every live conversation it covers as
+    /// BLOCKED: the agent's, and any other the same customer (or the
+    /// blocked address range) has queued, active or paused (BLK-2, BLK-9).
     async fn blocked(
         &self,
         txn: &DatabaseTransaction,
@@ -28,19 +33,27 @@ impl BlockingEvents {
         block: Block,
     ) -> Result<Vec<Staged>, HandlerError> {
         let id = block_id(&block)?;
-        let identities = livedesk_platform::identity::normalize_all(&block.identities)
-            .map_err(|v| HandlerError::permanent(format!("block identities: {v}")))?
-            .into_iter()
-            .map(|(k, v)| (k as i32, v))
-            .collect::<Vec<_>>();
         let expires_at = block
             .expires_at
             .as_ref()
             .and_then(livedesk_platform::time::from_proto);
-        BlockedCache::insert(txn, org, id, &identities, expires_at).await?;
-        let Ok(conversation_id) = Uuid::parse_str(&block.conversation_id) else {
-            return Ok(vec![]); // an IP block: nothing to end
-        };
+        match block.ip_cidr.trim() {
+            "" => {
+                let identities = livedesk_platform::identity::normalize_all(&block.identities)
+                    .map_err(|v| HandlerError::permanent(format!("block identities: {v}")))?
+                    .into_iter()
+                    .map(|(k, v)| (k as i32, v))
+                    .collect::<Vec<_>>();
+                BlockedCache::insert(txn, org, id, &identities, expires_at).await?;
+            }
+            cidr => BlockedCache::insert_ip(txn, org, id, cidr, expires_at).await?,
+        }
+        let mut targets = BlockedCache::live_conversations(txn, org, id).await?;
+        if let Ok(own) = Uuid::parse_str(&block.conversation_id)
+            && !targets.contains(&own)
+        {
+            targets.push(own);
+        }
         let change = EndChange {
             status: Status::Blocked,
             ended_by: EndedBy::Agent,
@@ -48,15 +61,19 @@ impl BlockingEvents {
             request_status: RequestStatus::Closed,
             qualification: Qualification::default(),
         };
-        let Some(row) = Conversations::end(txn, org, conversation_id, &change).await? else {
-            return Ok(vec![]); // already ended: the cache is all that changes
-        };
-        tracing::info!(%conversation_id, block_id = %id, "conversation blocked");
-        Ok(vec![
-            self.outbox
-                .stage(txn, org, conversation_id, &ended_event(&row))
-                .await?,
-        ])
+        let mut staged = Vec::with_capacity(targets.len());
+        for conversation_id in targets {
+            // Already ended: the cache is all that changes for it.
+            if let Some(row) = Conversations::end(txn, org, conversation_id, &change).await? {
+                tracing::info!(%conversation_id, block_id = %id, "conversation blocked");
+                staged.push(
+                    self.outbox
+                        .stage(txn, org, conversation_id, &ended_event(&row))
+                        .await?,
+                );
+            }
+        }
+        Ok(staged)
     }
 }
 
@@ -70,6 +87,12 @@ impl EventHandler for BlockingEvents {
         if let Some(blocked) = event.payload::<CustomerBlocked>() {
             let Some(block) = blocked?.block else {
                 return Err(HandlerError::permanent("CustomerBlocked without a block"));
+            };
+            return self.blocked(txn, org, block).await;
+        }
+        if let Some(blocked) = event.payload::<IpBlocked>() {
+            let Some(block) = blocked?.block else {
+                return Err(HandlerError::permanent("IpBlocked without a block"));
             };
             return self.blocked(txn, org, block).await;
         }

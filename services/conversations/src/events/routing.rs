@@ -6,15 +6,15 @@
 use livedesk_events::{EventHandler, HandlerError, Outbox, ReceivedEvent, Staged};
 use livedesk_proto::conversations::v1::ConversationActivated;
 use livedesk_proto::routing::v1::{
-    ConferenceChanged, ConferenceState, ConversationAbandoned, ConversationAssigned,
-    ConversationInterrupted, ConversationTransferred,
+    AgentQueuesChanged, ConferenceChanged, ConferenceState, ConversationAbandoned,
+    ConversationAssigned, ConversationInterrupted, ConversationTransferred,
 };
 use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::domain::{Author, EndedBy, Qualification, RequestStatus, Status};
 use crate::grpc::{ended_event, posted_event};
-use crate::store::{Conversations, EndChange, Messages};
+use crate::store::{Conversations, EndChange, Messages, QueueMembers};
 
 /// Consumes the routing stream.
 pub struct RoutingEvents {
@@ -101,7 +101,7 @@ impl RoutingEvents {
                 tracing::info!(%id, "conference guest joined");
                 Ok(vec![
                     self.outbox
-                        .stage(txn, org, id, &posted_event(&row, &msg))
+                        .stage(txn, org, id, &posted_event(&row, &msg, true))
                         .await?,
                 ])
             }
@@ -145,6 +145,39 @@ impl RoutingEvents {
     }
 }
 
+/// Keeps the read model of queue memberships (TEN-3) at routing's latest
+/// snapshot of the agent.
+async fn memberships(
+    txn: &DatabaseTransaction,
+    org: Uuid,
+    changed: AgentQueuesChanged,
+) -> Result<Vec<Staged>, HandlerError> {
+    if changed.agent_id.trim().is_empty() {
+        return Err(HandlerError::permanent(
+            "AgentQueuesChanged without an agent",
+        ));
+    }
+    let version = i64::try_from(changed.version)
+        .map_err(|_| HandlerError::permanent("membership version out of range"))?;
+    let queues = changed
+        .queue_ids
+        .iter()
+        .map(|q| Uuid::parse_str(q))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| HandlerError::permanent("AgentQueuesChanged with an invalid queue id"))?;
+    let applied = QueueMembers::apply(
+        txn,
+        org,
+        &changed.agent_id,
+        &queues,
+        changed.deleted,
+        version,
+    )
+    .await?;
+    tracing::info!(agent_id = %changed.agent_id, version, applied, "agent queue memberships");
+    Ok(vec![])
+}
+
 impl EventHandler for RoutingEvents {
     async fn handle(
         &self,
@@ -180,6 +213,9 @@ impl EventHandler for RoutingEvents {
         }
         if let Some(abandoned) = event.payload::<ConversationAbandoned>() {
             return self.abandoned(txn, org, abandoned?).await;
+        }
+        if let Some(changed) = event.payload::<AgentQueuesChanged>() {
+            return memberships(txn, org, changed?).await;
         }
         Ok(vec![])
     }

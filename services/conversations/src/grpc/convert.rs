@@ -136,13 +136,16 @@ pub fn ended_event(row: &ConvRow) -> pb::ConversationEnded {
 
 /// `MessagePosted` for a visible message: the customer and the active
 /// agents are told.
-pub fn posted_event(conv: &ConvRow, msg: &MessageRow) -> pb::MessagePosted {
+/// `MessagePosted` for notifications; `mask_pii` is the org's setting, so
+/// pushes to staff are masked exactly as `ListMessages` is (CNV-9).
+pub fn posted_event(conv: &ConvRow, msg: &MessageRow, mask_pii: bool) -> pb::MessagePosted {
     let mut audience = vec![conv.customer_principal_id.clone()];
     audience.extend(conv.active_agents());
     pb::MessagePosted {
         message: Some(message(msg, false)),
         audience,
         customer_principal_id: conv.customer_principal_id.clone(),
+        pii_visible_to_staff: !mask_pii,
     }
 }
 

@@ -4,6 +4,7 @@
 //! email as one. Email from a blocked address is dropped (BLK-3).
 use livedesk_auth::{Principal, Role, principal};
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
+use livedesk_platform::identity::normalize;
 use livedesk_platform::time::to_proto;
 use livedesk_proto::blocking::v1::CheckIdentitiesRequest;
 use livedesk_proto::common::v1::{CustomerIdentity, IdentityKind};
@@ -21,7 +22,7 @@ use crate::domain::{
     token_in_subject,
 };
 use crate::error::Error;
-use crate::store::{EmailRow, Emails, FormCopies, FormCopyRow, NewEmail, Requests};
+use crate::store::{BlockedCache, EmailRow, Emails, FormCopies, FormCopyRow, NewEmail, Requests};
 
 /// A form submission's copy (SCH-6); with `mask`, the submitted email is
 /// masked as a contact's is.
@@ -130,6 +131,19 @@ impl ConversationsGrpc {
             .ok_or(Error::FailedPrecondition(
                 "the request's contact has no email address",
             ))?;
+        // Nothing reaches a blocked customer, continue-by-email included
+        // (BLK-3, NTF-3); notifications suppresses too, as a second guard.
+        let normalized = normalize(IdentityKind::Email, &to).map_err(|_| {
+            Error::FailedPrecondition("the request's contact has no valid email address")
+        })?;
+        if BlockedCache::covering(&self.db, org, IdentityKind::Email as i32, &normalized)
+            .await?
+            .is_some()
+        {
+            return Err(Error::FailedPrecondition(
+                "the customer is blocked: no email is sent to them",
+            ));
+        }
         let last_inbound = Emails::for_request(&self.db, org, id)
             .await?
             .into_iter()
@@ -224,8 +238,22 @@ impl ConversationsGrpc {
                 dropped: false,
             });
         }
-        if self.email_blocked(&who, &from).await? {
-            tracing::info!("inbound email from a blocked address dropped");
+        if let Some(block_id) = self.email_blocked(&who, &from).await? {
+            // BLK-3: dropped, and counted against the block like a chat
+            // message (the blocking service and reporting count MessageDropped).
+            let dropped = pb::MessageDropped {
+                conversation_id: String::new(),
+                block_id: block_id.to_string(),
+                identity: Some(CustomerIdentity {
+                    kind: IdentityKind::Email as i32,
+                    value: from.as_str().to_owned(),
+                }),
+            };
+            let txn = self.db.begin().await?;
+            let staged = self.outbox.stage(&txn, org, block_id, &dropped).await?;
+            txn.commit().await?;
+            self.outbox.publish(vec![staged]).await;
+            tracing::info!(%block_id, "inbound email from a blocked address dropped");
             return Ok(pb::IngestEmailResponse {
                 request_id: String::new(),
                 dropped: true,
@@ -289,7 +317,13 @@ impl ConversationsGrpc {
         })
     }
 
-    async fn email_blocked(&self, who: &Principal, from: &EmailAddress) -> Result<bool, Error> {
+    /// The block covering this sender, asked of the blocking service (the
+    /// authority; a sender with no conversation is in no local cache).
+    async fn email_blocked(
+        &self,
+        who: &Principal,
+        from: &EmailAddress,
+    ) -> Result<Option<Uuid>, Error> {
         let check = CheckIdentitiesRequest {
             identities: vec![CustomerIdentity {
                 kind: IdentityKind::Email as i32,
@@ -297,14 +331,19 @@ impl ConversationsGrpc {
             }],
             ip_address: String::new(),
         };
-        Ok(livedesk_platform::peer::idempotent(|| async {
+        let check = livedesk_platform::peer::idempotent(|| async {
             let check = self.rt.peer_request(who.org_id, check.clone())?;
             self.blocking.clone().check_identities(check).await
         })
         .await
         .map_err(Error::Peer)?
-        .into_inner()
-        .blocked)
+        .into_inner();
+        if !check.blocked {
+            return Ok(None);
+        }
+        Uuid::parse_str(&check.block_id)
+            .map(Some)
+            .map_err(|_| Error::Peer(tonic::Status::internal("blocked without a block id")))
     }
 
     /// Chat messages, emails and form copies (SCH-6) of a request in one

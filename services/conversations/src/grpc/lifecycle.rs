@@ -7,7 +7,7 @@ use livedesk_proto::conversations::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
 
-use super::access::{can_see, masks_pii, visible};
+use super::access::{masks_pii, visible};
 use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::{
@@ -111,7 +111,7 @@ impl ConversationsGrpc {
             tag: Some(body.tag.trim().to_owned()).filter(|s| !s.is_empty()),
             priority: (body.priority != 0).then_some(body.priority),
             customer: (who.role == Role::Visitor).then(|| who.id.clone()),
-            visible_to_agent: (who.role == Role::Agent).then(|| who.id.clone()),
+            visible_to_agent: super::access::scoped_agent(&who),
         };
         let rows =
             Conversations::list(&self.db, who.org_id, &filter, page.after, page.size).await?;
@@ -178,10 +178,7 @@ impl ConversationsGrpc {
         };
 
         let txn = self.db.begin().await?;
-        let row = Conversations::lock(&txn, org, id)
-            .await?
-            .filter(|r| can_see(&who, r))
-            .ok_or(Error::NotFound("conversation"))?;
+        let row = super::access::visible_locked(&txn, &who, id).await?;
         if who.role == Role::Agent && !row.is_active_agent(&who.id) {
             return Err(Error::PermissionDenied(
                 "only an agent taking part in the conversation can end it",
@@ -207,7 +204,8 @@ impl ConversationsGrpc {
                     .await?;
             staged.push(
                 self.outbox
-                    .stage(&txn, org, id, &convert::posted_event(&row, &msg))
+                    // A fixed system text: masked for staff like any other.
+                    .stage(&txn, org, id, &convert::posted_event(&row, &msg, true))
                     .await?,
             );
         }

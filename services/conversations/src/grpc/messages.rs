@@ -9,13 +9,13 @@ use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::access::{can_see, masks_pii, visible};
+use super::access::{masks_pii, visible};
 use super::convert;
 use super::service::ConversationsGrpc;
 use super::start::{Admission, Start};
 use crate::domain::{AgentText, Author, CustomerText, Status};
 use crate::error::Error;
-use crate::store::{Attachments, BlockedCache, ConvRow, Conversations, Messages};
+use crate::store::{Attachments, BlockedCache, ConvRow, Conversations, Messages, Settings};
 
 /// Most messages one ListMessages call returns.
 const MAX_LIST: u32 = 500;
@@ -35,11 +35,15 @@ fn author_of(who: &Principal, requested: i32) -> Author {
     }
 }
 
-/// Whether `who` may write into `row` as `author`; NOT_FOUND when they may
-/// not even see it.
-fn may_write(who: &Principal, row: &ConvRow) -> Result<(), Error> {
-    if !can_see(who, row) {
-        return Err(Error::NotFound("conversation"));
+/// Whether `who` may write into `row` (loaded through
+/// `access::visible_locked`, so seen by `who`) as `author`. A BLOCKED conversation refuses every reply, the
+/// blocking agent's included (BLK-4); the customer's own messages go on to
+/// be dropped (still blocked) or to start a new conversation (unblocked).
+fn may_write(who: &Principal, row: &ConvRow, author: Author) -> Result<(), Error> {
+    if row.status() == Status::Blocked && author != Author::Customer {
+        return Err(Error::FailedPrecondition(
+            "this conversation is blocked: replies are refused",
+        ));
     }
     if who.role == Role::Agent && !row.is_active_agent(&who.id) {
         return Err(Error::PermissionDenied(
@@ -140,10 +144,8 @@ impl ConversationsGrpc {
         let author = out.author;
         let key = out.key.as_deref();
         let txn = self.db.begin().await?;
-        let row = Conversations::lock(&txn, org, id)
-            .await?
-            .ok_or(Error::NotFound("conversation"))?;
-        may_write(who, &row)?;
+        let row = super::access::visible_locked(&txn, who, id).await?;
+        may_write(who, &row, author)?;
         if let Some(k) = key
             && let Some(first) = Messages::by_client_id(&txn, org, id, k).await?
         {
@@ -183,7 +185,11 @@ impl ConversationsGrpc {
             }));
         }
         if !row.status().is_live() {
-            if author == Author::Customer && row.status() == Status::Ended {
+            // After an end, or a block since lifted (the block check above
+            // found none), the customer's next message starts a new
+            // conversation (CNV-8, BLK-5).
+            if author == Author::Customer && matches!(row.status(), Status::Ended | Status::Blocked)
+            {
                 txn.rollback().await?;
                 return Ok(Delivery::FollowUp(Box::new(row)));
             }
@@ -217,9 +223,10 @@ impl ConversationsGrpc {
             &out.attachments,
         )
         .await?;
+        let mask_pii = Settings::get(&txn, org).await?.mask_pii;
         let mut staged = vec![
             self.outbox
-                .stage(&txn, org, id, &convert::posted_event(&row, &msg))
+                .stage(&txn, org, id, &convert::posted_event(&row, &msg, mask_pii))
                 .await?,
         ];
         if author == Author::Customer

@@ -14,7 +14,7 @@ use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::{Author, CustomerText};
 use crate::error::Error;
-use crate::store::{ConvRow, Conversations, MessageRow, Messages, NewConversation};
+use crate::store::{ConvRow, Conversations, MessageRow, Messages, NewConversation, Settings};
 
 /// A valid StartConversation request (also built from an ended
 /// conversation for its follow-up, CNV-8).
@@ -396,7 +396,13 @@ impl ConversationsGrpc {
         row: &ConvRow,
         preferred: Option<&str>,
     ) -> Result<pb::ConversationQueued, Error> {
-        let first_messages = Messages::first_texts(db, row.org_id, row.id, 5).await?;
+        // Only agents see these (in the offer): masked as their reads are (CNV-9).
+        let mask = Settings::get(db, row.org_id).await?.mask_pii;
+        let first_messages = Messages::first_texts(db, row.org_id, row.id, 5)
+            .await?
+            .into_iter()
+            .map(|t| if mask { livedesk_pii::mask_pii(&t) } else { t })
+            .collect();
         let enqueued_at = if preferred.is_some() {
             chrono::Utc::now()
         } else {

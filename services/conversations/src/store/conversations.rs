@@ -131,6 +131,11 @@ fn live() -> Value {
     int_array(&Status::LIVE.map(|s| s as i32))
 }
 
+/// The live statuses as a query parameter.
+pub(crate) fn live_statuses() -> Value {
+    live()
+}
+
 /// Conversation queries.
 pub struct Conversations;
 

@@ -22,8 +22,20 @@ impl MigratorTrait for Migrator {
                 include_str!("../../migrations/0003_requests_email_tags_attachments.sql"),
             )),
             Box::new(SqlMigration::new(
+                "m0004_blocked_ips",
+                include_str!("../../migrations/0004_blocked_ips.sql"),
+            )),
+            Box::new(SqlMigration::new(
                 "m0005_forms",
                 include_str!("../../migrations/0005_forms.sql"),
+            )),
+            Box::new(SqlMigration::new(
+                "m0006_queue_members",
+                include_str!("../../migrations/0006_queue_members.sql"),
+            )),
+            Box::new(SqlMigration::new(
+                "m0007_privacy",
+                include_str!("../../migrations/0007_privacy.sql"),
             )),
         ]
     }

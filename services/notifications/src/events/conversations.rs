@@ -1,5 +1,6 @@
 //! Conversations events: membership (customer from `ConversationQueued`),
-//! messages to their audience but never their author (NTF-1), ends (the
+//! messages to their audience but never their author (NTF-1), masked for
+//! staff as their reads are (CNV-9), ends (the
 //! widget minimizes; a BLOCKED end tells the customer nothing, NTF-3), and
 //! emails to deliver (NTF-2).
 use livedesk_events::{HandlerError, ReceivedEvent, Staged};
@@ -47,8 +48,31 @@ pub async fn handle(
         if tracked.customer_blocked {
             exclude.push(tracked.customer.as_str());
         }
-        let recipients = Recipients::new(e.audience.iter().map(String::as_str), &exclude);
-        batch.tell(recipients, &conv, Kind::Message(message));
+        // The customer reads the message as written; everyone else (the
+        // support side) reads it as ListMessages shows it to them, with
+        // emails and phone numbers masked unless the org turned that off
+        // (CNV-9). With no customer named, everyone counts as staff.
+        let customer = e.customer_principal_id.as_str();
+        let to_customer = Recipients::new(
+            e.audience
+                .iter()
+                .map(String::as_str)
+                .filter(|r| *r == customer),
+            &exclude,
+        );
+        let to_staff = Recipients::new(
+            e.audience
+                .iter()
+                .map(String::as_str)
+                .filter(|r| *r != customer),
+            &exclude,
+        );
+        let mut staff_view = message.clone();
+        if !e.pii_visible_to_staff {
+            staff_view.text = livedesk_pii::mask_pii(&staff_view.text);
+        }
+        batch.tell(to_customer, &conv, Kind::Message(message));
+        batch.tell(to_staff, &conv, Kind::Message(staff_view));
     } else if let Some(e) = event.payload::<cv::ConversationEnded>() {
         let e = e?;
         let conv = e.conversation_id.as_str();

@@ -106,6 +106,7 @@ pub fn message(
         }),
         audience: audience.iter().map(|s| (*s).to_owned()).collect(),
         customer_principal_id: customer.to_owned(),
+        pii_visible_to_staff: false,
     }
 }
 
@@ -133,4 +134,33 @@ pub async fn db(env: &TestEnv) -> sea_orm::DatabaseConnection {
     sea_orm::Database::connect(env.database_url("notifications"))
         .await
         .unwrap()
+}
+
+/// Starts one notifications instance sending through the private relay
+/// `smtp_url`, retrying fast (100 ms doubling, at most 1 s, 10 attempts)
+/// so tests never wait for production backoffs; `extra` overrides.
+pub async fn start_with_smtp(
+    env: &TestEnv,
+    smtp_url: &str,
+    extra: &[(&str, &str)],
+) -> (RunningService, Client) {
+    // Later keys win (the environment is a map): `extra` overrides.
+    let vars: Vec<(String, String)> = [
+        ("SMTP_URL", smtp_url),
+        ("SMTP_FROM", "support@livedesk.example"),
+        ("SMTP_TIMEOUT_MS", "5000"),
+        ("SMTP_MAX_ATTEMPTS", "10"),
+        ("SMTP_BACKOFF_BASE_MS", "100"),
+        ("SMTP_BACKOFF_MAX_MS", "1000"),
+        ("EMAIL_WORKER_PERIOD_MS", "100"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| (format!("LIVEDESK_NOTIFICATIONS__{k}"), (*v).to_owned()))
+    .collect();
+    let svc = spawn::<App>(&env.service_env("notifications", &vars))
+        .await
+        .unwrap();
+    let client = NotificationsServiceClient::new(svc.channel().await.unwrap());
+    (svc, client)
 }
