@@ -12,6 +12,7 @@ mod ports;
 mod private_nats;
 mod servers;
 mod services;
+pub mod smtp;
 
 use std::sync::{Arc, Mutex};
 

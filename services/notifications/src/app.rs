@@ -1,4 +1,5 @@
-//! Wiring: database, NATS, consumers, wake-up fan-out, retention, gRPC.
+//! Wiring: database, NATS, consumers, wake-up fan-out, retention, the
+//! email delivery worker, gRPC.
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use livedesk_proto::notifications::v1::notifications_service_server::{
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::events::{Fanout, FeedEvents, run_retention_sweep};
+use crate::events::{DeliveryWorker, Fanout, FeedEvents, Mailer, run_retention_sweep};
 use crate::grpc::NotificationsGrpc;
 use crate::store::Migrator;
 
@@ -38,12 +39,23 @@ impl ServiceApp for App {
     }
 
     async fn build(cfg: Config) -> anyhow::Result<Self> {
+        let mailer = Mailer::new(&cfg.smtp)?;
+        if cfg.smtp.is_dev_default {
+            tracing::warn!(
+                url = crate::config::DEV_SMTP_URL,
+                "LIVEDESK_NOTIFICATIONS__SMTP_URL is not set: email goes to the local development relay"
+            );
+        }
         let mut host = Host::start::<Migrator>(cfg.common, &CONSUMES).await?;
-        let handler = Arc::new(FeedEvents::new(
-            host.rt.nats.clone(),
-            host.subjects.clone(),
-            host.outbox.clone(),
-        ));
+        let email_wake = Arc::new(tokio::sync::Notify::new());
+        let handler = Arc::new(
+            FeedEvents::new(
+                host.rt.nats.clone(),
+                host.subjects.clone(),
+                host.outbox.clone(),
+            )
+            .with_email_wake(email_wake.clone()),
+        );
         for producer in CONSUMES {
             host.consume(producer, handler.clone());
         }
@@ -52,6 +64,16 @@ impl ServiceApp for App {
         host.spawn(move |token| f.run(nats, subjects, token));
         let (db, days) = (host.rt.db.clone(), cfg.feed_retention_days);
         host.spawn(move |token| run_retention_sweep(db, days, Duration::from_secs(300), token));
+        let worker = DeliveryWorker {
+            db: host.rt.db.clone(),
+            outbox: host.outbox.clone(),
+            mailer,
+            retry: cfg.smtp.retry,
+            lease: cfg.smtp.lease(),
+            period: cfg.smtp.worker_period,
+            wake: email_wake,
+        };
+        host.spawn(move |token| worker.run(token));
         let grpc = NotificationsGrpc {
             db: host.rt.db.clone(),
             fanout,

@@ -125,7 +125,8 @@ fn email(request: &str, conversation: &str, to: &str, subject: &str) -> cv::Emai
 #[tokio::test]
 async fn email_requests_are_recorded_validated_suppressed_and_queryable_by_staff_of_the_org() {
     let env = TestEnv::new().await.unwrap();
-    let (_svc, client) = start(&env).await;
+    let smtp = livedesk_testkit::smtp::SmtpServer::start().await.unwrap();
+    let (_svc, client) = start_with_smtp(&env, &smtp.url(), &[]).await;
     let org = new_org();
     let (request, conv, blocked_conv) = (
         Uuid::now_v7().to_string(),
@@ -177,13 +178,21 @@ async fn email_requests_are_recorded_validated_suppressed_and_queryable_by_staff
     // Events of different conversations are handled concurrently (ordered
     // lanes per aggregate), so the deliveries' order is not the publish
     // order: compare by status.
-    let mut list = deliveries(&env, &client, org, &request, 3).await;
+    // The valid one is sent by the delivery worker (tests/smtp.rs).
+    let mut list = eventually(30, "the valid email sent", || async {
+        let list = deliveries(&env, &client, org, &request, 3).await;
+        list.iter()
+            .any(|d| d.status == DeliveryStatus::Sent as i32)
+            .then_some(list)
+    })
+    .await
+    .unwrap();
     list.sort_by_key(|d| d.status);
     let statuses: Vec<i32> = list.iter().map(|d| d.status).collect();
     assert_eq!(
         statuses,
         [
-            DeliveryStatus::Pending as i32,
+            DeliveryStatus::Sent as i32,
             DeliveryStatus::Failed as i32,
             DeliveryStatus::Suppressed as i32
         ],

@@ -198,11 +198,95 @@ pub struct Transition {
     pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
-/// Delay before retry number `attempt` (1 = after the first failure):
-/// 30 s doubling, capped at one hour.
+/// How failed attempts are retried: at most `max_attempts` attempts in
+/// all, waiting `base` doubling per failure, capped at `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 8 attempts, 30 s doubling, capped at one hour.
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base: Duration::from_secs(30),
+            max: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before retry number `attempt` (1 = after the first failure),
+    /// before jitter: `base` doubling, capped at `max`.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(20);
+        self.base.saturating_mul(factor).min(self.max)
+    }
+
+    /// The backoff with "equal jitter": between half and all of it, so
+    /// deliveries that failed together (a relay outage) do not all come
+    /// back in the same instant. `jitter` is a draw in `[0, 1)`.
+    pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
+        let full = self.backoff(attempt);
+        let half = full / 2;
+        half + half.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+}
+
+/// Delay before retry number `attempt` under the default policy.
 pub fn backoff(attempt: u32) -> Duration {
-    let secs = 30u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
-    Duration::from_secs(secs.min(3600))
+    RetryPolicy::default().backoff(attempt)
+}
+
+/// The `Message-ID` of a delivery: derived from its id only, so every
+/// attempt (and a resend after a crashed worker) carries the same one and
+/// a receiver can drop the duplicate.
+pub fn message_id(delivery: uuid::Uuid, domain: &str) -> String {
+    format!("<{delivery}@{domain}>")
+}
+
+/// An HTML body built from plain text: every character that means
+/// something in HTML is escaped (customer text never becomes markup),
+/// line breaks become `<br>`.
+pub fn html_from_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    out.push_str("<!DOCTYPE html><html><body><div style=\"font-family:sans-serif\">");
+    for (i, line) in text.replace("\r\n", "\n").split('\n').enumerate() {
+        if i > 0 {
+            out.push_str("<br>\n");
+        }
+        for c in line.chars() {
+            match c {
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' => out.push_str("&amp;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c if c.is_control() && c != '\t' => {}
+                c => out.push(c),
+            }
+        }
+    }
+    out.push_str("</div></body></html>");
+    out
+}
+
+/// A relay's reply made safe to store and show: anything that looks like
+/// an address is replaced (servers often echo the recipient, TEN-8), line
+/// breaks folded, and the length bounded.
+pub fn safe_error(raw: &str) -> String {
+    let words: Vec<&str> = raw
+        .split_whitespace()
+        .map(|w| if w.contains('@') { "[address]" } else { w })
+        .collect();
+    let joined = words.join(" ");
+    match joined.char_indices().nth(500) {
+        Some((cut, _)) => format!("{}…", &joined[..cut]),
+        None => joined,
+    }
 }
 
 impl DeliveryState {
@@ -214,6 +298,23 @@ impl DeliveryState {
         max_attempts: u32,
         now: DateTime<Utc>,
     ) -> Option<Transition> {
+        let policy = RetryPolicy {
+            max_attempts,
+            ..RetryPolicy::default()
+        };
+        self.after_with(outcome, &policy, 1.0, now)
+    }
+
+    /// Applies an attempt's outcome under `policy`, with a jitter draw in
+    /// `[0, 1)` for the retry delay. `None` when already terminal.
+    pub fn after_with(
+        &self,
+        outcome: Attempt,
+        policy: &RetryPolicy,
+        jitter: f64,
+        now: DateTime<Utc>,
+    ) -> Option<Transition> {
+        let max_attempts = policy.max_attempts;
         if self.status.is_terminal() {
             return None;
         }
@@ -234,7 +335,7 @@ impl DeliveryState {
                 }
             }
             Attempt::Failed { error, .. } => {
-                let delay = chrono::Duration::from_std(backoff(attempts))
+                let delay = chrono::Duration::from_std(policy.delay(attempts, jitter))
                     .unwrap_or_else(|_| chrono::Duration::hours(1));
                 Transition {
                     status: Status::Retrying,

@@ -7,6 +7,7 @@ mod subscription;
 
 pub use audience::{Recipients, reachable_customer};
 pub use email::{
-    Attempt, DeliveryState, EmailAddress, OutgoingEmail, Status, Subject, Transition, backoff,
+    Attempt, DeliveryState, EmailAddress, OutgoingEmail, RetryPolicy, Status, Subject, Transition,
+    backoff, html_from_text, message_id, safe_error,
 };
 pub use subscription::StartAt;

@@ -1,11 +1,12 @@
 //! One handler for every stream the service consumes: it turns events
 //! into feed rows (and email deliveries) inside the consumer's transaction,
 //! then wakes the recipients' streams on every replica after commit.
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use livedesk_events::{EventHandler, HandlerError, Outbox, ReceivedEvent, Staged, Subjects};
 use sea_orm::DatabaseTransaction;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use super::batch::Batch;
@@ -20,6 +21,10 @@ pub struct FeedEvents {
     /// (the runtime calls both in sequence on one consumer task). An entry
     /// left by a failed transaction is overwritten when the event is retried.
     woken: Mutex<HashMap<Uuid, (Uuid, Vec<String>)>>,
+    /// Events that recorded a PENDING email, from `handle` to `after_commit`.
+    pending_email: Mutex<HashSet<Uuid>>,
+    /// Wakes this replica's delivery worker once such an event committed.
+    email_wake: Arc<Notify>,
 }
 
 impl FeedEvents {
@@ -30,6 +35,22 @@ impl FeedEvents {
             subjects,
             outbox,
             woken: Mutex::new(HashMap::new()),
+            pending_email: Mutex::new(HashSet::new()),
+            email_wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Wakes `wake` (the delivery worker's) after an event that recorded a
+    /// PENDING email commits, so it is sent without waiting for the period.
+    pub fn with_email_wake(mut self, wake: Arc<Notify>) -> Self {
+        self.email_wake = wake;
+        self
+    }
+
+    /// Notes that `event` recorded a PENDING email (inside its transaction).
+    pub(super) fn email_pending(&self, event: Uuid) {
+        if let Ok(mut set) = self.pending_email.lock() {
+            set.insert(event);
         }
     }
 
@@ -73,6 +94,15 @@ impl EventHandler for FeedEvents {
     }
 
     async fn after_commit(&self, event: &ReceivedEvent) {
+        let email = self
+            .pending_email
+            .lock()
+            .is_ok_and(|mut set| set.remove(&event.event_id));
+        if email {
+            // notify_one stores a permit: a worker busy sending runs
+            // another round right after instead of missing it.
+            self.email_wake.notify_one();
+        }
         let entry = self
             .woken
             .lock()

@@ -1,7 +1,7 @@
 //! Recording email deliveries (NTF-2): validated (no header injection),
 //! suppressed for a blocked customer (NTF-3), one per source event, and
-//! announced with `EmailDeliveryChanged`. The SMTP transport that moves
-//! PENDING rows on is not part of this crate yet.
+//! announced with `EmailDeliveryChanged`. The delivery worker
+//! (`delivery.rs`) sends PENDING rows over SMTP, woken after commit.
 use livedesk_events::{HandlerError, ReceivedEvent, Staged};
 use livedesk_proto::notifications::v1::EmailDeliveryChanged;
 use sea_orm::DatabaseTransaction;
@@ -80,6 +80,9 @@ pub async fn record(
     )
     .await?;
     let Some(row) = row else { return Ok(vec![]) };
+    if status == Status::Pending {
+        h.email_pending(event.event_id);
+    }
     tracing::info!(delivery_id = %row.id, kind = s.kind, status = ?status, "email delivery recorded");
     let staged = h
         .outbox

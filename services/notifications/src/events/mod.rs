@@ -1,10 +1,11 @@
 //! Events the notifications service consumes (routing, conversations,
-//! scheduling, blocking), the wake-up fan-out between replicas, and the
-//! retention sweep.
+//! scheduling, blocking), the wake-up fan-out between replicas, the
+//! retention sweep and the email delivery worker.
 
 mod batch;
 mod consumer;
 mod conversations;
+mod delivery;
 mod email;
 mod fanout;
 mod others;
@@ -12,5 +13,6 @@ mod retention;
 mod routing;
 
 pub use consumer::FeedEvents;
+pub use delivery::{DeliveryWorker, Mailer};
 pub use fanout::{Fanout, Wake};
 pub use retention::{run_retention_sweep, sweep_once};

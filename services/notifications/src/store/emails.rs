@@ -5,7 +5,7 @@ use livedesk_platform::db::stmt;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
-use crate::domain::Status;
+use crate::domain::{Status, Transition};
 
 /// The queryable part of a delivery (never the addresses or bodies).
 #[derive(Debug, Clone, FromQueryResult)]
@@ -33,6 +33,32 @@ pub struct NewEmail<'a> {
     pub html_body: &'a str,
     pub status: Status,
     pub last_error: &'a str,
+}
+
+/// A delivery claimed by a worker: what it needs to send.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Claimed {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    /// Comma-separated (validated addresses hold no comma).
+    pub recipients: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub status: i32,
+    /// Counting this attempt.
+    pub attempts: i32,
+    pub claim_token: Uuid,
+}
+
+impl Claimed {
+    /// The recipient addresses.
+    pub fn to(&self) -> Vec<&str> {
+        self.recipients
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .collect()
+    }
 }
 
 const COLUMNS: &str = "id, kind, status, attempts, last_error, updated_at, request_id";
@@ -106,5 +132,82 @@ impl Emails {
         ))
         .all(db)
         .await
+    }
+
+    /// Claims up to `limit` due deliveries for one worker: the rows are
+    /// locked with SKIP LOCKED (two replicas never take the same row),
+    /// stamped with `token`, their attempt counted, and their
+    /// `next_attempt_at` pushed `lease` ahead, so a worker that dies
+    /// mid-send gives its rows back when the lease passes. The statement
+    /// commits on its own: no transaction stays open during SMTP.
+    pub async fn claim<C: ConnectionTrait>(
+        db: &C,
+        token: Uuid,
+        lease: std::time::Duration,
+        limit: i64,
+    ) -> Result<Vec<Claimed>, DbErr> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        Claimed::find_by_statement(stmt(
+            "UPDATE email_deliveries d \
+               SET claim_token = $1, attempts = d.attempts + 1, \
+                   next_attempt_at = now() + make_interval(secs => $2::float8 / 1000.0), updated_at = now() \
+             WHERE d.id IN ( \
+               SELECT id FROM email_deliveries \
+                WHERE status IN (1, 3) AND next_attempt_at <= now() \
+                ORDER BY next_attempt_at \
+                FOR UPDATE SKIP LOCKED LIMIT $3) \
+             RETURNING d.id, d.org_id, array_to_string(d.recipients, ',') AS recipients, d.subject, \
+               d.text_body, d.html_body, d.status, d.attempts, d.claim_token",
+            [token.into(), lease_ms.into(), limit.into()],
+        ))
+        .all(db)
+        .await
+    }
+
+    /// Records the outcome of a claimed attempt, only while the claim is
+    /// still `token`'s and the delivery not terminal (a worker whose lease
+    /// ran out must not overwrite its successor). A terminal delivery
+    /// forgets its recipients and bodies: nothing left to send, and no
+    /// customer text kept longer than needed. `None`: the claim was lost.
+    pub async fn finish<C: ConnectionTrait>(
+        db: &C,
+        id: Uuid,
+        token: Uuid,
+        t: &Transition,
+    ) -> Result<Option<EmailRow>, DbErr> {
+        let terminal = t.status.is_terminal();
+        EmailRow::find_by_statement(stmt(
+            &format!(
+                "UPDATE email_deliveries SET status = $3, attempts = $4, last_error = $5, \
+                   next_attempt_at = $6, claim_token = NULL, updated_at = now(), \
+                   recipients = CASE WHEN $7 THEN '{{}}'::text[] ELSE recipients END, \
+                   text_body = CASE WHEN $7 THEN '' ELSE text_body END, \
+                   html_body = CASE WHEN $7 THEN '' ELSE html_body END \
+                 WHERE id = $1 AND claim_token = $2 AND status IN (1, 3) RETURNING {COLUMNS}"
+            ),
+            [
+                id.into(),
+                token.into(),
+                t.status.as_i32().into(),
+                i32::try_from(t.attempts).unwrap_or(i32::MAX).into(),
+                t.last_error.clone().into(),
+                t.next_attempt_at.into(),
+                terminal.into(),
+            ],
+        ))
+        .one(db)
+        .await
+    }
+
+    /// Gives a claimed but unattempted delivery back (shutdown): due now,
+    /// its attempt not counted.
+    pub async fn release<C: ConnectionTrait>(db: &C, id: Uuid, token: Uuid) -> Result<(), DbErr> {
+        db.execute_raw(stmt(
+            "UPDATE email_deliveries SET claim_token = NULL, attempts = attempts - 1, \
+               next_attempt_at = now() WHERE id = $1 AND claim_token = $2 AND status IN (1, 3)",
+            [id.into(), token.into()],
+        ))
+        .await?;
+        Ok(())
     }
 }

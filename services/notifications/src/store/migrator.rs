@@ -13,6 +13,10 @@ impl MigratorTrait for Migrator {
                 "m0001_notifications",
                 include_str!("../../migrations/0001_init.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0002_delivery_claims",
+                include_str!("../../migrations/0002_delivery_claims.sql"),
+            )),
         ]
     }
 }

@@ -7,6 +7,6 @@ mod feed;
 mod migrator;
 
 pub use conversations::{Conversations, Tracked};
-pub use emails::{EmailRow, Emails, NewEmail};
+pub use emails::{Claimed, EmailRow, Emails, NewEmail};
 pub use feed::{Feed, FeedRow};
 pub use migrator::Migrator;
