@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL (127.0.0.1:5432) and NATS with JetStream
-# (127.0.0.1:4222) answer: starts them when installed, installs them from
-# Debian packages when absent and running as root, otherwise says what is
-# missing. Idempotent; used by `make run`, `make test` and `.ci/run`.
+# Makes sure PostgreSQL (127.0.0.1:5432), NATS with JetStream
+# (127.0.0.1:4222) and the development SMTP relay (127.0.0.1:2525,
+# scripts/smtp-server.py storing mail in .livedesk/mail) answer: starts them
+# when installed, installs them from Debian packages when absent and running
+# as root, otherwise says what is missing. Idempotent; used by `make run`,
+# `make test` and `.ci/run`.
 set -euo pipefail
 
-PG_HOST=127.0.0.1 PG_PORT=5432 NATS_PORT=4222
+PG_HOST=127.0.0.1 PG_PORT=5432 NATS_PORT=4222 SMTP_PORT=2525
 state_dir="${LIVEDESK_STATE_DIR:-$(pwd)/.livedesk}"
 
 say() { printf '[dev-services] %s\n' "$*"; }
@@ -67,5 +69,42 @@ ensure_nats() {
   say "NATS is up"
 }
 
+# A Python 3 that can import aiosmtpd (Debian's python3-aiosmtpd installs
+# for /usr/bin/python3, which may not be the first python3 on PATH).
+aiosmtpd_python() {
+  local py
+  for py in /usr/bin/python3 python3; do
+    if command -v "$py" >/dev/null && "$py" -c 'import aiosmtpd' 2>/dev/null; then
+      echo "$py"; return 0
+    fi
+  done
+  return 1
+}
+
+ensure_smtp() {
+  if port_open "$SMTP_PORT"; then say "SMTP relay is up on 127.0.0.1:$SMTP_PORT"; return; fi
+  local py
+  if ! py=$(aiosmtpd_python); then
+    if can_install; then
+      say "installing python3-aiosmtpd from Debian packages"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-aiosmtpd >/dev/null \
+        || python3 -m pip install --quiet aiosmtpd
+    else
+      say "the SMTP relay needs aiosmtpd: install it (Debian package python3-aiosmtpd, or 'pip install aiosmtpd')"
+      exit 1
+    fi
+    py=$(aiosmtpd_python) || { say "aiosmtpd is still not importable"; exit 1; }
+  fi
+  local here mail="$state_dir/mail" log="$state_dir/logs/smtp-server.log"
+  here=$(cd "$(dirname "$0")" && pwd)
+  mkdir -p "$mail" "$state_dir/logs" "$state_dir/pids"
+  say "starting the development SMTP relay (mail in $mail)"
+  nohup "$py" "$here/smtp-server.py" --host 127.0.0.1 --port "$SMTP_PORT" --dir "$mail" >"$log" 2>&1 &
+  echo $! >"$state_dir/pids/smtp-server.pid"
+  wait_port "$SMTP_PORT" || { say "the SMTP relay did not come up on port $SMTP_PORT (log $log)"; exit 1; }
+  say "SMTP relay is up"
+}
+
 ensure_postgres
 ensure_nats
+ensure_smtp

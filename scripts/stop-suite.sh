@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Stops the services `make run` started (SIGTERM: they drain and flush).
+# Stops the services `make run` started (SIGTERM: they drain and flush)
+# and the development SMTP relay (its pid is in .livedesk/pids too; the
+# mail it stored stays in .livedesk/mail).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 for pidfile in .livedesk/pids/*.pid; do

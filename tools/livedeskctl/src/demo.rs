@@ -10,6 +10,7 @@ use livedesk_auth::Role;
 use livedesk_proto::blocking::v1::BlockCustomerRequest;
 use livedesk_proto::common::v1::{Channel, TimeRange};
 use livedesk_proto::conversations::v1 as cnv;
+use livedesk_proto::notifications::v1 as ntf;
 use livedesk_proto::notifications::v1::{Notification, SubscribeRequest, notification::Kind};
 use livedesk_proto::reporting::v1::{ExportCsvRequest, ExportKind, GetStatisticsRequest, GroupBy};
 use livedesk_proto::routing::v1 as rtg;
@@ -40,6 +41,10 @@ pub struct Report {
     pub restart_refused: Option<tonic::Code>,
     /// Notifications the blocked visitor received after the block (NTF-3: none).
     pub blocked_visitor_notified: usize,
+    /// The transcript email of the ended conversation (CNV-8, NTF-2): its
+    /// delivery id and the status it reached (SENT when a relay took it).
+    pub transcript_delivery_id: String,
+    pub transcript_status: i32,
 }
 
 /// A principal's live notification feed.
@@ -150,6 +155,53 @@ async fn wait_status(
             );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the transcript email of `request_id` is SENT (NTF-2); a
+/// delivery that FAILED, or is not sent within 60 s, fails the demo with
+/// the relay's reason.
+async fn wait_transcript_sent(
+    clients: &Clients,
+    token: &str,
+    request_id: &str,
+) -> anyhow::Result<ntf::EmailDelivery> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let deliveries = clients
+            .notifications
+            .clone()
+            .list_email_deliveries(authed(
+                token,
+                ntf::ListEmailDeliveriesRequest {
+                    request_id: request_id.to_owned(),
+                },
+            ))
+            .await?
+            .into_inner()
+            .deliveries;
+        let transcript = deliveries.into_iter().find(|d| d.kind == "transcript");
+        if let Some(d) = &transcript {
+            match ntf::DeliveryStatus::try_from(d.status) {
+                Ok(ntf::DeliveryStatus::Sent) => return Ok(d.clone()),
+                Ok(ntf::DeliveryStatus::Failed | ntf::DeliveryStatus::Suppressed) => {
+                    anyhow::bail!(
+                        "the transcript email {} was not sent: {:?} ({})",
+                        d.id,
+                        ntf::DeliveryStatus::try_from(d.status).unwrap_or_default(),
+                        d.last_error
+                    )
+                }
+                _ => {}
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "the transcript email was not sent within 60 s (is an SMTP relay at the \
+notifications service's LIVEDESK_NOTIFICATIONS__SMTP_URL?): {transcript:?}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -352,6 +404,8 @@ tokens (--private-key, --secret or --dev), not a single --token"
                     contact_reason: "where is my order".into(),
                     note: "Parcel re-sent".into(),
                 }),
+                // Marie gets the transcript by email (CNV-8).
+                transcript_email: "marie@example.com".into(),
                 ..Default::default()
             },
         ))
@@ -365,6 +419,16 @@ tokens (--private-key, --secret or --dev), not a single --token"
     say(&format!(
         "Ada ended the conversation (tag delivery); Marie's widget minimized: {}",
         report.visitor_told_ended
+    ));
+    let delivery = wait_transcript_sent(clients, &agent, &conversation.request_id).await?;
+    report.transcript_delivery_id = delivery.id.clone();
+    report.transcript_status = delivery.status;
+    say(&format!(
+        "transcript emailed to Marie: delivery {} {:?} after {} attempt(s) (with `make run`, the \
+message is in .livedesk/mail/new/, named after its Message-ID)",
+        delivery.id,
+        ntf::DeliveryStatus::try_from(delivery.status).unwrap_or_default(),
+        delivery.attempts
     ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
