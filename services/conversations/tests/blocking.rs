@@ -24,6 +24,8 @@ fn send(id: &str, text: &str) -> pb::SendMessageRequest {
 async fn a_blocked_customer_is_silenced_refused_and_the_conversation_stays_readable() {
     let h = Harness::start().await;
     let c = conversation(&h.start_chat("v1", "you are useless", "").await.unwrap());
+    // An agent of the conversation's queue blocks it (BLK-1, TEN-3).
+    h.serve(&["a1"]).await;
     let agent = h.token("a1", Role::Agent);
     let mut blocking = BlockingServiceClient::new(h.blocking.channel().await.unwrap());
     let block = blocking

@@ -60,6 +60,7 @@ fn sent(item: &pb::HistoryItem) -> pb::EmailMessage {
 #[tokio::test]
 async fn an_agent_emails_the_contact_and_replies_thread_into_one_history() {
     let h = Harness::start().await;
+    h.serve(&["a1"]).await;
     let c = with_contact(&h, "melissa@gmail.com").await;
     let agent = h.token("a1", Role::Agent);
     let mut client = h.client().await;

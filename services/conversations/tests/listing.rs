@@ -224,9 +224,11 @@ async fn every_filter_narrows_the_list_and_the_closed_list_includes_blocked() {
     }
     assert_eq!(seen, ids(&[&ended, &social, &blocked, &active]));
 
-    // An agent lists what they take part in, plus what waits in a queue (TEN-3).
+    // An agent lists what they take part in, plus what their queues hold,
+    // whatever its status (TEN-3).
+    h.serve_in("a2", &q1).await;
     assert_eq!(
         list(h.token("a2", Role::Agent), f()).await,
-        ids(&[&active, &social])
+        ids(&[&ended, &active])
     );
 }

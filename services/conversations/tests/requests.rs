@@ -18,6 +18,8 @@ fn get(id: &str) -> pb::GetRequestRequest {
 #[tokio::test]
 async fn a_request_groups_conversations_and_only_its_customer_and_staff_see_it() {
     let h = Harness::start().await;
+    // a9 serves the conversation's queue (TEN-3).
+    h.serve(&["a9"]).await;
     let c = h.active_chat("v1", "a1").await;
     let mut client = h.client().await;
     let own = client
@@ -141,6 +143,7 @@ async fn staff_update_status_priority_reason_and_tags() {
 #[tokio::test]
 async fn assignment_to_self_or_another_agent_shows_initials() {
     let h = Harness::start().await;
+    h.serve(&["alice.smith"]).await;
     let c = h.active_chat("v1", "a1").await;
     // a2 is known by the org's conversations as "Bob Martin".
     let other = common::conversation(&h.start_chat("v2", "hi", "").await.unwrap());
@@ -210,6 +213,7 @@ async fn assignment_to_self_or_another_agent_shows_initials() {
 #[tokio::test]
 async fn requests_list_by_status_assignee_tag_priority_with_a_cursor() {
     let h = Harness::start().await;
+    h.serve(&["a1"]).await;
     let agent = h.token("a1", Role::Agent);
     let mut client = h.client().await;
     let mut ids = Vec::new();

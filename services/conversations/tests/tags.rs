@@ -148,6 +148,7 @@ async fn admins_define_tags_with_categories_and_keywords() {
 #[tokio::test]
 async fn keywords_rank_tags_first_then_the_orgs_own_tagging_takes_over() {
     let h = Harness::start().await;
+    h.serve(&["a1"]).await;
     let admin = h.token("adm", Role::Admin);
     let mut client = h.client().await;
     for t in [

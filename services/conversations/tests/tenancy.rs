@@ -12,6 +12,7 @@ use livedesk_testkit::authed;
 #[tokio::test]
 async fn other_orgs_and_other_visitors_see_nothing() {
     let h = Harness::start().await;
+    h.serve(&["a9"]).await;
     let c = conversation(&h.start_chat("v1", "hi", "").await.unwrap());
     let mut client = h.client().await;
     let get = |id: &str| pb::GetConversationRequest { id: id.into() };
@@ -87,7 +88,7 @@ async fn other_orgs_and_other_visitors_see_nothing() {
             .is_empty()
     );
 
-    // The owner and the org's staff see it; a QUEUED conversation is visible to agents.
+    // The owner and the org's staff see it; agents of its queue too (TEN-3).
     assert!(
         client
             .get_conversation(authed(&h.token("v1", Role::Visitor), get(&c.id)))

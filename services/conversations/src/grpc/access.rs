@@ -1,21 +1,47 @@
-//! Who may see a conversation (TEN-3): visitors their own, agents those
-//! they take part in or that wait in a queue, supervisors, admins and
-//! services the whole org. Anything else reads as NOT_FOUND, never as
-//! "exists but forbidden".
+//! Who may see a conversation or a request (TEN-3), in one place used by
+//! every RPC that takes an id or lists:
+//! - visitors: their own;
+//! - agents: conversations of the queues they serve (the local read model
+//!   of routing's memberships, [`QueueMembers`]), assigned to them, or that
+//!   they take or took part in (a transfer out of their queue or a
+//!   conference keeps them in); requests assigned to them or holding such a
+//!   conversation;
+//! - supervisors, admins and services: the whole org.
+//!
+//! Anything else reads as NOT_FOUND, never as "exists but forbidden".
 use livedesk_auth::{Principal, Role};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use crate::domain::Status;
 use crate::error::Error;
-use crate::store::{ConvRow, Conversations, Settings};
+use crate::store::{ConvRow, Conversations, QueueMembers, RequestRow, Requests, Settings};
 
 /// Whether `who` may read `row`.
-pub fn can_see(who: &Principal, row: &ConvRow) -> bool {
-    match who.role {
+pub async fn can_see<C: ConnectionTrait>(
+    db: &C,
+    who: &Principal,
+    row: &ConvRow,
+) -> Result<bool, Error> {
+    Ok(match who.role {
         Role::Visitor => row.customer_principal_id == who.id,
-        Role::Agent => row.has_participant(&who.id) || row.status() == Status::Queued,
+        Role::Agent => {
+            row.has_participant(&who.id)
+                || row.assigned_agent_id.as_deref() == Some(who.id.as_str())
+                || QueueMembers::serves(db, who.org_id, &who.id, row.queue_id).await?
+        }
         Role::Supervisor | Role::Admin | Role::Service => true,
+    })
+}
+
+/// `row` if `who` may see it, NOT_FOUND otherwise.
+pub async fn visible_row<C: ConnectionTrait>(
+    db: &C,
+    who: &Principal,
+    row: Option<ConvRow>,
+) -> Result<ConvRow, Error> {
+    match row {
+        Some(row) if can_see(db, who, &row).await? => Ok(row),
+        _ => Err(Error::NotFound("conversation")),
     }
 }
 
@@ -25,10 +51,49 @@ pub async fn visible<C: ConnectionTrait>(
     who: &Principal,
     id: Uuid,
 ) -> Result<ConvRow, Error> {
-    Conversations::get(db, who.org_id, id)
-        .await?
-        .filter(|row| can_see(who, row))
-        .ok_or(Error::NotFound("conversation"))
+    let row = Conversations::get(db, who.org_id, id).await?;
+    visible_row(db, who, row).await
+}
+
+/// Locks (until the transaction ends) a conversation `who` may see, or
+/// NOT_FOUND.
+pub async fn visible_locked<C: ConnectionTrait>(
+    db: &C,
+    who: &Principal,
+    id: Uuid,
+) -> Result<ConvRow, Error> {
+    let row = Conversations::lock(db, who.org_id, id).await?;
+    visible_row(db, who, row).await
+}
+
+/// Loads a request `who` may see, or NOT_FOUND: visitors their own, agents
+/// one assigned to them or holding a conversation they may see.
+pub async fn visible_request<C: ConnectionTrait>(
+    db: &C,
+    who: &Principal,
+    id: Uuid,
+) -> Result<RequestRow, Error> {
+    let Some(row) = Requests::get(db, who.org_id, id).await? else {
+        return Err(Error::NotFound("request"));
+    };
+    let allowed = match who.role {
+        Role::Visitor => row.customer_principal_id == who.id,
+        Role::Agent => {
+            row.assignee_id.as_deref() == Some(who.id.as_str())
+                || QueueMembers::sees_request(db, who.org_id, &who.id, id).await?
+        }
+        Role::Supervisor | Role::Admin | Role::Service => true,
+    };
+    if allowed {
+        Ok(row)
+    } else {
+        Err(Error::NotFound("request"))
+    }
+}
+
+/// The agent whose listings are scoped by the TEN-3 rule, if `who` is one.
+pub fn scoped_agent(who: &Principal) -> Option<String> {
+    (who.role == Role::Agent).then(|| who.id.clone())
 }
 
 /// Whether reads by `who` show emails and phone numbers masked: people on

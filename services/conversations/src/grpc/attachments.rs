@@ -15,11 +15,11 @@ use tonic::codegen::BoxStream;
 use tonic::{Request, Streaming};
 use uuid::Uuid;
 
-use super::access::can_see;
+use super::access::visible;
 use super::service::ConversationsGrpc;
 use crate::domain::AttachmentMeta;
 use crate::error::Error;
-use crate::store::{AttachmentRow, Attachments, ConvRow, Conversations};
+use crate::store::{AttachmentRow, Attachments, ConvRow};
 
 /// Whether `who` takes (or took) part in the conversation.
 fn participant(who: &Principal, row: &ConvRow) -> bool {
@@ -36,10 +36,7 @@ async fn as_participant(
     who: &Principal,
     id: Uuid,
 ) -> Result<ConvRow, Error> {
-    let row = Conversations::get(db, who.org_id, id)
-        .await?
-        .filter(|r| can_see(who, r))
-        .ok_or(Error::NotFound("conversation"))?;
+    let row = visible(db, who, id).await?;
     if !participant(who, &row) {
         return Err(Error::PermissionDenied(
             "only the conversation's participants handle its attachments",

@@ -9,7 +9,7 @@ use livedesk_proto::conversations::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
 
-use super::access::{can_see, masks_pii};
+use super::access::{masks_pii, visible_locked};
 use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::Status;
@@ -38,10 +38,7 @@ impl ConversationsGrpc {
         let org = who.org_id;
         let id = parse_uuid("id", &req.get_ref().id)?;
         let txn = self.db.begin().await?;
-        let row = Conversations::lock(&txn, org, id)
-            .await?
-            .filter(|r| can_see(&who, r))
-            .ok_or(Error::NotFound("conversation"))?;
+        let row = visible_locked(&txn, &who, id).await?;
         if row.assigned_agent_id.as_deref() != Some(who.id.as_str()) {
             return Err(Error::PermissionDenied(
                 "only the agent who owns the conversation can pause it",

@@ -7,7 +7,7 @@ use livedesk_proto::conversations::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
 
-use super::access::{can_see, masks_pii};
+use super::access::{masks_pii, visible_locked};
 use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::Qualification;
@@ -40,10 +40,7 @@ impl ConversationsGrpc {
         let q = body.qualification.clone().unwrap_or_default();
         let after = Qualification::parse(&q.tags, &q.contact_reason, &q.note)?;
         let txn = self.db.begin().await?;
-        let row = Conversations::lock(&txn, org, id)
-            .await?
-            .filter(|r| can_see(&who, r))
-            .ok_or(Error::NotFound("conversation"))?;
+        let row = visible_locked(&txn, &who, id).await?;
         if who.role == Role::Agent && !row.all_agents().contains(&who.id) {
             return Err(Error::PermissionDenied(
                 "only the agent who handled the conversation or a supervisor can change it",

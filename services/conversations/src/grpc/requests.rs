@@ -6,11 +6,11 @@ use livedesk_platform::errors::{FieldViolation, parse_uuid};
 use livedesk_platform::page::Page;
 use livedesk_proto::common::v1::IdentityKind;
 use livedesk_proto::conversations::v1 as pb;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::access::masks_pii;
+use super::access::{masks_pii, scoped_agent};
 use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::{
@@ -18,19 +18,9 @@ use crate::domain::{
     parse_request_status,
 };
 use crate::error::Error;
-use crate::store::{RequestChange, RequestFilter, RequestRow, Requests};
+use crate::store::{RequestChange, RequestFilter, Requests};
 
-/// Loads a request `who` may see: visitors only their own; NOT_FOUND otherwise.
-pub(super) async fn visible_request<C: ConnectionTrait>(
-    db: &C,
-    who: &Principal,
-    id: Uuid,
-) -> Result<RequestRow, Error> {
-    Requests::get(db, who.org_id, id)
-        .await?
-        .filter(|r| who.role != Role::Visitor || r.customer_principal_id == who.id)
-        .ok_or(Error::NotFound("request"))
-}
+pub(super) use super::access::visible_request;
 
 fn collect<T>(r: Result<T, FieldViolation>, v: &mut Vec<FieldViolation>) -> Option<T> {
     r.map_err(|e| v.push(e)).ok()
@@ -39,6 +29,16 @@ fn collect<T>(r: Result<T, FieldViolation>, v: &mut Vec<FieldViolation>) -> Opti
 impl ConversationsGrpc {
     async fn request_view(&self, who: &Principal, id: Uuid) -> Result<pb::Request, Error> {
         let row = visible_request(&self.db, who, id).await?;
+        Ok(convert::request(&row, masks_pii(&self.db, who).await?))
+    }
+
+    /// The request after a change `who` was allowed to make (checked with
+    /// `visible_request` before it): an agent who assigned it away still
+    /// gets the result of their own call.
+    async fn request_changed(&self, who: &Principal, id: Uuid) -> Result<pb::Request, Error> {
+        let row = Requests::get(&self.db, who.org_id, id)
+            .await?
+            .ok_or(Error::NotFound("request"))?;
         Ok(convert::request(&row, masks_pii(&self.db, who).await?))
     }
 
@@ -72,6 +72,7 @@ impl ConversationsGrpc {
             tag: Some(body.tag.trim().to_owned()).filter(|s| !s.is_empty()),
             priority: priority.map(|p| p as i32),
             customer: (who.role == Role::Visitor).then(|| who.id.clone()),
+            visible_to_agent: scoped_agent(&who),
         };
         let rows = Requests::list(&self.db, who.org_id, &filter, page.after, page.size).await?;
         let mask = masks_pii(&self.db, &who).await?;
@@ -114,10 +115,11 @@ impl ConversationsGrpc {
             contact_reason: Some(q.contact_reason).filter(|r| !r.is_empty()),
             tags: Some(q.tags).filter(|t| !t.is_empty()),
         };
+        visible_request(&self.db, &who, id).await?;
         if !Requests::update(&self.db, who.org_id, id, &change).await? {
             return Err(Error::NotFound("request"));
         }
-        self.request_view(&who, id).await
+        self.request_changed(&who, id).await
     }
 
     /// Assigns to the caller (empty assignee) or to another agent, with
@@ -159,6 +161,7 @@ impl ConversationsGrpc {
             (assignee.to_owned(), name)
         };
         let initials = given.unwrap_or_else(|| initials(name.as_deref().unwrap_or(&assignee)));
+        visible_request(&self.db, &who, id).await?;
         let txn = self.db.begin().await?;
         if !Requests::assign(&txn, org, id, &assignee, &initials).await? {
             return Err(Error::NotFound("request"));
@@ -170,7 +173,7 @@ impl ConversationsGrpc {
         let staged = self.outbox.stage(&txn, org, id, &event).await?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
-        self.request_view(&who, id).await
+        self.request_changed(&who, id).await
     }
 
     /// Creates a contact (staff): a name, email or phone at least.
@@ -260,9 +263,10 @@ impl ConversationsGrpc {
         let (Some(id), Some(contact)) = (id, contact) else {
             return Err(Error::Invalid(v));
         };
+        visible_request(&self.db, &who, id).await?;
         if !Requests::attach_contact(&self.db, who.org_id, id, contact).await? {
             return Err(Error::NotFound("request or contact"));
         }
-        self.request_view(&who, id).await
+        self.request_changed(&who, id).await
     }
 }

@@ -7,8 +7,7 @@ use uuid::Uuid;
 
 use super::conversations::COLUMNS;
 use super::int_array;
-use super::{ConvRow, Conversations};
-use crate::domain::Status;
+use super::{ConvRow, Conversations, agent_sees};
 
 /// Filters of `ListConversations` (CNV-15).
 #[derive(Debug, Clone, Default)]
@@ -21,7 +20,7 @@ pub struct ListFilter {
     pub priority: Option<i32>,
     /// Only this customer's (visitors).
     pub customer: Option<String>,
-    /// Only conversations this agent takes part in, or QUEUED ones.
+    /// Only conversations this agent may see (TEN-3, `agent_sees`).
     pub visible_to_agent: Option<String>,
 }
 
@@ -50,11 +49,10 @@ impl Conversations {
                  AND ($6::text IS NULL OR $6 = ANY(c.qual_tags)) \
                  AND ($7::int IS NULL OR c.priority = $7) \
                  AND ($8::text IS NULL OR c.customer_principal_id = $8) \
-                 AND ($9::text IS NULL OR c.status = {queued} OR EXISTS \
-                      (SELECT 1 FROM participants p WHERE p.conversation_id = c.id AND p.principal_id = $9)) \
+                 AND ($9::text IS NULL OR {agent_sees}) \
                  AND ($10::timestamptz IS NULL OR (c.created_at, c.id) < ($10, $11)) \
                  ORDER BY c.created_at DESC, c.id DESC LIMIT $12",
-                queued = Status::Queued as i32
+                agent_sees = agent_sees("c", "$9")
             ),
             [
                 org.into(),

@@ -50,6 +50,9 @@ pub struct RequestFilter {
     pub priority: Option<i32>,
     /// Only this customer's (visitors).
     pub customer: Option<String>,
+    /// Only requests this agent may see: assigned to them or holding a
+    /// conversation they may see (TEN-3).
+    pub visible_to_agent: Option<String>,
 }
 
 /// Changes of `UpdateRequest`; `None` keeps the current value.
@@ -119,7 +122,13 @@ impl Requests {
                  AND ($5::int IS NULL OR r.priority = $5) \
                  AND ($6::text IS NULL OR r.customer_principal_id = $6) \
                  AND ($7::timestamptz IS NULL OR (r.created_at, r.id) < ($7, $8)) \
-                 ORDER BY r.created_at DESC, r.id DESC LIMIT $9"
+                 AND ($10::text IS NULL OR r.assignee_id = $10 OR EXISTS \
+                      (SELECT 1 FROM conversations c WHERE c.request_id = r.id AND {agent_sees}) \
+                      OR (NOT EXISTS (SELECT 1 FROM conversations c WHERE c.request_id = r.id) \
+                          AND EXISTS (SELECT 1 FROM queue_members m WHERE m.org_id = r.org_id AND m.agent_id = $10 \
+                                      AND m.queue_id = $11))) \
+                 ORDER BY r.created_at DESC, r.id DESC LIMIT $9",
+                agent_sees = super::agent_sees("c", "$10")
             ),
             [
                 org.into(),
@@ -131,6 +140,8 @@ impl Requests {
                 at.into(),
                 after_id.into(),
                 i64::try_from(limit).unwrap_or(50).into(),
+                f.visible_to_agent.clone().into(),
+                livedesk_platform::defaults::default_queue_id(org).into(),
             ],
         ))
         .all(db)

@@ -392,3 +392,37 @@ impl Harness {
             .unwrap();
     }
 }
+
+impl Harness {
+    /// Plays routing: each of `agents` serves the org's default queue
+    /// (TEN-3), and waits until the read model holds it.
+    pub async fn serve(&self, agents: &[&str]) {
+        let queue = livedesk_platform::defaults::default_queue_id(self.org).to_string();
+        for agent in agents {
+            self.serve_in(agent, &queue).await;
+        }
+    }
+
+    /// Plays routing: `agent` serves exactly `queue` (TEN-3), and waits
+    /// until the read model holds it.
+    pub async fn serve_in(&self, agent: &str, queue: &str) {
+        // Versions only need to grow: the clock does.
+        let version = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap();
+        let e = livedesk_proto::routing::v1::AgentQueuesChanged {
+            agent_id: agent.into(),
+            queue_ids: vec![queue.into()],
+            deleted: false,
+            version,
+        };
+        self.publish("routing", agent, &e).await;
+        let sql = format!(
+            "SELECT count(*) AS n FROM queue_members WHERE org_id = '{}' AND agent_id = '{agent}' AND queue_id = '{queue}'",
+            self.org
+        );
+        livedesk_testkit::eventually(10, "agent serves the queue", || async {
+            (self.count(&sql).await == 1).then_some(())
+        })
+        .await
+        .unwrap();
+    }
+}
