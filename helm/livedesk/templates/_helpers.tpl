@@ -117,6 +117,14 @@ migration Job's environment). Call with (dict "root" $ "service" "routing").
 {{- $_ := set $data "LIVEDESK_CONVERSATIONS__ATTACHMENTS_DIR" "/var/lib/livedesk/attachments" }}
 {{- end }}
 {{- end }}
+{{- if eq $svc "notifications" }}
+{{- with $root.Values.smtp.from }}
+{{- $_ := set $data "LIVEDESK_NOTIFICATIONS__SMTP_FROM" . }}
+{{- end }}
+{{- with $root.Values.smtp.messageIdDomain }}
+{{- $_ := set $data "LIVEDESK_NOTIFICATIONS__SMTP_MESSAGE_ID_DOMAIN" . }}
+{{- end }}
+{{- end }}
 {{- range $k, $v := $values.config }}
 {{- $_ := set $data (printf "LIVEDESK_%s__%s" $S $k) (toString $v) }}
 {{- end }}
@@ -178,6 +186,24 @@ URL) plus the user's extra variables.
     secretKeyRef:
       name: {{ $root.Values.nats.existingSecret }}
       key: {{ $root.Values.nats.urlKey }}
+{{- end }}
+{{- if eq $svc "notifications" }}
+{{- /* In the pod's env, not the ConfigMap (whose *_URL keys are peers).
+Empty when unset: the service then refuses to start (fail closed). */}}
+- name: LIVEDESK_NOTIFICATIONS__SMTP_URL
+  value: {{ $root.Values.smtp.url | quote }}
+{{- end }}
+{{- if and (eq $svc "notifications") $root.Values.smtp.existingSecret }}
+- name: LIVEDESK_NOTIFICATIONS__SMTP_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.smtp.existingSecret }}
+      key: {{ $root.Values.smtp.usernameKey }}
+- name: LIVEDESK_NOTIFICATIONS__SMTP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $root.Values.smtp.existingSecret }}
+      key: {{ $root.Values.smtp.passwordKey }}
 {{- end }}
 {{- with $root.Values.extraEnv }}
 {{ toYaml . }}
