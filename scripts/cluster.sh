@@ -18,6 +18,9 @@
 # could hold the port: CI failed once on exactly that, and below the
 # 20000-32000 the test kit reserves from).
 # The cluster's HS256 secret is in .livedesk/cluster/secret.
+# Email: scripts/smtp-server.py runs on the host, bound to the container
+# network's gateway address on port 18025 (only the containers reach it);
+# notifications sends there and the mail lands in .livedesk/cluster/mail/new.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +59,10 @@ service_env() {
   echo "LIVEDESK_PEER_DNS_REFRESH_SECONDS=2"
   echo "LIVEDESK_SHUTDOWN_GRACE_SECONDS=10"
   echo "LIVEDESK_LOG_FORMAT=json"
+  if [ "$svc" = notifications ]; then
+    echo "LIVEDESK_NOTIFICATIONS__SMTP_URL=smtp://$(smtp_host):$SMTP_PORT"
+    echo "LIVEDESK_NOTIFICATIONS__SMTP_FROM=livedesk@livedesk.localhost"
+  fi
   case "$svc" in
     conversations)
       echo "LIVEDESK_CONVERSATIONS__BLOCKING_URL=http://blocking:50051"
@@ -63,6 +70,35 @@ service_env() {
     blocking) echo "LIVEDESK_BLOCKING__CONVERSATIONS_URL=http://conversations:50051" ;;
     scheduling) echo "LIVEDESK_SCHEDULING__ROUTING_URL=http://routing:50051"; echo "LIVEDESK_SCHEDULING__BLOCKING_URL=http://blocking:50051" ;;
   esac
+}
+
+SMTP_PORT=18025
+# The address of the host on the cluster network (its gateway), where the
+# SMTP relay listens.
+smtp_host() {
+  podman network inspect "$NET" -f '{{range .Subnets}}{{.Gateway}}{{end}}'
+}
+
+start_smtp() {
+  local py host
+  py=$(for p in /usr/bin/python3 python3; do
+         command -v "$p" >/dev/null && "$p" -c 'import aiosmtpd' 2>/dev/null && { echo "$p"; break; }
+       done) || true
+  [ -n "$py" ] || { say "aiosmtpd is missing: run scripts/dev-services.sh (installs python3-aiosmtpd)"; exit 1; }
+  host=$(smtp_host)
+  [ -n "$host" ] || { say "no gateway address on network $NET"; exit 1; }
+  mkdir -p "$state/mail"
+  nohup "$py" scripts/smtp-server.py --host "$host" --port "$SMTP_PORT" --dir "$state/mail" \
+    >"$state/smtp-server.log" 2>&1 &
+  echo $! >"$state/smtp-server.pid"
+  wait_for "the SMTP relay on $host:$SMTP_PORT" bash -c "exec 3<>/dev/tcp/$host/$SMTP_PORT"
+}
+
+stop_smtp() {
+  if [ -s "$state/smtp-server.pid" ]; then
+    kill -TERM "$(cat "$state/smtp-server.pid")" 2>/dev/null || true
+    rm -f "$state/smtp-server.pid"
+  fi
 }
 
 env_args() { service_env "$1" | sed 's/^/--env\n/'; }
@@ -115,6 +151,8 @@ up() {
     localhost/livedesk/nats:2.9 >/dev/null
   wait_for "PostgreSQL" bash -c 'podman exec ldc-postgres pg_isready -h 127.0.0.1 -U postgres'
   wait_for "NATS" bash -c 'podman logs ldc-nats 2>&1 | grep -q "Server is ready"'
+  # The bridge (and its gateway address) exists once a container is on it.
+  start_smtp
   say "PostgreSQL and NATS are up; migrating (as the Helm hook Jobs do)"
   for svc in "${SERVICES[@]}"; do
     mapfile -t envs < <(env_args "$svc")
@@ -145,6 +183,7 @@ urls() {
 
 down() {
   local ids
+  stop_smtp
   ids=$(podman ps -aq --filter label=livedesk.cluster=1 || true)
   # Teardown: no drain to wait for (SIGTERM, then SIGKILL after 1 s).
   [ -n "$ids" ] && podman rm -f -t 1 $ids >/dev/null
@@ -157,5 +196,5 @@ case "${1:-}" in
   replace) replace "$2" "$3" ;;
   urls) urls ;;
   down) down ;;
-  *) sed -n '2,19p' "$0"; exit 2 ;;
+  *) sed -n '2,22p' "$0"; exit 2 ;;
 esac
