@@ -5,6 +5,7 @@
 //! - stream: `LIVEDESK_<PRODUCER>` over `livedesk.<producer>.>`
 //! - dead letters: `livedesk.dlq.<consumer>` in stream `LIVEDESK_DLQ`
 //! - realtime wake-ups (core NATS, not persisted): `livedesk.push.<org>`
+//! - typing indicators (core NATS, never stored): `livedesk.typing.<org>`
 
 /// Names derived from one prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +83,17 @@ impl Subjects {
     /// Wildcard over every org's wake-ups.
     pub fn push_all(&self) -> String {
         format!("{}.push.*", self.prefix)
+    }
+
+    /// Core-NATS subject of an org's typing indicators (NTF-1): ephemeral,
+    /// outside every stream, so never stored or replayed.
+    pub fn typing(&self, org: &str) -> String {
+        format!("{}.typing.{org}", self.prefix)
+    }
+
+    /// Wildcard over every org's typing indicators.
+    pub fn typing_all(&self) -> String {
+        format!("{}.typing.*", self.prefix)
     }
 }
 

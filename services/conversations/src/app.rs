@@ -52,6 +52,7 @@ impl ServiceApp for App {
             email_from: cfg.email_from.clone(),
             attachments: object_store(&cfg)?,
             attachment_max_bytes: cfg.attachment_max_bytes,
+            typing: Default::default(),
         };
         let (db, outbox) = (host.rt.db.clone(), host.outbox.clone());
         let period = Duration::from_secs(cfg.natural_close_sweep_secs);

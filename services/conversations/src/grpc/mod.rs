@@ -14,6 +14,7 @@ mod settings;
 mod start;
 mod tags;
 mod templates;
+mod typing;
 
 pub(crate) use convert::{ended_event, posted_event};
 pub use service::ConversationsGrpc;

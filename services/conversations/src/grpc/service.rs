@@ -26,6 +26,8 @@ pub struct ConversationsGrpc {
     pub attachments: std::sync::Arc<dyn object_store::ObjectStore>,
     /// Largest attachment accepted.
     pub attachment_max_bytes: u64,
+    /// Rate limit of typing indicators (NTF-1).
+    pub typing: std::sync::Arc<super::typing::TypingGate>,
 }
 
 type Result<T> = std::result::Result<Response<T>, Status>;
@@ -81,6 +83,13 @@ impl ConversationsService for ConversationsGrpc {
         Ok(Response::new(
             ConversationsGrpc::send_message(self, req).await?,
         ))
+    }
+
+    async fn send_typing(
+        &self,
+        req: Request<pb::SendTypingRequest>,
+    ) -> Result<pb::SendTypingResponse> {
+        Ok(Response::new(ConversationsGrpc::send_typing(self, req).await?))
     }
 
     async fn list_messages(

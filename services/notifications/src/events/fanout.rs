@@ -3,11 +3,20 @@
 //! subscribes once to `<prefix>.push.*` and forwards to its own streams
 //! through a broadcast channel. Wake-ups are hints only: streams re-read
 //! the database, so a lost one delays nothing beyond the safety re-read.
+//!
+//! Typing indicators (NTF-1) take the same path without the database:
+//! conversations publishes each on `<prefix>.typing.<org>` (core NATS) with
+//! its recipients in `Livedesk-Recipient` headers; every replica forwards
+//! it to the recipients' open streams as it is, with sequence 0: never in
+//! a feed, never resumed, so it cannot disturb `after_sequence`.
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use livedesk_events::Subjects;
+use livedesk_proto::notifications::v1::Notification;
+use livedesk_proto::notifications::v1::notification::Kind;
+use prost::Message as _;
 use tokio::sync::broadcast;
 use tokio_stream::StreamExt as _;
 use tokio_util::sync::CancellationToken;
@@ -27,10 +36,29 @@ impl Wake {
     }
 }
 
+/// One typing indicator for some recipients of one org (NTF-1).
+#[derive(Debug, Clone)]
+pub struct TypingNote {
+    pub org: Uuid,
+    pub recipients: Arc<Vec<String>>,
+    pub notification: Arc<Notification>,
+}
+
+impl TypingNote {
+    /// Whether this indicator is for `recipient` of `org`.
+    pub fn concerns(&self, org: Uuid, recipient: &str) -> bool {
+        self.org == org && self.recipients.iter().any(|r| r == recipient)
+    }
+}
+
+/// Header naming one recipient of a typing indicator (repeated).
+pub const RECIPIENT_HEADER: &str = "Livedesk-Recipient";
+
 /// The replica-local side of the fan-out.
 #[derive(Debug, Clone)]
 pub struct Fanout {
     tx: broadcast::Sender<Wake>,
+    typing: broadcast::Sender<TypingNote>,
 }
 
 impl Default for Fanout {
@@ -58,7 +86,13 @@ impl Fanout {
     pub fn new() -> Self {
         Self {
             tx: broadcast::channel(4096).0,
+            typing: broadcast::channel(1024).0,
         }
+    }
+
+    /// A receiver of typing indicators for one stream.
+    pub fn subscribe_typing(&self) -> broadcast::Receiver<TypingNote> {
+        self.typing.subscribe()
     }
 
     /// A receiver for one stream.
@@ -66,8 +100,82 @@ impl Fanout {
         self.tx.subscribe()
     }
 
-    /// Forwards wake-ups from NATS until `shutdown`, resubscribing after errors.
+    /// Forwards wake-ups and typing indicators from NATS until `shutdown`,
+    /// resubscribing after errors.
     pub async fn run(
+        self,
+        nats: async_nats::Client,
+        subjects: Subjects,
+        shutdown: CancellationToken,
+    ) {
+        let typing = self
+            .clone()
+            .run_typing(nats.clone(), subjects.clone(), shutdown.clone());
+        tokio::join!(self.run_wakes(nats, subjects, shutdown), typing);
+    }
+
+    /// Forwards typing indicators (undecodable ones are dropped).
+    async fn run_typing(
+        self,
+        nats: async_nats::Client,
+        subjects: Subjects,
+        shutdown: CancellationToken,
+    ) {
+        let filter = subjects.typing_all();
+        while !shutdown.is_cancelled() {
+            let mut sub = match nats.subscribe(filter.clone()).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "typing subscription failed, retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            };
+            loop {
+                let msg = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    m = sub.next() => m,
+                };
+                let Some(msg) = msg else { break };
+                let Some(org) = msg
+                    .subject
+                    .rsplit('.')
+                    .next()
+                    .and_then(|o| Uuid::parse_str(o).ok())
+                else {
+                    continue;
+                };
+                let Ok(notification) = Notification::decode(msg.payload.as_ref()) else {
+                    continue;
+                };
+                // Only typing, only unsequenced: nothing else takes this path.
+                if notification.sequence != 0 || !matches!(notification.kind, Some(Kind::Typing(_)))
+                {
+                    continue;
+                }
+                let recipients: Vec<String> = msg
+                    .headers
+                    .as_ref()
+                    .map(|h| {
+                        h.get_all(RECIPIENT_HEADER)
+                            .map(|v| v.as_str().to_owned())
+                            .filter(|r| !r.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let _ = self.typing.send(TypingNote {
+                    org,
+                    recipients: Arc::new(recipients),
+                    notification: Arc::new(notification),
+                });
+            }
+        }
+    }
+
+    /// Forwards wake-ups.
+    async fn run_wakes(
         self,
         nats: async_nats::Client,
         subjects: Subjects,

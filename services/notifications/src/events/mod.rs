@@ -14,5 +14,5 @@ mod routing;
 
 pub use consumer::FeedEvents;
 pub use delivery::{DeliveryWorker, Mailer};
-pub use fanout::{Fanout, Wake};
+pub use fanout::{Fanout, TypingNote, Wake};
 pub use retention::{run_retention_sweep, sweep_once};

@@ -47,6 +47,7 @@ impl NotificationsGrpc {
         let start = StartAt::parse(body.after_sequence, body.replay_all)?;
         // Subscribe to wake-ups before reading, so none falls in between.
         let wake = self.fanout.subscribe();
+        let typing = self.fanout.subscribe_typing();
         let last = start.resolve(Feed::last_seq(&self.db, who.org_id, &who.id).await?)?;
         let (tx, rx) = mpsc::channel(64);
         let stream = Stream {
@@ -55,6 +56,7 @@ impl NotificationsGrpc {
             recipient: who.id,
             last,
             wake,
+            typing,
             tx,
             shutdown: self.shutdown.clone(),
         };

@@ -15,7 +15,7 @@ use tonic::Status;
 use uuid::Uuid;
 
 use super::convert;
-use crate::events::Wake;
+use crate::events::{TypingNote, Wake};
 use crate::store::Feed;
 
 /// Re-read even without a wake-up this often.
@@ -33,6 +33,8 @@ pub struct Stream {
     /// Last sequence sent (or the start point).
     pub last: i64,
     pub wake: broadcast::Receiver<Wake>,
+    /// Typing indicators (NTF-1), sent as they come: not in the feed.
+    pub typing: broadcast::Receiver<TypingNote>,
     pub tx: mpsc::Sender<Result<Notification, Status>>,
     pub shutdown: CancellationToken,
 }
@@ -111,6 +113,17 @@ impl Stream {
                     }
                     *last_sent = Instant::now();
                 }
+                t = self.typing.recv() => match t {
+                    Ok(t) if t.concerns(self.org, &self.recipient) => {
+                        if self.tx.send(Ok((*t.notification).clone())).await.is_err() {
+                            return Next::Stop;
+                        }
+                        *last_sent = Instant::now();
+                    }
+                    // Missed indicators are stale anyway.
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return Next::Stop,
+                },
                 w = self.wake.recv() => match w {
                     Ok(w) if w.concerns(self.org, &self.recipient) => return Next::Read,
                     Ok(_) => {}
