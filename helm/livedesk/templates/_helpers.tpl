@@ -8,7 +8,7 @@ routing conversations blocking scheduling reporting notifications
 {{- define "livedesk.peers" -}}
 conversations: [blocking, scheduling]
 blocking: [conversations]
-scheduling: [routing]
+scheduling: [routing, blocking]
 {{- end }}
 
 {{- define "livedesk.name" -}}
