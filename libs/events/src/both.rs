@@ -30,3 +30,19 @@ impl<A: EventHandler, B: EventHandler> EventHandler for Both<A, B> {
         self.1.after_commit(event).await;
     }
 }
+
+/// A shared handler (one instance serving several producers' consumers)
+/// can be half of a [`Both`].
+impl<H: EventHandler> EventHandler for std::sync::Arc<H> {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<Vec<Staged>, HandlerError> {
+        self.as_ref().handle(txn, event).await
+    }
+
+    async fn after_commit(&self, event: &ReceivedEvent) {
+        self.as_ref().after_commit(event).await;
+    }
+}

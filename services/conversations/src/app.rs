@@ -3,25 +3,36 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use livedesk_events::Host;
+use livedesk_events::{Both, Host};
 use livedesk_platform::runtime::peer_channel;
 use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
 use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
 use livedesk_proto::conversations::v1::conversations_service_server::{
     ConversationsServiceServer, SERVICE_NAME,
 };
+use livedesk_proto::privacy::v1::data_subject_service_client::DataSubjectServiceClient;
+use livedesk_proto::privacy::v1::data_subject_service_server::{
+    DataSubjectServiceServer, SERVICE_NAME as DATA_SUBJECT_SERVICE,
+};
+use livedesk_proto::privacy::v1::privacy_service_server::{
+    PrivacyServiceServer, SERVICE_NAME as PRIVACY_SERVICE,
+};
 use livedesk_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
 
 use crate::config::Config;
-use crate::events::{BlockingEvents, FormEvents, RoutingEvents, run_natural_close};
-use crate::grpc::ConversationsGrpc;
+use crate::events::{
+    BlockingEvents, ErasureEvents, FormEvents, RoutingEvents, run_natural_close, run_retention,
+};
+use crate::grpc::{ConversationsGrpc, PrivacyGrpc};
 use crate::store::Migrator;
 
 /// A built conversations service, ready to serve.
 pub struct App {
     host: Host,
     grpc: ConversationsGrpc,
+    privacy: PrivacyGrpc,
 }
 
 impl ServiceApp for App {
@@ -54,23 +65,62 @@ impl ServiceApp for App {
             attachment_max_bytes: cfg.attachment_max_bytes,
             typing: Default::default(),
         };
+        let peer = |url: &str| -> anyhow::Result<DataSubjectServiceClient<Channel>> {
+            Ok(DataSubjectServiceClient::new(peer_channel(url, refresh)?))
+        };
+        let privacy = PrivacyGrpc {
+            db: host.rt.db.clone(),
+            outbox: host.outbox.clone(),
+            rt: host.rt.clone(),
+            peers: vec![
+                ("routing", peer(&cfg.routing_url)?),
+                ("blocking", peer(&cfg.blocking_url)?),
+                ("scheduling", peer(&cfg.scheduling_url)?),
+                ("reporting", peer(&cfg.reporting_url)?),
+                ("notifications", peer(&cfg.notifications_url)?),
+            ],
+        };
+        // Erasure requests come from this service's own stream; every
+        // service answers `CustomerErased` on its own (PRV-2).
+        let erasure = || ErasureEvents {
+            outbox: host.outbox.clone(),
+            attachments: grpc.attachments.clone(),
+        };
+        let (from_routing, from_blocking, from_scheduling) = (erasure(), erasure(), erasure());
+        let (own, from_reporting, from_notifications) = (erasure(), erasure(), erasure());
+        host.consume("conversations", Arc::new(own));
+        host.consume("reporting", Arc::new(from_reporting));
+        host.consume("notifications", Arc::new(from_notifications));
+        let (db, outbox) = (host.rt.db.clone(), host.outbox.clone());
+        let retention = Duration::from_secs(cfg.retention_sweep_secs);
+        host.spawn(move |token| run_retention(db, outbox, retention, token));
         let (db, outbox) = (host.rt.db.clone(), host.outbox.clone());
         let period = Duration::from_secs(cfg.natural_close_sweep_secs);
         host.spawn(move |token| run_natural_close(db, outbox, period, token));
         host.consume(
             "routing",
-            Arc::new(RoutingEvents {
-                outbox: host.outbox.clone(),
-            }),
+            Arc::new(Both(
+                RoutingEvents {
+                    outbox: host.outbox.clone(),
+                },
+                from_routing,
+            )),
         );
         host.consume(
             "blocking",
-            Arc::new(BlockingEvents {
-                outbox: host.outbox.clone(),
-            }),
+            Arc::new(Both(
+                BlockingEvents {
+                    outbox: host.outbox.clone(),
+                },
+                from_blocking,
+            )),
         );
-        host.consume("scheduling", Arc::new(FormEvents));
-        Ok(Self { host, grpc })
+        host.consume("scheduling", Arc::new(Both(FormEvents, from_scheduling)));
+        Ok(Self {
+            host,
+            grpc,
+            privacy,
+        })
     }
 
     fn local_addr(&self) -> SocketAddr {
@@ -80,9 +130,24 @@ impl ServiceApp for App {
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let auth = self.host.rt.auth();
         let routes = tonic::service::Routes::new(ConversationsServiceServer::with_interceptor(
-            self.grpc, auth,
+            self.grpc,
+            auth.clone(),
+        ))
+        .add_service(PrivacyServiceServer::with_interceptor(
+            self.privacy.clone(),
+            auth.clone(),
+        ))
+        .add_service(DataSubjectServiceServer::with_interceptor(
+            self.privacy,
+            auth,
         ));
-        self.host.serve(routes, &[SERVICE_NAME], shutdown).await
+        self.host
+            .serve(
+                routes,
+                &[SERVICE_NAME, PRIVACY_SERVICE, DATA_SUBJECT_SERVICE],
+                shutdown,
+            )
+            .await
     }
 }
 

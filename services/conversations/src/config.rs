@@ -23,6 +23,13 @@ pub struct Config {
     pub attachment_max_bytes: u64,
     /// Seconds between two natural-close sweeps (CNV-13).
     pub natural_close_sweep_secs: u64,
+    /// Routing, reporting and notifications: asked for their share of a
+    /// customer's data in an export (PRV-1), like blocking and scheduling.
+    pub routing_url: String,
+    pub reporting_url: String,
+    pub notifications_url: String,
+    /// Seconds between two retention sweeps (PRV-3); 0 is refused.
+    pub retention_sweep_secs: u64,
 }
 
 impl Config {
@@ -62,6 +69,37 @@ impl Config {
             natural_close_sweep_secs: env
                 .get("LIVEDESK_CONVERSATIONS__NATURAL_CLOSE_SWEEP_SECS", 60u64)?
                 .max(1),
+            routing_url: CommonConfig::peer_url(env, "conversations", "routing", ports::ROUTING)?,
+            reporting_url: CommonConfig::peer_url(
+                env,
+                "conversations",
+                "reporting",
+                ports::REPORTING,
+            )?,
+            notifications_url: CommonConfig::peer_url(
+                env,
+                "conversations",
+                "notifications",
+                ports::NOTIFICATIONS,
+            )?,
+            retention_sweep_secs: positive(
+                env,
+                "LIVEDESK_CONVERSATIONS__RETENTION_SWEEP_SECS",
+                3600,
+            )?,
         })
     }
+}
+
+/// A period that must be positive: 0 would spin the sweep, so it is refused.
+fn positive(env: &Env, key: &str, default: u64) -> Result<u64, ConfigError> {
+    let v: u64 = env.get(key, default)?;
+    if v == 0 {
+        return Err(ConfigError::Invalid {
+            key: key.into(),
+            value: "0".into(),
+            reason: "must be at least 1 second".into(),
+        });
+    }
+    Ok(v)
 }

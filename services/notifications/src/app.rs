@@ -4,16 +4,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use livedesk_events::Host;
+use livedesk_events::{Both, Host};
 use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
 use livedesk_proto::notifications::v1::notifications_service_server::{
     NotificationsServiceServer, SERVICE_NAME,
 };
+use livedesk_proto::privacy::v1::data_subject_service_server::{
+    DataSubjectServiceServer, SERVICE_NAME as DATA_SUBJECT_SERVICE,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::events::{DeliveryWorker, Fanout, FeedEvents, Mailer, run_retention_sweep};
-use crate::grpc::NotificationsGrpc;
+use crate::events::{
+    DeliveryWorker, ErasureEvents, Fanout, FeedEvents, Mailer, run_retention_sweep,
+};
+use crate::grpc::{DataSubjectGrpc, NotificationsGrpc};
 use crate::store::Migrator;
 
 /// The streams this service consumes.
@@ -23,6 +28,7 @@ const CONSUMES: [&str; 4] = ["routing", "conversations", "scheduling", "blocking
 pub struct App {
     host: Host,
     grpc: NotificationsGrpc,
+    privacy: DataSubjectGrpc,
 }
 
 impl ServiceApp for App {
@@ -57,7 +63,15 @@ impl ServiceApp for App {
             .with_email_wake(email_wake.clone()),
         );
         for producer in CONSUMES {
-            host.consume(producer, handler.clone());
+            if producer == "conversations" {
+                // Erasure requests (PRV-2) share the conversations consumer.
+                let erasure = ErasureEvents {
+                    outbox: host.outbox.clone(),
+                };
+                host.consume(producer, Arc::new(Both(handler.clone(), erasure)));
+            } else {
+                host.consume(producer, handler.clone());
+            }
         }
         let fanout = Fanout::new();
         let (f, nats, subjects) = (fanout.clone(), host.rt.nats.clone(), host.subjects.clone());
@@ -79,7 +93,13 @@ impl ServiceApp for App {
             fanout,
             shutdown: CancellationToken::new(),
         };
-        Ok(Self { host, grpc })
+        Ok(Self {
+            privacy: DataSubjectGrpc {
+                db: host.rt.db.clone(),
+            },
+            host,
+            grpc,
+        })
     }
 
     fn local_addr(&self) -> SocketAddr {
@@ -97,8 +117,15 @@ impl ServiceApp for App {
         });
         let auth = self.host.rt.auth();
         let routes = tonic::service::Routes::new(NotificationsServiceServer::with_interceptor(
-            self.grpc, auth,
+            self.grpc,
+            auth.clone(),
+        ))
+        .add_service(DataSubjectServiceServer::with_interceptor(
+            self.privacy,
+            auth,
         ));
-        self.host.serve(routes, &[SERVICE_NAME], shutdown).await
+        self.host
+            .serve(routes, &[SERVICE_NAME, DATA_SUBJECT_SERVICE], shutdown)
+            .await
     }
 }

@@ -2,16 +2,21 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use livedesk_events::{ConsumerConfig, ConsumerContext, EventHandler, Host};
+use livedesk_events::{Both, ConsumerConfig, ConsumerContext, EventHandler, Host};
 use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
+use livedesk_proto::privacy::v1::data_subject_service_server::{
+    DataSubjectServiceServer, SERVICE_NAME as DATA_SUBJECT_SERVICE,
+};
 use livedesk_proto::reporting::v1::reporting_service_server::{
     ReportingServiceServer, SERVICE_NAME,
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::events::{BlockingEvents, ConversationEvents, RoutingEvents, SchedulingEvents};
-use crate::grpc::ReportingGrpc;
+use crate::events::{
+    BlockingEvents, ConversationEvents, ErasureEvents, RoutingEvents, SchedulingEvents,
+};
+use crate::grpc::{DataSubjectGrpc, ReportingGrpc};
 use crate::store::{Migrator, ensure_generation};
 
 /// The producers whose streams the read model is built from (RPT-1).
@@ -21,6 +26,7 @@ const PRODUCERS: [&str; 4] = ["conversations", "routing", "blocking", "schedulin
 pub struct App {
     host: Host,
     grpc: ReportingGrpc,
+    privacy: DataSubjectGrpc,
 }
 
 /// The consumer identity of a read-model generation. Generation 1 uses
@@ -45,8 +51,8 @@ fn consume<H: EventHandler>(
         db: host.rt.db.clone(),
         js: host.rt.jetstream.clone(),
         subjects: host.subjects.clone(),
-        // Reporting publishes nothing.
-        outbox: None,
+        // Reporting publishes only `CustomerErased` (PRV-2).
+        outbox: Some(host.outbox.clone()),
     };
     let cfg = ConsumerConfig::new(service, producer);
     host.spawn(move |token| livedesk_events::consumer::run(ctx, handler, cfg, token));
@@ -74,11 +80,14 @@ impl ServiceApp for App {
             );
         }
         let service = consumer_service(cfg.read_model_generation);
+        let erasure = ErasureEvents {
+            outbox: host.outbox.clone(),
+        };
         consume(
             &mut host,
             service,
             "conversations",
-            Arc::new(ConversationEvents),
+            Arc::new(Both(ConversationEvents, erasure)),
         );
         consume(&mut host, service, "routing", Arc::new(RoutingEvents));
         consume(&mut host, service, "blocking", Arc::new(BlockingEvents));
@@ -86,7 +95,13 @@ impl ServiceApp for App {
         let grpc = ReportingGrpc {
             db: host.rt.db.clone(),
         };
-        Ok(Self { host, grpc })
+        Ok(Self {
+            privacy: DataSubjectGrpc {
+                db: host.rt.db.clone(),
+            },
+            host,
+            grpc,
+        })
     }
 
     fn local_addr(&self) -> SocketAddr {
@@ -95,8 +110,16 @@ impl ServiceApp for App {
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let auth = self.host.rt.auth();
-        let routes =
-            tonic::service::Routes::new(ReportingServiceServer::with_interceptor(self.grpc, auth));
-        self.host.serve(routes, &[SERVICE_NAME], shutdown).await
+        let routes = tonic::service::Routes::new(ReportingServiceServer::with_interceptor(
+            self.grpc,
+            auth.clone(),
+        ))
+        .add_service(DataSubjectServiceServer::with_interceptor(
+            self.privacy,
+            auth,
+        ));
+        self.host
+            .serve(routes, &[SERVICE_NAME, DATA_SUBJECT_SERVICE], shutdown)
+            .await
     }
 }

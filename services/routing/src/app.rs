@@ -4,20 +4,24 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use livedesk_events::Host;
+use livedesk_events::{Both, Host};
 use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
+use livedesk_proto::privacy::v1::data_subject_service_server::{
+    DataSubjectServiceServer, SERVICE_NAME as DATA_SUBJECT_SERVICE,
+};
 use livedesk_proto::routing::v1::routing_service_server::{RoutingServiceServer, SERVICE_NAME};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::events::{ConversationEvents, Router, gauges, sweeps};
-use crate::grpc::RoutingGrpc;
+use crate::events::{ConversationEvents, ErasureEvents, Router, gauges, sweeps};
+use crate::grpc::{DataSubjectGrpc, RoutingGrpc};
 use crate::store::Migrator;
 
 /// A built routing service, ready to serve.
 pub struct App {
     host: Host,
     grpc: RoutingGrpc,
+    privacy: DataSubjectGrpc,
 }
 
 impl ServiceApp for App {
@@ -43,9 +47,14 @@ impl ServiceApp for App {
         };
         host.consume(
             "conversations",
-            Arc::new(ConversationEvents {
-                router: router.clone(),
-            }),
+            Arc::new(Both(
+                ConversationEvents {
+                    router: router.clone(),
+                },
+                ErasureEvents {
+                    outbox: host.outbox.clone(),
+                },
+            )),
         );
         let r = router.clone();
         host.spawn(move |token| r.run(token));
@@ -64,7 +73,13 @@ impl ServiceApp for App {
         host.spawn(move |token| sweeps::run_routing_sweep(r, cfg.routing_sweep, token));
         let db = host.rt.db.clone();
         host.spawn(move |token| gauges::run_gauges(db, cfg.gauges_period, token));
-        Ok(Self { host, grpc })
+        Ok(Self {
+            privacy: DataSubjectGrpc {
+                db: host.rt.db.clone(),
+            },
+            host,
+            grpc,
+        })
     }
 
     fn local_addr(&self) -> SocketAddr {
@@ -73,8 +88,16 @@ impl ServiceApp for App {
 
     async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let auth = self.host.rt.auth();
-        let routes =
-            tonic::service::Routes::new(RoutingServiceServer::with_interceptor(self.grpc, auth));
-        self.host.serve(routes, &[SERVICE_NAME], shutdown).await
+        let routes = tonic::service::Routes::new(RoutingServiceServer::with_interceptor(
+            self.grpc,
+            auth.clone(),
+        ))
+        .add_service(DataSubjectServiceServer::with_interceptor(
+            self.privacy,
+            auth,
+        ));
+        self.host
+            .serve(routes, &[SERVICE_NAME, DATA_SUBJECT_SERVICE], shutdown)
+            .await
     }
 }

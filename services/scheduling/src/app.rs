@@ -5,12 +5,12 @@ use std::sync::Arc;
 use livedesk_events::Host;
 use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
 use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
+use livedesk_proto::privacy::v1::data_subject_service_server::{
+    DataSubjectServiceServer, SERVICE_NAME as DATA_SUBJECT_SERVICE,
+};
 use livedesk_proto::routing::v1::routing_service_client::RoutingServiceClient;
 use livedesk_proto::scheduling::v1::scheduling_service_server::{
     SERVICE_NAME, SchedulingServiceServer,
-};
-use livedesk_proto::privacy::v1::data_subject_service_server::{
-    DataSubjectServiceServer, SERVICE_NAME as DATA_SUBJECT_SERVICE,
 };
 use tokio_util::sync::CancellationToken;
 

@@ -40,12 +40,23 @@ fn vars(env: &TestEnv, service: &str, ports: &Ports) -> Env {
         "conversations" => &[
             ("BLOCKING", ports.blocking),
             ("SCHEDULING", ports.scheduling),
+            // Exports ask every service for its share (PRV-1).
+            ("ROUTING", ports.routing),
+            ("REPORTING", ports.reporting),
+            ("NOTIFICATIONS", ports.notifications),
         ],
-        "scheduling" => &[("ROUTING", ports.routing)],
+        "scheduling" => &[("ROUTING", ports.routing), ("BLOCKING", ports.blocking)],
         _ => &[],
     };
     for (peer, port) in peers {
         extra.push((format!("LIVEDESK_{upper}__{peer}_URL"), url(*port)));
+    }
+    if service == "conversations" {
+        // Retention sweeps every second, so a test sees a purge (PRV-3).
+        extra.push((
+            "LIVEDESK_CONVERSATIONS__RETENTION_SWEEP_SECS".into(),
+            "1".into(),
+        ));
     }
     env.service_env(service, &extra)
 }

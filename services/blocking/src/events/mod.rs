@@ -2,9 +2,9 @@
 //! publishes `BlockExpired`).
 
 mod consumer;
-mod expiry;
 mod erasure;
+mod expiry;
 
-pub use erasure::ErasureEvents;
 pub use consumer::{ConversationEvents, SchedulingEvents};
+pub use erasure::ErasureEvents;
 pub use expiry::run_expiry_sweep;

@@ -232,6 +232,9 @@ impl BlockingGrpc {
         )?;
         let body = req.get_ref();
         let identities = livedesk_platform::identity::normalize_all(&body.identities)?;
+        // An erased customer's block holds hashed identities (PRV-2).
+        let identities =
+            crate::store::SubjectData::with_hashed(&self.db, who.org_id, identities).await?;
         let ip = match body.ip_address.trim() {
             "" => None,
             raw => Some(

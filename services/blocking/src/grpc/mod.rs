@@ -2,6 +2,8 @@
 
 mod convert;
 mod handlers;
+mod privacy;
 
 pub(crate) use convert::block as block_view;
 pub use handlers::BlockingGrpc;
+pub use privacy::DataSubjectGrpc;

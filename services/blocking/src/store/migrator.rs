@@ -13,6 +13,10 @@ impl MigratorTrait for Migrator {
                 "m0001_blocks",
                 include_str!("../../migrations/0001_init.sql"),
             )),
+            Box::new(SqlMigration::new(
+                "m0002_privacy",
+                include_str!("../../migrations/0002_privacy.sql"),
+            )),
         ]
     }
 }

@@ -7,6 +7,7 @@ mod email;
 mod lifecycle;
 mod messages;
 mod pause;
+mod privacy;
 mod qualification;
 mod requests;
 mod service;
@@ -17,4 +18,5 @@ mod templates;
 mod typing;
 
 pub(crate) use convert::{ended_event, posted_event};
+pub use privacy::PrivacyGrpc;
 pub use service::ConversationsGrpc;

@@ -7,6 +7,7 @@ mod consumer;
 mod conversations;
 mod delivery;
 mod email;
+mod erasure;
 mod fanout;
 mod others;
 mod retention;
@@ -14,5 +15,6 @@ mod routing;
 
 pub use consumer::FeedEvents;
 pub use delivery::{DeliveryWorker, Mailer};
+pub use erasure::ErasureEvents;
 pub use fanout::{Fanout, TypingNote, Wake};
 pub use retention::{run_retention_sweep, sweep_once};

@@ -5,8 +5,10 @@ mod conversations;
 mod emails;
 mod feed;
 mod migrator;
+mod privacy;
 
 pub use conversations::{Conversations, Tracked};
 pub use emails::{Claimed, EmailRow, Emails, NewEmail};
 pub use feed::{Feed, FeedRow};
 pub use migrator::Migrator;
+pub use privacy::SubjectData;

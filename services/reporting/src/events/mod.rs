@@ -3,11 +3,13 @@
 
 mod blocking;
 mod conversations;
+mod erasure;
 mod routing;
 mod scheduling;
 
 pub use blocking::BlockingEvents;
 pub use conversations::ConversationEvents;
+pub use erasure::ErasureEvents;
 pub use routing::RoutingEvents;
 pub use scheduling::SchedulingEvents;
 

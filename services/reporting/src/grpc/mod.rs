@@ -3,5 +3,7 @@
 mod cells;
 mod export;
 mod handlers;
+mod privacy;
 
 pub use handlers::ReportingGrpc;
+pub use privacy::DataSubjectGrpc;

@@ -6,6 +6,7 @@ mod export;
 mod facts;
 mod generation;
 mod migrator;
+mod privacy;
 mod stats;
 
 pub use activity::{Activity, NewStateChange, NewSubmission};
@@ -13,4 +14,5 @@ pub use export::{ExportCursor, ExportRow};
 pub use facts::{BlockFact, EndedFact, Facts, WrapUpFact};
 pub use generation::ensure_generation;
 pub use migrator::Migrator;
+pub use privacy::SubjectData;
 pub use stats::statistics;

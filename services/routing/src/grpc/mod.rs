@@ -9,6 +9,7 @@ mod conference;
 mod convert;
 mod delete;
 mod offers;
+mod privacy;
 mod queues;
 mod transfer;
 mod waiting;
@@ -78,3 +79,5 @@ rpcs! {
     get_routing_settings(pb::GetRoutingSettingsRequest) -> pb::RoutingSettings;
     update_routing_settings(pb::RoutingSettings) -> pb::RoutingSettings;
 }
+
+pub use privacy::DataSubjectGrpc;

@@ -44,6 +44,8 @@ impl EventHandler for ErasureEvents {
             erasure_id: erasure.to_string(),
             service: SERVICE.into(),
         };
-        Ok(vec![self.outbox.stage(txn, event.org_id, erasure, &done).await?])
+        Ok(vec![
+            self.outbox.stage(txn, event.org_id, erasure, &done).await?,
+        ])
     }
 }

@@ -37,7 +37,9 @@ impl DataSubjectGrpc {
             .iter()
             .map(|s| Uuid::parse_str(s.trim()))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| Error::Invalid(vec![FieldViolation::new("conversation_ids", "not a UUID")]))?;
+            .map_err(|_| {
+                Error::Invalid(vec![FieldViolation::new("conversation_ids", "not a UUID")])
+            })?;
         if identities.is_empty() && ids.is_empty() {
             return Err(Error::Invalid(vec![FieldViolation::new(
                 "identities",

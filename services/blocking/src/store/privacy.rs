@@ -1,0 +1,208 @@
+//! A customer's share in blocking (PRV-1, PRV-2).
+//!
+//! Erasing a blocked customer keeps the block: stopping abuse is a
+//! legitimate interest that outlives the customer's other data, and an
+//! erasure must not be a way to lift a block. What identifies the person
+//! goes: the customer name is cleared and every identity value of the
+//! block is replaced by a keyed one-way hash (HMAC-SHA256 with a random
+//! per-org key kept in `erasure_keys`). `CheckIdentities` hashes the
+//! identities it is asked about with the same key, so the block still
+//! matches the returning customer, while the stored value reveals nothing
+//! and cannot be tested against a guessed email without the key.
+use livedesk_platform::db::{int_array, stmt, text_array, uuid_array};
+use livedesk_proto::common::v1::IdentityKind;
+use sea_orm::{ConnectionTrait, DbErr};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Prefix of a hashed identity value (never a valid clear value: clear
+/// values are normalized emails, phones and ids without this prefix).
+const HASHED: &str = "hmac:";
+
+/// HMAC-SHA256 (RFC 2104) of `msg` under `key` (keys up to 64 bytes).
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
+    let mut block = [0u8; 64];
+    let n = key.len().min(64);
+    block[..n].copy_from_slice(&key[..n]);
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(msg)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .to_vec()
+}
+
+/// The stored form of an erased identity: `hmac:` and the hex HMAC of
+/// `kind:value`.
+fn hashed(key: &[u8], kind: i32, value: &str) -> String {
+    let mac = hmac_sha256(key, format!("{kind}:{value}").as_bytes());
+    format!("{HASHED}{}", hex::encode(mac))
+}
+
+/// Data-subject queries.
+pub struct SubjectData;
+
+impl SubjectData {
+    async fn key<C: ConnectionTrait>(db: &C, org: Uuid) -> Result<Option<Vec<u8>>, DbErr> {
+        let row = db
+            .query_one_raw(stmt(
+                "SELECT key FROM erasure_keys WHERE org_id = $1",
+                [org.into()],
+            ))
+            .await?;
+        row.map(|r| r.try_get::<Vec<u8>>("", "key")).transpose()
+    }
+
+    /// The org's key, created on first use (two random UUIDs: 244 random
+    /// bits; a concurrent creation keeps the first).
+    async fn key_or_create<C: ConnectionTrait>(db: &C, org: Uuid) -> Result<Vec<u8>, DbErr> {
+        db.execute_raw(stmt(
+            "INSERT INTO erasure_keys (org_id, key) VALUES ($1, \
+               decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex')) \
+             ON CONFLICT (org_id) DO NOTHING",
+            [org.into()],
+        ))
+        .await?;
+        Self::key(db, org)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("erasure key".into()))
+    }
+
+    /// `identities` plus their hashed forms, when the org has erased a
+    /// blocked customer: what `CheckIdentities` looks for.
+    pub async fn with_hashed<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        mut identities: Vec<(IdentityKind, String)>,
+    ) -> Result<Vec<(IdentityKind, String)>, DbErr> {
+        if let Some(key) = Self::key(db, org).await? {
+            let extra: Vec<_> = identities
+                .iter()
+                .map(|(k, v)| (*k, hashed(&key, *k as i32, v)))
+                .collect();
+            identities.extend(extra);
+        }
+        Ok(identities)
+    }
+
+    /// Ids of the org's blocks on the conversations `ids` or naming any of
+    /// `identities` (in clear or hashed).
+    async fn blocks_of<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        ids: &[Uuid],
+        identities: &[(IdentityKind, String)],
+    ) -> Result<Vec<Uuid>, DbErr> {
+        let all = Self::with_hashed(db, org, identities.to_vec()).await?;
+        let kinds: Vec<i32> = all.iter().map(|(k, _)| *k as i32).collect();
+        let values: Vec<String> = all.iter().map(|(_, v)| v.clone()).collect();
+        let rows = db
+            .query_all_raw(stmt(
+                "SELECT b.id FROM blocks b WHERE b.org_id = $1 AND ( \
+                   b.conversation_id = ANY($2) \
+                   OR EXISTS (SELECT 1 FROM block_identities i \
+                              JOIN unnest($3::int[], $4::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
+                              WHERE i.block_id = b.id AND i.org_id = $1)) \
+                 ORDER BY b.id",
+                [
+                    org.into(),
+                    uuid_array(ids),
+                    int_array(&kinds),
+                    text_array(&values),
+                ],
+            ))
+            .await?;
+        rows.iter().map(|r| r.try_get::<Uuid>("", "id")).collect()
+    }
+
+    /// The customer's blocks with their identities and audit, as JSON.
+    pub async fn export<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        ids: &[Uuid],
+        identities: &[(IdentityKind, String)],
+    ) -> Result<String, DbErr> {
+        let blocks = Self::blocks_of(db, org, ids, identities).await?;
+        let row = db
+            .query_one_raw(stmt(
+                "SELECT json_build_object('blocks', (SELECT coalesce(json_agg(json_build_object( \
+                   'block', b, \
+                   'identities', (SELECT coalesce(json_agg(json_build_object('kind', i.kind, 'value', i.value)), '[]') \
+                                  FROM block_identities i WHERE i.block_id = b.id), \
+                   'audit', (SELECT coalesce(json_agg(a ORDER BY a.at), '[]') FROM block_audit a WHERE a.block_id = b.id))), '[]') \
+                 FROM blocks b WHERE b.org_id = $1 AND b.id = ANY($2)))::text AS doc",
+                [org.into(), uuid_array(&blocks)],
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
+        row.try_get::<String>("", "doc")
+    }
+
+    /// Keeps the customer's blocks but clears the name and hashes every
+    /// clear identity value (see the module doc). Idempotent: hashed values
+    /// are left alone.
+    pub async fn erase<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        ids: &[Uuid],
+        identities: &[(IdentityKind, String)],
+    ) -> Result<(), DbErr> {
+        let blocks = Self::blocks_of(db, org, ids, identities).await?;
+        if blocks.is_empty() {
+            return Ok(());
+        }
+        let key = Self::key_or_create(db, org).await?;
+        let rows = db
+            .query_all_raw(stmt(
+                "SELECT block_id, kind, value FROM block_identities \
+                 WHERE org_id = $1 AND block_id = ANY($2) AND value NOT LIKE 'hmac:%'",
+                [org.into(), uuid_array(&blocks)],
+            ))
+            .await?;
+        for r in rows {
+            let block: Uuid = r.try_get("", "block_id")?;
+            let kind: i32 = r.try_get("", "kind")?;
+            let value: String = r.try_get("", "value")?;
+            db.execute_raw(stmt(
+                "WITH gone AS (DELETE FROM block_identities WHERE block_id = $1 AND kind = $2 AND value = $3) \
+                 INSERT INTO block_identities (block_id, org_id, kind, value) VALUES ($1, $4, $2, $5) ON CONFLICT DO NOTHING",
+                [
+                    block.into(),
+                    kind.into(),
+                    value.clone().into(),
+                    org.into(),
+                    hashed(&key, kind, &value).into(),
+                ],
+            ))
+            .await?;
+        }
+        db.execute_raw(stmt(
+            "UPDATE blocks SET customer_name = '' WHERE org_id = $1 AND id = ANY($2) AND customer_name <> ''",
+            [org.into(), uuid_array(&blocks)],
+        ))
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{hashed, hmac_sha256};
+
+    #[test]
+    fn hmac_is_rfc_4231_and_keyed() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let a = hashed(b"key-one", 2, "a@example.com");
+        assert_eq!(a, hashed(b"key-one", 2, "a@example.com"));
+        assert_ne!(a, hashed(b"key-two", 2, "a@example.com"));
+        assert!(a.starts_with("hmac:") && a.len() == 5 + 64);
+    }
+}

@@ -1,0 +1,128 @@
+//! A customer's share in notifications (PRV-1, PRV-2): feed rows about
+//! the customer's conversations or addressed to the customer, what is
+//! tracked of those conversations, memberships, live-block rows, and email
+//! deliveries of those conversations or addressed to (or, for deliveries
+//! outside any conversation such as form copies, naming) the customer's
+//! email addresses.
+use livedesk_platform::db::{stmt, text_array};
+use livedesk_proto::common::v1::IdentityKind;
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+/// The customer principals: the customer members of the conversations and
+/// the web visitor ids asked about.
+const PRINCIPALS: &str = "(SELECT principal_id FROM conversation_members \
+     WHERE org_id = $1 AND conversation_id = ANY($2::text[]) AND role = 'customer' \
+     UNION SELECT unnest($4::text[]))";
+
+/// Deliveries of the conversations or requests, to one of the emails, or (outside any
+/// conversation) mentioning one in their body.
+const DELIVERIES: &str = "org_id = $1 AND ( \
+       (conversation_id <> '' AND conversation_id = ANY($2::text[])) \
+    OR (request_id <> '' AND request_id = ANY($5::text[])) \
+    OR EXISTS (SELECT 1 FROM unnest(recipients) r WHERE lower(trim(r)) = ANY($3::text[])) \
+    OR (conversation_id = '' AND EXISTS (SELECT 1 FROM unnest($3::text[]) e \
+                                         WHERE position(e IN lower(text_body || ' ' || subject)) > 0)))";
+
+fn params(
+    org: Uuid,
+    ids: &[Uuid],
+    identities: &[(IdentityKind, String)],
+    requests: &[Uuid],
+) -> [sea_orm::Value; 5] {
+    let of = |kind: IdentityKind| -> Vec<String> {
+        identities
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let emails: Vec<String> = of(IdentityKind::Email)
+        .iter()
+        .map(|e| e.to_lowercase())
+        .collect();
+    [
+        org.into(),
+        text_array(&ids),
+        text_array(&emails),
+        text_array(&of(IdentityKind::WebVisitor)),
+        text_array(&requests.iter().map(Uuid::to_string).collect::<Vec<_>>()),
+    ]
+}
+
+/// Data-subject queries.
+pub struct SubjectData;
+
+impl SubjectData {
+    /// The customer's share, as JSON (feed bodies are the encoded
+    /// `Notification` messages, base64).
+    pub async fn export<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        ids: &[Uuid],
+        identities: &[(IdentityKind, String)],
+        requests: &[Uuid],
+    ) -> Result<String, DbErr> {
+        let row = db
+            .query_one_raw(stmt(
+                &format!(
+                    "SELECT json_build_object( \
+                       'feed', (SELECT coalesce(json_agg(json_build_object('recipient', n.recipient, 'seq', n.seq, \
+                                 'conversation_id', n.conversation_id, 'kind', n.kind, 'created_at', n.created_at, \
+                                 'body_protobuf_base64', encode(n.body, 'base64')) ORDER BY n.created_at), '[]') \
+                                FROM notifications n WHERE n.org_id = $1 AND (n.conversation_id = ANY($2::text[]) \
+                                                                        OR n.recipient IN {PRINCIPALS})), \
+                       'tracked_conversations', (SELECT coalesce(json_agg(t), '[]') FROM tracked_conversations t \
+                                                 WHERE t.org_id = $1 AND t.conversation_id = ANY($2::text[])), \
+                       'members', (SELECT coalesce(json_agg(m), '[]') FROM conversation_members m \
+                                   WHERE m.org_id = $1 AND m.conversation_id = ANY($2::text[]) AND m.role = 'customer'), \
+                       'blocked', (SELECT coalesce(json_agg(b), '[]') FROM blocked_customers b \
+                                   WHERE b.org_id = $1 AND b.principal_id IN {PRINCIPALS}), \
+                       'email_deliveries', (SELECT coalesce(json_agg(d ORDER BY d.created_at), '[]') FROM email_deliveries d WHERE {DELIVERIES}) \
+                     )::text AS doc"
+                ),
+                params(org, ids, identities, requests),
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
+        row.try_get::<String>("", "doc")
+    }
+
+    /// Deletes the feed rows, memberships and live-block rows of the
+    /// customer, clears the tracked customer, and empties the matching
+    /// email deliveries (a pending one is failed: it has no recipient any
+    /// more), and the customer's own feed counter.
+    pub async fn erase<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        ids: &[Uuid],
+        identities: &[(IdentityKind, String)],
+        requests: &[Uuid],
+    ) -> Result<(), DbErr> {
+        let p = params(org, ids, identities, requests);
+        for sql in [
+            format!(
+                "DELETE FROM notifications WHERE org_id = $1 AND (conversation_id = ANY($2::text[]) OR recipient IN {PRINCIPALS})"
+            ),
+            format!("DELETE FROM blocked_customers WHERE org_id = $1 AND principal_id IN {PRINCIPALS}"),
+            // The erased customer's own sequence counter goes too: its rows
+            // are gone, and the row names the visitor.
+            format!("DELETE FROM feeds WHERE org_id = $1 AND recipient IN {PRINCIPALS}"),
+            "DELETE FROM conversation_members WHERE org_id = $1 AND conversation_id = ANY($2::text[]) AND role = 'customer'"
+                .to_owned(),
+            "UPDATE tracked_conversations SET customer = '' WHERE org_id = $1 AND conversation_id = ANY($2::text[]) AND customer <> ''"
+                .to_owned(),
+            format!(
+                "UPDATE email_deliveries SET recipients = '{{}}', subject = '', text_body = '', html_body = '', \
+                        last_error = CASE WHEN status IN (1, 3) THEN 'erased before delivery (PRV-2)' ELSE '' END, \
+                        status = CASE WHEN status IN (1, 3) THEN 4 ELSE status END, \
+                        next_attempt_at = NULL, updated_at = now() \
+                 WHERE {DELIVERIES} AND (cardinality(recipients) > 0 OR subject <> '' OR text_body <> '' OR html_body <> '')"
+            ),
+        ] {
+            db.execute_raw(stmt(&sql, p.clone())).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,52 @@
+//! A customer's share in routing (PRV-1, PRV-2): queue entries, offers,
+//! legs and transfers of the customer's conversations. Routing knows
+//! customers only through conversation ids, which conversations sends.
+use livedesk_platform::db::{stmt, uuid_array};
+use livedesk_proto::common::v1::IdentityKind;
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+/// Data-subject queries.
+pub struct SubjectData;
+
+impl SubjectData {
+    /// Everything routing holds on the conversations `ids`, as JSON.
+    pub async fn export<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        ids: &[Uuid],
+        _identities: &[(IdentityKind, String)],
+    ) -> Result<String, DbErr> {
+        let row = db
+            .query_one_raw(stmt(
+                "SELECT json_build_object( \
+                   'queue_entries', (SELECT coalesce(json_agg(q), '[]') FROM queue_entries q WHERE q.org_id = $1 AND q.conversation_id = ANY($2)), \
+                   'offers', (SELECT coalesce(json_agg(o), '[]') FROM offers o WHERE o.org_id = $1 AND o.conversation_id = ANY($2)), \
+                   'legs', (SELECT coalesce(json_agg(l), '[]') FROM legs l WHERE l.org_id = $1 AND l.conversation_id = ANY($2)) \
+                 )::text AS doc",
+                [org.into(), uuid_array(ids)],
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
+        row.try_get::<String>("", "doc")
+    }
+
+    /// Redacts the customer's name, principal and first messages from the
+    /// queue entries of `ids` (offers and legs name agents, not customers).
+    pub async fn erase<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        ids: &[Uuid],
+        _identities: &[(IdentityKind, String)],
+    ) -> Result<(), DbErr> {
+        db.execute_raw(stmt(
+            "UPDATE queue_entries SET customer_name = '', first_messages = '{}', \
+                    customer_principal_id = 'erased:' || conversation_id::text \
+             WHERE org_id = $1 AND conversation_id = ANY($2) \
+               AND (customer_name <> '' OR cardinality(first_messages) > 0 OR customer_principal_id NOT LIKE 'erased:%')",
+            [org.into(), uuid_array(ids)],
+        ))
+        .await?;
+        Ok(())
+    }
+}
