@@ -66,7 +66,11 @@ service_env() {
   case "$svc" in
     conversations)
       echo "LIVEDESK_CONVERSATIONS__BLOCKING_URL=http://blocking:50051"
-      echo "LIVEDESK_CONVERSATIONS__SCHEDULING_URL=http://scheduling:50051" ;;
+      echo "LIVEDESK_CONVERSATIONS__SCHEDULING_URL=http://scheduling:50051"
+      # Data-subject exports ask every service for its share (PRV-1).
+      echo "LIVEDESK_CONVERSATIONS__ROUTING_URL=http://routing:50051"
+      echo "LIVEDESK_CONVERSATIONS__REPORTING_URL=http://reporting:50051"
+      echo "LIVEDESK_CONVERSATIONS__NOTIFICATIONS_URL=http://notifications:50051" ;;
     blocking) echo "LIVEDESK_BLOCKING__CONVERSATIONS_URL=http://conversations:50051" ;;
     scheduling) echo "LIVEDESK_SCHEDULING__ROUTING_URL=http://routing:50051"; echo "LIVEDESK_SCHEDULING__BLOCKING_URL=http://blocking:50051" ;;
   esac

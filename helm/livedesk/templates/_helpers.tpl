@@ -6,7 +6,7 @@ routing conversations blocking scheduling reporting notifications
 {{- end }}
 
 {{- define "livedesk.peers" -}}
-conversations: [blocking, scheduling]
+conversations: [blocking, scheduling, routing, reporting, notifications]
 blocking: [conversations]
 scheduling: [routing, blocking]
 {{- end }}
