@@ -29,11 +29,12 @@ pub struct ErasureEvents {
     pub attachments: Arc<dyn ObjectStore>,
 }
 
+/// The erasure id, conversation ids and identities of a request.
+type Parsed = (Uuid, Vec<Uuid>, Vec<(IdentityKind, String)>);
+
 /// Parses the request's conversation ids and identities; anything
 /// malformed is a permanent failure (dead-lettered, never half applied).
-pub(crate) fn parse_request(
-    e: &CustomerErasureRequested,
-) -> Result<(Uuid, Vec<Uuid>, Vec<(IdentityKind, String)>), HandlerError> {
+fn parse_request(e: &CustomerErasureRequested) -> Result<Parsed, HandlerError> {
     let erasure = Uuid::parse_str(&e.erasure_id)
         .map_err(|_| HandlerError::permanent("erasure_id is not a UUID"))?;
     let ids = e
