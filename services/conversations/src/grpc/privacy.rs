@@ -157,13 +157,13 @@ impl PrivacyGrpc {
         let org = who.org_id;
         let typed = identities_of(&req.get_ref().identities)?;
         let id = Uuid::now_v7();
-        let txn = self.db.begin().await?;
-        let ids = Privacy::conversations_of(&txn, org, &typed).await?;
         // Every service erases by all the customer's identities, not only
         // the ones the admin typed.
-        let identities = Privacy::all_identities(&txn, org, &ids, &typed).await?;
+        let ids = Privacy::conversations_of(&self.db, org, &typed).await?;
+        let identities = Privacy::all_identities(&self.db, org, &ids, &typed).await?;
         // Scheduling names the customer's form submissions, so reporting
         // can erase its masked copies by id (fails closed when it is down).
+        // Asked before the transaction: no lock is held across a peer call.
         let ask = pb::CollectSubjectDataRequest {
             identities: to_proto_identities(&identities),
             conversation_ids: ids.iter().map(Uuid::to_string).collect(),
@@ -174,6 +174,10 @@ impl PrivacyGrpc {
             "scheduling",
             &self.collect_from(org, "scheduling", &ask).await?,
         )?);
+        let txn = self.db.begin().await?;
+        // Conversations of those identities that started since are
+        // included; the live check runs on the final set.
+        let ids = Privacy::conversations_of(&txn, org, &typed).await?;
         if Privacy::any_live(&txn, org, &ids).await? {
             return Err(Error::FailedPrecondition(
                 "the customer has a live conversation: end it before erasing",
