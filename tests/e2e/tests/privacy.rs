@@ -764,3 +764,31 @@ async fn retention_purges_only_conversations_ended_before_the_period() {
     );
     suite.stop().await.unwrap();
 }
+
+// spec: PRV-1
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_export_fails_closed_when_a_service_is_down() {
+    let mut suite = Suite::start().await.unwrap();
+    let org = Uuid::now_v7();
+    let admin = suite.env.token(org, "admin-ada", Role::Admin);
+    let mut privacy = PrivacyServiceClient::new(suite.conversations.channel().await.unwrap());
+    let ask = || prv::ExportCustomerDataRequest {
+        identities: vec![CustomerIdentity {
+            kind: IdentityKind::Email as i32,
+            value: "someone@example.com".into(),
+        }],
+    };
+    // With every service up, an export of nobody is an empty document.
+    privacy
+        .export_customer_data(authed(&admin, ask()))
+        .await
+        .unwrap();
+    // Reporting down: no partial export presented as complete.
+    suite.reporting.shutdown().await.unwrap();
+    let down = privacy
+        .export_customer_data(authed(&admin, ask()))
+        .await
+        .unwrap_err();
+    assert_eq!(down.code(), tonic::Code::Unavailable, "{down:?}");
+    suite.stop().await.unwrap();
+}
