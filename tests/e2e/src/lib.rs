@@ -2,6 +2,7 @@
 //! their own databases and NATS prefix, and clients for all of them.
 
 use livedesk_platform::Env;
+use livedesk_testkit::smtp::SmtpServer;
 use livedesk_testkit::{RunningService, TestEnv, spawn};
 use livedeskctl::{Clients, Endpoints, Tokens};
 use uuid::Uuid;
@@ -15,6 +16,8 @@ pub struct Suite {
     pub reporting: RunningService,
     pub notifications: RunningService,
     pub clients: Clients,
+    /// The suite's own SMTP relay (a real server; mail lands in its dir).
+    pub smtp: SmtpServer,
     ports: Ports,
     /// Last field: dropped (databases and streams removed) after the
     /// services above were told to stop.
@@ -51,7 +54,22 @@ fn vars(env: &TestEnv, service: &str, ports: &Ports) -> Env {
     for (peer, port) in peers {
         extra.push((format!("LIVEDESK_{upper}__{peer}_URL"), url(*port)));
     }
+    if service == "notifications" {
+        extra.push((
+            "LIVEDESK_NOTIFICATIONS__SMTP_URL".into(),
+            format!("smtp://127.0.0.1:{}", ports.smtp),
+        ));
+        extra.push((
+            "LIVEDESK_NOTIFICATIONS__SMTP_FROM".into(),
+            "support@livedesk.example".into(),
+        ));
+    }
     if service == "conversations" {
+        // Attachments in the test's own directory, never the checkout.
+        extra.push((
+            "LIVEDESK_CONVERSATIONS__ATTACHMENTS_DIR".into(),
+            ports.attachments_dir.clone(),
+        ));
         // Retention sweeps every second, so a test sees a purge (PRV-3).
         extra.push((
             "LIVEDESK_CONVERSATIONS__RETENTION_SWEEP_SECS".into(),
@@ -68,6 +86,8 @@ struct Ports {
     conversations: u16,
     reporting: u16,
     notifications: u16,
+    smtp: u16,
+    attachments_dir: String,
 }
 
 impl Ports {
@@ -87,6 +107,7 @@ impl Suite {
     /// Starts the six services.
     pub async fn start() -> anyhow::Result<Self> {
         let env = TestEnv::new().await?;
+        let smtp = SmtpServer::start().await?;
         let ports = Ports {
             routing: free_port()?,
             blocking: free_port()?,
@@ -94,6 +115,14 @@ impl Suite {
             conversations: free_port()?,
             reporting: free_port()?,
             notifications: free_port()?,
+            smtp: smtp.port,
+            attachments_dir: std::env::temp_dir()
+                .join(format!(
+                    "livedesk-e2e-attachments-{}",
+                    Uuid::now_v7().simple()
+                ))
+                .to_string_lossy()
+                .into_owned(),
         };
         let routing = spawn::<livedesk_routing::App>(&vars(&env, "routing", &ports)).await?;
         let blocking = spawn::<livedesk_blocking::App>(&vars(&env, "blocking", &ports)).await?;
@@ -121,6 +150,7 @@ impl Suite {
             reporting,
             notifications,
             clients,
+            smtp,
             ports,
         })
     }

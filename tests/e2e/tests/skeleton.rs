@@ -6,7 +6,7 @@
 use livedesk_e2e::Suite;
 use livedesk_proto::conversations::v1::ConversationStatus;
 
-// spec: RTG-2, RTG-4, RTG-5, CNV-3, CNV-4, CNV-8, BLK-1, BLK-2, BLK-3, NTF-1, NTF-3, RPT-2, RPT-3, RPT-4, EVT-1, TEN-1
+// spec: RTG-2, RTG-4, RTG-5, CNV-3, CNV-4, CNV-8, BLK-1, BLK-2, BLK-3, NTF-1, NTF-2, NTF-3, RPT-2, RPT-3, RPT-4, EVT-1, TEN-1
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_conversation_walks_through_all_six_services() {
     let suite = Suite::start().await.unwrap();
@@ -65,6 +65,23 @@ async fn one_conversation_walks_through_all_six_services() {
             .contains("conversation_id"),
         "header row"
     );
+
+    // The transcript email really reached the suite's SMTP relay, once,
+    // under the delivery's stable Message-ID (CNV-8, NTF-2).
+    let mail = suite
+        .smtp
+        .wait_for_message(30, |m| {
+            m.envelope_to().iter().any(|t| t == "marie@example.com")
+        })
+        .await
+        .expect("the transcript email in the relay's mailbox");
+    let message_id = mail.message_id().expect("a Message-ID");
+    assert!(
+        message_id.contains(&report.transcript_delivery_id),
+        "{message_id} names delivery {}",
+        report.transcript_delivery_id
+    );
+    assert_eq!(suite.smtp.with_message_id(&message_id).unwrap().len(), 1);
 
     // g. The blocked visitor: conversation BLOCKED, next message dropped and
     // never shown, no notification to them, new conversation refused.
