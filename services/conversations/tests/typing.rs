@@ -135,3 +135,48 @@ async fn typing_reaches_the_other_side_only_rate_limited_and_unstored() {
         Code::FailedPrecondition
     );
 }
+
+// spec: NTF-3, BLK-3
+#[tokio::test]
+async fn no_typing_leaves_or_reaches_a_blocked_customer() {
+    use livedesk_proto::blocking::v1::BlockCustomerRequest;
+    use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
+
+    let h = Harness::start().await;
+    let blocked = h.active_chat("v1", "a1").await;
+    let other = h.active_chat("v2", "a2").await;
+    let nats = h.env.nats().await.unwrap();
+    let mut sub = nats
+        .subscribe(Subjects::new(h.env.prefix.clone()).typing(&h.org.to_string()))
+        .await
+        .unwrap();
+    nats.flush().await.unwrap();
+    let (visitor, agent) = (h.token("v1", Role::Visitor), h.token("a1", Role::Agent));
+    BlockingServiceClient::new(h.blocking.channel().await.unwrap())
+        .block_customer(authed(
+            &agent,
+            BlockCustomerRequest {
+                conversation_id: blocked.id.clone(),
+                reason: "abuse".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    h.wait_status(&blocked.id, pb::ConversationStatus::Blocked)
+        .await;
+
+    // Neither side of the blocked conversation may type any more...
+    for token in [&visitor, &agent] {
+        assert_eq!(
+            send(&h, token, &blocked.id, true).await.unwrap_err().code(),
+            Code::FailedPrecondition
+        );
+    }
+    // ...and nothing of theirs went out: the next indicator on the wire is
+    // the positive marker from another conversation.
+    send(&h, &h.token("v2", Role::Visitor), &other.id, true)
+        .await
+        .unwrap();
+    assert_eq!(next(&mut sub).await, (vec!["a2".into()], "v2".into(), true));
+}

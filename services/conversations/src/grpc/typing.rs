@@ -103,13 +103,15 @@ impl ConversationsGrpc {
         let body = req.get_ref();
         let id = parse_uuid("conversation_id", &body.conversation_id)?;
         let row = visible(&self.db, &who, id).await?;
+        // The state first, as for replies (BLK-4): an ended or BLOCKED
+        // conversation refuses everyone who can see it alike.
+        if !row.status().is_live() {
+            return Err(Error::FailedPrecondition("the conversation has ended"));
+        }
         if who.role != Role::Visitor && !row.is_active_agent(&who.id) {
             return Err(Error::PermissionDenied(
                 "only an agent taking part in the conversation can type in it",
             ));
-        }
-        if !row.status().is_live() {
-            return Err(Error::FailedPrecondition("the conversation has ended"));
         }
         let blocked = BlockedCache::for_conversation(&self.db, who.org_id, id)
             .await?
