@@ -29,12 +29,6 @@ struct Reads {
     listed_request: bool,
 }
 
-impl Reads {
-    fn code(&self, rpc: &str) -> Code {
-        self.codes.iter().find(|(r, _)| *r == rpc).unwrap().1
-    }
-}
-
 /// Calls every read RPC that takes an id, and both listings.
 async fn reads(
     c: &mut Client,
