@@ -50,8 +50,7 @@ pub const EVENT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(7 
 
 /// How long a dead letter is kept: long enough for an operator to look at
 /// it and replay it, bounded for the same reason as [`EVENT_MAX_AGE`].
-pub const DEAD_LETTER_MAX_AGE: std::time::Duration =
-    std::time::Duration::from_secs(30 * 24 * 3600);
+pub const DEAD_LETTER_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
 /// Creates (idempotently) the streams of `producers` and the dead-letter
 /// stream (EVT-4). Services call it on start for the streams they publish

@@ -89,7 +89,9 @@ impl ConversationsService for ConversationsGrpc {
         &self,
         req: Request<pb::SendTypingRequest>,
     ) -> Result<pb::SendTypingResponse> {
-        Ok(Response::new(ConversationsGrpc::send_typing(self, req).await?))
+        Ok(Response::new(
+            ConversationsGrpc::send_typing(self, req).await?,
+        ))
     }
 
     async fn list_messages(

@@ -7,10 +7,10 @@ mod entries;
 mod legs;
 mod memberships;
 mod migrator;
-mod privacy;
 mod offers;
 mod orgs;
 mod positions;
+mod privacy;
 mod queues;
 mod transfers;
 
@@ -20,10 +20,10 @@ pub use entries::{Entries, EntryRow, NewEntry, WaitingCursor};
 pub use legs::{LegRow, Legs};
 pub use memberships::Memberships;
 pub use migrator::Migrator;
-pub use privacy::SubjectData;
 pub use offers::{NewOffer, OfferRow, Offers};
 pub use orgs::Orgs;
 pub use positions::Positions;
+pub use privacy::SubjectData;
 pub use queues::{QueueRow, Queues};
 pub use transfers::Transfers;
 

@@ -3,8 +3,8 @@
 mod convert;
 mod forms;
 mod handlers;
-mod schedules;
 mod privacy;
+mod schedules;
 
-pub use privacy::DataSubjectGrpc;
 pub use handlers::SchedulingGrpc;
+pub use privacy::DataSubjectGrpc;
