@@ -13,6 +13,7 @@
 mod both;
 pub mod consumer;
 mod envelope;
+mod erasure;
 mod host;
 pub mod migration;
 mod outbox;
@@ -22,6 +23,7 @@ mod trace;
 pub use both::Both;
 pub use consumer::{ConsumerConfig, ConsumerContext, EventHandler, HandlerError};
 pub use envelope::ReceivedEvent;
+pub use erasure::ErasureEvents;
 pub use host::Host;
 pub use migration::events_migration;
 pub use outbox::{Outbox, Staged};

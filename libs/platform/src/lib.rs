@@ -20,6 +20,7 @@ pub mod peer;
 pub mod runtime;
 pub mod server;
 pub mod shutdown;
+pub mod subject;
 pub mod tasks;
 pub mod telemetry;
 pub mod time;

@@ -55,6 +55,7 @@ impl ServiceApp for App {
                 ConversationEvents,
                 ErasureEvents {
                     outbox: host.outbox.clone(),
+                    share: crate::store::SubjectData,
                 },
             )),
         );
@@ -64,6 +65,7 @@ impl ServiceApp for App {
         Ok(Self {
             privacy: DataSubjectGrpc {
                 db: host.rt.db.clone(),
+                share: crate::store::SubjectData,
             },
             host,
             grpc,

@@ -67,6 +67,7 @@ impl ServiceApp for App {
                 // Erasure requests (PRV-2) share the conversations consumer.
                 let erasure = ErasureEvents {
                     outbox: host.outbox.clone(),
+                    share: crate::store::SubjectData,
                 };
                 host.consume(producer, Arc::new(Both(handler.clone(), erasure)));
             } else {
@@ -96,6 +97,7 @@ impl ServiceApp for App {
         Ok(Self {
             privacy: DataSubjectGrpc {
                 db: host.rt.db.clone(),
+                share: crate::store::SubjectData,
             },
             host,
             grpc,

@@ -82,6 +82,7 @@ impl ServiceApp for App {
         let service = consumer_service(cfg.read_model_generation);
         let erasure = ErasureEvents {
             outbox: host.outbox.clone(),
+            share: crate::store::SubjectData,
         };
         consume(
             &mut host,
@@ -98,6 +99,7 @@ impl ServiceApp for App {
         Ok(Self {
             privacy: DataSubjectGrpc {
                 db: host.rt.db.clone(),
+                share: crate::store::SubjectData,
             },
             host,
             grpc,

@@ -53,6 +53,7 @@ impl ServiceApp for App {
                 },
                 ErasureEvents {
                     outbox: host.outbox.clone(),
+                    share: crate::store::SubjectData,
                 },
             )),
         );
@@ -76,6 +77,7 @@ impl ServiceApp for App {
         Ok(Self {
             privacy: DataSubjectGrpc {
                 db: host.rt.db.clone(),
+                share: crate::store::SubjectData,
             },
             host,
             grpc,

@@ -68,11 +68,13 @@ impl ServiceApp for App {
             "conversations",
             Arc::new(ErasureEvents {
                 outbox: host.outbox.clone(),
+                share: crate::store::SubjectData,
             }),
         );
         Ok(Self {
             privacy: DataSubjectGrpc {
                 db: host.rt.db.clone(),
+                share: crate::store::SubjectData,
             },
             host,
             grpc,

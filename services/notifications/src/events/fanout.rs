@@ -114,46 +114,31 @@ impl Fanout {
         tokio::join!(self.run_wakes(nats, subjects, shutdown), typing);
     }
 
-    /// Forwards typing indicators (undecodable ones are dropped).
+    /// Forwards typing indicators.
     async fn run_typing(
         self,
         nats: async_nats::Client,
         subjects: Subjects,
         shutdown: CancellationToken,
     ) {
-        let filter = subjects.typing_all();
-        while !shutdown.is_cancelled() {
-            let mut sub = match nats.subscribe(filter.clone()).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "typing subscription failed, retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+        follow(
+            &nats,
+            subjects.typing_all(),
+            "typing",
+            &shutdown,
+            |org, msg| {
+                let notification = match Notification::decode(msg.payload.as_ref()) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "undecodable typing indicator dropped");
+                        return;
                     }
-                }
-            };
-            loop {
-                let msg = tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    m = sub.next() => m,
-                };
-                let Some(msg) = msg else { break };
-                let Some(org) = msg
-                    .subject
-                    .rsplit('.')
-                    .next()
-                    .and_then(|o| Uuid::parse_str(o).ok())
-                else {
-                    continue;
-                };
-                let Ok(notification) = Notification::decode(msg.payload.as_ref()) else {
-                    continue;
                 };
                 // Only typing, only unsequenced: nothing else takes this path.
                 if notification.sequence != 0 || !matches!(notification.kind, Some(Kind::Typing(_)))
                 {
-                    continue;
+                    tracing::warn!("a non-typing notification on the typing subject dropped");
+                    return;
                 }
                 let recipients: Vec<String> = msg
                     .headers
@@ -170,8 +155,9 @@ impl Fanout {
                     recipients: Arc::new(recipients),
                     notification: Arc::new(notification),
                 });
-            }
-        }
+            },
+        )
+        .await;
     }
 
     /// Forwards wake-ups.
@@ -181,37 +167,53 @@ impl Fanout {
         subjects: Subjects,
         shutdown: CancellationToken,
     ) {
-        let filter = subjects.push_all();
-        while !shutdown.is_cancelled() {
-            let mut sub = match nats.subscribe(filter.clone()).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "push subscription failed, retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                    }
-                }
-            };
-            loop {
-                let msg = tokio::select! {
+        follow(&nats, subjects.push_all(), "push", &shutdown, |org, msg| {
+            // No receiver (no open stream) is normal.
+            let _ = self.tx.send(Wake {
+                org,
+                recipients: Arc::new(decode(&msg.payload)),
+            });
+        })
+        .await;
+    }
+}
+
+/// Keeps a core-NATS subscription on `filter` open until shutdown
+/// (subscribing again after a failure or a closed subscription) and hands
+/// `on` every message with its org, the subject's last token; a message
+/// whose subject names no org is dropped with a warning.
+async fn follow(
+    nats: &async_nats::Client,
+    filter: String,
+    what: &'static str,
+    shutdown: &CancellationToken,
+    mut on: impl FnMut(Uuid, async_nats::Message),
+) {
+    while !shutdown.is_cancelled() {
+        let mut sub = match nats.subscribe(filter.clone()).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, what, "subscription failed, retrying");
+                tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    m = sub.next() => m,
-                };
-                let Some(msg) = msg else { break };
-                let Some(org) = msg
-                    .subject
-                    .rsplit('.')
-                    .next()
-                    .and_then(|o| Uuid::parse_str(o).ok())
-                else {
-                    continue;
-                };
-                // No receiver (no open stream) is normal.
-                let _ = self.tx.send(Wake {
-                    org,
-                    recipients: Arc::new(decode(&msg.payload)),
-                });
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        loop {
+            let msg = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                m = sub.next() => m,
+            };
+            let Some(msg) = msg else { break };
+            match msg
+                .subject
+                .rsplit('.')
+                .next()
+                .and_then(|o| Uuid::parse_str(o).ok())
+            {
+                Some(org) => on(org, msg),
+                None => tracing::warn!(what, "a message without an org dropped"),
             }
         }
     }

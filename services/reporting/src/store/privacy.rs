@@ -18,6 +18,7 @@ fn params(org: Uuid, ids: &[Uuid], forms: &[Uuid]) -> [sea_orm::Value; 3] {
 }
 
 /// Data-subject queries.
+#[derive(Debug, Clone, Copy)]
 pub struct SubjectData;
 
 impl SubjectData {
@@ -71,5 +72,29 @@ impl SubjectData {
             db.execute_raw(stmt(&sql, p.clone())).await?;
         }
         Ok(())
+    }
+}
+
+/// This service's share for the shared export and erasure
+/// (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
+impl livedesk_platform::subject::SubjectShare for SubjectData {
+    const SERVICE: &'static str = "reporting";
+
+    async fn export(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        org: Uuid,
+        s: &livedesk_platform::subject::SubjectScope,
+    ) -> Result<String, DbErr> {
+        Self::export(db, org, &s.conversations, &s.form_submissions).await
+    }
+
+    async fn erase(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        org: Uuid,
+        s: &livedesk_platform::subject::SubjectScope,
+    ) -> Result<(), DbErr> {
+        Self::erase(txn, org, &s.conversations, &s.form_submissions).await
     }
 }

@@ -1,51 +1,5 @@
-//! Erasure of the scheduling service's share (PRV-2, PRV-3): on
-//! `CustomerErasureRequested` it redacts the values and visitor id of those form submissions, then answers `CustomerErased`.
-//! Only the named identities and conversations of the event's org are
-//! touched; a redelivered event finds nothing more to change.
-use livedesk_events::{EventHandler, HandlerError, Outbox, ReceivedEvent, Staged};
-use livedesk_proto::privacy::v1::{CustomerErased, CustomerErasureRequested};
-use sea_orm::DatabaseTransaction;
-use uuid::Uuid;
-
-use crate::store::SubjectData;
-
-/// This service's name in `CustomerErased`.
-const SERVICE: &str = "scheduling";
+//! Erasure of the scheduling service's share (PRV-2, PRV-3), by the shared
+//! handler over this service's queries (`crate::store::SubjectData`).
 
 /// Consumes `CustomerErasureRequested` from the conversations stream.
-pub struct ErasureEvents {
-    pub outbox: Outbox,
-}
-
-impl EventHandler for ErasureEvents {
-    async fn handle(
-        &self,
-        txn: &DatabaseTransaction,
-        event: &ReceivedEvent,
-    ) -> Result<Vec<Staged>, HandlerError> {
-        let Some(req) = event.payload::<CustomerErasureRequested>() else {
-            return Ok(vec![]);
-        };
-        let req = req?;
-        let erasure = Uuid::parse_str(&req.erasure_id)
-            .map_err(|_| HandlerError::permanent("erasure_id is not a UUID"))?;
-        let ids = req
-            .conversation_ids
-            .iter()
-            .map(|s| Uuid::parse_str(s))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| HandlerError::permanent("conversation_ids: not a UUID"))?;
-        // Malformed identities are never guessed at: dead-lettered at once.
-        let identities = livedesk_platform::identity::normalize_all(&req.identities)
-            .map_err(|v| HandlerError::permanent(format!("identities: {v:?}")))?;
-        SubjectData::erase(txn, event.org_id, &ids, &identities).await?;
-        tracing::info!(erasure_id = %erasure, conversations = ids.len(), "customer data erased");
-        let done = CustomerErased {
-            erasure_id: erasure.to_string(),
-            service: SERVICE.into(),
-        };
-        Ok(vec![
-            self.outbox.stage(txn, event.org_id, erasure, &done).await?,
-        ])
-    }
-}
+pub type ErasureEvents = livedesk_events::ErasureEvents<crate::store::SubjectData>;

@@ -33,6 +33,7 @@ fn params(org: Uuid, identities: &[(IdentityKind, String)]) -> [sea_orm::Value; 
 }
 
 /// Data-subject queries.
+#[derive(Debug, Clone, Copy)]
 pub struct SubjectData;
 
 impl SubjectData {
@@ -79,5 +80,29 @@ impl SubjectData {
         ))
         .await?;
         Ok(())
+    }
+}
+
+/// This service's share for the shared export and erasure
+/// (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
+impl livedesk_platform::subject::SubjectShare for SubjectData {
+    const SERVICE: &'static str = "scheduling";
+
+    async fn export(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        org: Uuid,
+        s: &livedesk_platform::subject::SubjectScope,
+    ) -> Result<String, DbErr> {
+        Self::export(db, org, &s.conversations, &s.identities).await
+    }
+
+    async fn erase(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        org: Uuid,
+        s: &livedesk_platform::subject::SubjectScope,
+    ) -> Result<(), DbErr> {
+        Self::erase(txn, org, &s.conversations, &s.identities).await
     }
 }
