@@ -27,6 +27,10 @@ command -v podman >/dev/null 2>&1 || missing+=(podman)
 command -v runc >/dev/null 2>&1 || [[ -x /usr/sbin/runc ]] || missing+=(runc)
 command -v debootstrap >/dev/null 2>&1 || [[ -x /usr/sbin/debootstrap ]] || missing+=(debootstrap)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# Container names resolve on a Podman network (the image test and the cluster
+# reach postgres, nats and peers by name) only with the CNI dnsname plugin,
+# which Debian's podman does not pull in.
+[[ -x /usr/lib/cni/dnsname ]] || missing+=(golang-github-containernetworking-plugin-dnsname)
 if ((${#missing[@]})); then
     command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
     log "installing ${missing[*]}"
