@@ -2,6 +2,7 @@
 //! their own databases and NATS prefix, and clients for all of them.
 
 use livedesk_platform::Env;
+use livedesk_proto::routing::v1 as rtg;
 use livedesk_testkit::smtp::SmtpServer;
 use livedesk_testkit::{RunningService, TestEnv, spawn};
 use livedeskctl::{Clients, Endpoints, Tokens};
@@ -216,4 +217,47 @@ impl Suite {
         self.routing.stop().await?;
         Ok(())
     }
+}
+
+/// Puts `agent` (a token) AVAILABLE for routing.
+pub async fn available(c: &Clients, agent: &str) -> anyhow::Result<()> {
+    c.routing
+        .clone()
+        .set_agent_state(livedeskctl::tokens::authed(
+            agent,
+            rtg::SetAgentStateRequest {
+                state: rtg::AgentState::Available as i32,
+                display_name: "Ada".into(),
+                ..Default::default()
+            },
+        ))
+        .await?;
+    Ok(())
+}
+
+/// Waits for the offer of conversation `id` to `agent` and accepts it.
+pub async fn accept(c: &Clients, agent: &str, id: &str) -> anyhow::Result<()> {
+    let offer = livedesk_testkit::eventually(30, "the offer", || async {
+        c.routing
+            .clone()
+            .list_offers(livedeskctl::tokens::authed(
+                agent,
+                rtg::ListOffersRequest::default(),
+            ))
+            .await
+            .ok()?
+            .into_inner()
+            .offers
+            .into_iter()
+            .find(|o| o.conversation_id == id)
+    })
+    .await?;
+    c.routing
+        .clone()
+        .accept_offer(livedeskctl::tokens::authed(
+            agent,
+            rtg::AcceptOfferRequest { offer_id: offer.id },
+        ))
+        .await?;
+    Ok(())
 }

@@ -6,11 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use livedesk_auth::Role;
-use livedesk_e2e::Suite;
+use livedesk_e2e::{Suite, accept, available};
 use livedesk_proto::blocking::v1 as blk;
 use livedesk_proto::common::v1::{Channel, CustomerIdentity, IdentityKind};
 use livedesk_proto::conversations::v1 as cnv;
-use livedesk_proto::routing::v1 as rtg;
 use livedesk_testkit::eventually;
 use livedeskctl::Clients;
 use livedeskctl::tokens::authed;
@@ -97,46 +96,6 @@ async fn wait_status(c: &Clients, token: &str, id: &str, want: cnv::Conversation
     .unwrap();
 }
 
-async fn available(c: &Clients, agent: &str) {
-    c.routing
-        .clone()
-        .set_agent_state(authed(
-            agent,
-            rtg::SetAgentStateRequest {
-                state: rtg::AgentState::Available as i32,
-                display_name: "Ada".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap();
-}
-
-/// The first offer of `id` to `agent` is accepted.
-async fn accept(c: &Clients, agent: &str, id: &str) {
-    let offer = eventually(20, "the offer", || async {
-        c.routing
-            .clone()
-            .list_offers(authed(agent, rtg::ListOffersRequest::default()))
-            .await
-            .unwrap()
-            .into_inner()
-            .offers
-            .into_iter()
-            .find(|o| o.conversation_id == id)
-    })
-    .await
-    .unwrap();
-    c.routing
-        .clone()
-        .accept_offer(authed(
-            agent,
-            rtg::AcceptOfferRequest { offer_id: offer.id },
-        ))
-        .await
-        .unwrap();
-}
-
 // spec: BLK-2, BLK-3, BLK-4, BLK-5, CNV-8, NTF-3
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_block_ends_every_live_conversation_refuses_replies_and_email_and_an_unblock_starts_anew()
@@ -158,14 +117,14 @@ async fn a_block_ends_every_live_conversation_refuses_replies_and_email_and_an_u
     let bystander = tokens
         .mint("visitor-bystander", Role::Visitor, None)
         .unwrap();
-    available(c, &agent).await;
+    available(c, &agent).await.unwrap();
 
     let web_ids = vec![
         identity(IdentityKind::Email, "abuser@example.com"),
         identity(IdentityKind::Phone, "+33612345678"),
     ];
     let first = start(c, &visitor, Channel::WebChat, web_ids, "", "hello").await;
-    accept(c, &agent, &first.id).await;
+    accept(c, &agent, &first.id).await.unwrap();
     wait_status(c, &agent, &first.id, cnv::ConversationStatus::Active).await;
     // A second live conversation of the same customer (same phone) on
     // another channel, still waiting; and someone else's.
@@ -400,7 +359,7 @@ async fn an_ip_block_ends_live_conversations_from_that_range_and_drops_their_mes
     let elsewhere = tokens
         .mint("visitor-elsewhere", Role::Visitor, None)
         .unwrap();
-    available(c, &agent).await;
+    available(c, &agent).await.unwrap();
     let inside = start(
         c,
         &from_range,

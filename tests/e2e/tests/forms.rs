@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use livedesk_auth::Role;
-use livedesk_e2e::Suite;
+use livedesk_e2e::{Suite, accept, available};
 use livedesk_proto::blocking::v1 as blk;
 use livedesk_proto::common::v1::{Channel, CustomerIdentity, IdentityKind};
 use livedesk_proto::conversations::v1 as cnv;
@@ -56,46 +56,6 @@ async fn start(
         Some(cnv::start_conversation_response::Outcome::Conversation(c)) => c,
         other => panic!("no conversation: {other:?}"),
     }
-}
-
-async fn available(c: &Clients, agent: &str) {
-    c.routing
-        .clone()
-        .set_agent_state(authed(
-            agent,
-            rtg::SetAgentStateRequest {
-                state: rtg::AgentState::Available as i32,
-                display_name: "Ada".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap();
-}
-
-/// The offer of `id` to `agent` is accepted.
-async fn accept(c: &Clients, agent: &str, id: &str) {
-    let offer = eventually(30, "the offer", || async {
-        c.routing
-            .clone()
-            .list_offers(authed(agent, rtg::ListOffersRequest::default()))
-            .await
-            .unwrap()
-            .into_inner()
-            .offers
-            .into_iter()
-            .find(|o| o.conversation_id == id)
-    })
-    .await
-    .unwrap();
-    c.routing
-        .clone()
-        .accept_offer(authed(
-            agent,
-            rtg::AcceptOfferRequest { offer_id: offer.id },
-        ))
-        .await
-        .unwrap();
 }
 
 async fn status(c: &Clients, token: &str, id: &str) -> i32 {
@@ -325,9 +285,9 @@ async fn a_contact_form_makes_a_request_with_its_custom_fields_and_every_copy_is
     assert!(copied.contains(&("company".into(), "Acme".into())));
 
     // An offline form filled in for a live chat joins that chat's request.
-    available(c, &agent).await;
+    available(c, &agent).await.unwrap();
     let chat = start(c, &chatter, "", vec![]).await;
-    accept(c, &agent, &chat.id).await;
+    accept(c, &agent, &chat.id).await.unwrap();
     let offline = offline_form(c, &chatter, "").await;
     let sent = submit(
         c,
@@ -399,9 +359,9 @@ async fn a_customer_waiting_past_the_queues_delay_is_offered_the_offline_form_on
         .upsert_agent(authed(&admin, upsert(1)))
         .await
         .unwrap();
-    available(c, &agent).await;
+    available(c, &agent).await.unwrap();
     let busy = start(c, &first, &queue.id, vec![]).await;
-    accept(c, &agent, &busy.id).await;
+    accept(c, &agent, &busy.id).await.unwrap();
 
     let mut feed = c
         .notifications
@@ -482,7 +442,7 @@ async fn a_customer_waiting_past_the_queues_delay_is_offered_the_offline_form_on
         .upsert_agent(authed(&admin, upsert(2)))
         .await
         .unwrap();
-    accept(c, &agent, &chat.id).await;
+    accept(c, &agent, &chat.id).await.unwrap();
     loop {
         match next(&mut feed).await.kind {
             Some(Kind::OfflineForm(o)) => panic!("offered twice: {o:?}"),
@@ -655,7 +615,7 @@ async fn a_blocked_customers_form_looks_accepted_is_never_listed_and_is_counted_
     let innocent = tokens
         .mint("visitor-innocent", Role::Visitor, None)
         .unwrap();
-    available(c, &agent).await;
+    available(c, &agent).await.unwrap();
     let chat = start(
         c,
         &customer,
@@ -666,7 +626,7 @@ async fn a_blocked_customers_form_looks_accepted_is_never_listed_and_is_counted_
         }],
     )
     .await;
-    accept(c, &agent, &chat.id).await;
+    accept(c, &agent, &chat.id).await.unwrap();
     let block = c
         .blocking
         .clone()
