@@ -1,6 +1,7 @@
 //! Compiles every `.proto` under `proto/` with a vendored protoc, so protoc
-//! is never a system prerequisite. Unimplemented RPCs get default stubs that
-//! answer UNIMPLEMENTED, so the contracts can run ahead of the handlers.
+//! is never a system prerequisite. No default stubs are generated: an RPC a
+//! service does not implement is a compile error, never an UNIMPLEMENTED
+//! answer found at run time.
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -12,7 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
-        .generate_default_stubs(true)
+        .generate_default_stubs(false)
         .file_descriptor_set_path(out.join("livedesk_descriptor.bin"))
         .compile_with_config(config, &protos, std::slice::from_ref(&root))?;
     println!("cargo:rerun-if-changed={}", root.display());

@@ -31,14 +31,23 @@ pub enum AuthError {
     Config(String),
 }
 
+impl AuthError {
+    /// The gRPC code of this cause (each service's error enum answers an
+    /// `Auth` cause with it).
+    pub fn code(&self) -> tonic::Code {
+        match self {
+            AuthError::MissingToken | AuthError::InvalidToken(_) => tonic::Code::Unauthenticated,
+            AuthError::Forbidden { .. } => tonic::Code::PermissionDenied,
+            AuthError::Config(_) => tonic::Code::Internal,
+        }
+    }
+}
+
 impl From<AuthError> for tonic::Status {
     fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::MissingToken | AuthError::InvalidToken(_) => {
-                tonic::Status::unauthenticated(e.to_string())
-            }
-            AuthError::Forbidden { .. } => tonic::Status::permission_denied(e.to_string()),
-            AuthError::Config(_) => tonic::Status::internal("authentication is misconfigured"),
+        match e.code() {
+            tonic::Code::Internal => tonic::Status::internal("authentication is misconfigured"),
+            code => tonic::Status::new(code, e.to_string()),
         }
     }
 }

@@ -9,9 +9,13 @@ use livedesk_platform::metrics::MetricsListener;
 use livedesk_platform::tasks::Tasks;
 use livedesk_platform::{CommonConfig, Runtime};
 use sea_orm_migration::MigratorTrait;
+use std::convert::Infallible;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::codegen::{Service as Service_, http};
+use tonic::server::NamedService;
 use tonic::service::Routes;
+use tonic::service::interceptor::InterceptedService;
 
 use crate::consumer::{self, ConsumerConfig, ConsumerContext, EventHandler};
 use crate::{Outbox, Subjects};
@@ -43,7 +47,7 @@ impl Host {
         consumes: &[&str],
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.grpc_addr).await?;
-        let metrics = MetricsListener::bind(config.metrics_addr, listener.local_addr()?).await?;
+        let metrics = MetricsListener::bind(config.metrics_addr).await?;
         let rt = Runtime::start::<M>(config).await?;
         let subjects = Subjects::new(rt.config.subject_prefix.clone());
         let mut producers = vec![rt.config.service];
@@ -108,9 +112,20 @@ impl Host {
         self.workers.spawn(make);
     }
 
+    /// The service built on this host: its gRPC API is added with
+    /// [`Service::serving`], the one way every service wires its handlers.
+    pub fn into_service(self) -> Service {
+        Service {
+            host: self,
+            routes: Routes::default(),
+            names: Vec::new(),
+            streams: Vec::new(),
+        }
+    }
+
     /// Serves until `shutdown`: then the server drains, workers stop, and
     /// the outbox is flushed last so no event staged by a worker is left.
-    pub async fn serve(
+    async fn serve(
         self,
         routes: Routes,
         service_names: &[&'static str],
@@ -140,5 +155,106 @@ impl Host {
         let _ = relay.await;
         tracing::info!(service = rt.config.service, "stopped");
         served
+    }
+}
+
+/// A built service instance: its host (database, broker, listener, relay,
+/// consumers, sweeps) and the gRPC services it answers, each behind the
+/// same authentication. What every service's `App::build` returns, and what
+/// `main` and the tests run.
+pub struct Service {
+    host: Host,
+    routes: Routes,
+    names: Vec<&'static str>,
+    streams: Vec<CancellationToken>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("host", &self.host)
+            .field("serving", &self.names)
+            .finish()
+    }
+}
+
+impl Service {
+    /// Answers the gRPC service `server` (a generated `FooServiceServer`)
+    /// behind the authentication every RPC passes first (TEN-2): a service
+    /// cannot be added without it. Its name is registered for health and
+    /// reflection.
+    pub fn serving<S>(mut self, server: S) -> Self
+    where
+        S: Service_<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.names.push(S::NAME);
+        self.routes = self
+            .routes
+            .add_service(InterceptedService::new(server, self.host.rt.auth()));
+        self
+    }
+
+    /// Cancels `streams` as soon as shutdown starts: server streams (a
+    /// `Subscribe` feed) never finish on their own, and the server's drain
+    /// waits for every open RPC, so without this a stop would hang until the
+    /// grace period ran out.
+    pub fn ending_streams(mut self, streams: CancellationToken) -> Self {
+        self.streams.push(streams);
+        self
+    }
+
+    /// The bound gRPC address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.host.local_addr()
+    }
+
+    /// The bound metrics address (`GET /metrics`).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.host.metrics_addr()
+    }
+
+    /// Serves until `shutdown`, then ends open streams, drains RPCs, stops
+    /// consumers and sweeps, and flushes the outbox (house style rule 7).
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Service {
+            host,
+            routes,
+            names,
+            streams,
+        } = self;
+        if !streams.is_empty() {
+            let signal = shutdown.clone();
+            tokio::spawn(async move {
+                signal.cancelled().await;
+                streams.iter().for_each(CancellationToken::cancel);
+            });
+        }
+        host.serve(routes, &names, shutdown).await
+    }
+}
+
+impl livedesk_platform::app::Served for Service {
+    fn local_addr(&self) -> SocketAddr {
+        Service::local_addr(self)
+    }
+
+    fn metrics_addr(&self) -> SocketAddr {
+        Service::metrics_addr(self)
+    }
+
+    fn run_until_stopped(
+        self,
+        shutdown: CancellationToken,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        Service::run_until_stopped(self, shutdown)
     }
 }

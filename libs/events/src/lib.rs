@@ -24,7 +24,7 @@ pub use both::Both;
 pub use consumer::{ConsumerConfig, ConsumerContext, EventHandler, HandlerError};
 pub use envelope::ReceivedEvent;
 pub use erasure::ErasureEvents;
-pub use host::Host;
+pub use host::{Host, Service};
 pub use migration::events_migration;
 pub use outbox::{Outbox, Staged};
 pub use subjects::Subjects;
@@ -130,4 +130,12 @@ pub async fn publish_direct<E: livedesk_proto::EventType>(
     .await
     .map_err(|e| EventsError::Nats(e.to_string()))?;
     uuid::Uuid::parse_str(&id).map_err(|e| EventsError::Nats(e.to_string()))
+}
+
+/// What the crate's macros name, so a service using them needs no
+/// dependency of its own on these crates.
+#[doc(hidden)]
+pub mod __reexport {
+    pub use livedesk_platform;
+    pub use sea_orm_migration;
 }

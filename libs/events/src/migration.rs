@@ -28,3 +28,31 @@ CREATE INDEX IF NOT EXISTS processed_events_processed_at ON processed_events (pr
 "#,
     )
 }
+
+/// Declares a service's migrator: the events tables first, then the
+/// service's SQL migrations in order, each a `(name, sql)` pair (the names
+/// are recorded in `seaql_migrations` and must never change):
+///
+/// ```ignore
+/// livedesk_events::migrator! {
+///     /// Applies the outbox tables, then the blocking schema.
+///     Migrator,
+///     ("m0001_blocks", include_str!("../../migrations/0001_init.sql")),
+/// }
+/// ```
+#[macro_export]
+macro_rules! migrator {
+    ($(#[$doc:meta])* $name:ident, $(($migration:literal, $sql:expr)),+ $(,)?) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl $crate::__reexport::sea_orm_migration::MigratorTrait for $name {
+            fn migrations() -> ::std::vec::Vec<::std::boxed::Box<dyn $crate::__reexport::sea_orm_migration::MigrationTrait>> {
+                ::std::vec![
+                    ::std::boxed::Box::new($crate::events_migration()),
+                    $(::std::boxed::Box::new($crate::__reexport::livedesk_platform::db::SqlMigration::new($migration, $sql)),)+
+                ]
+            }
+        }
+    };
+}

@@ -10,34 +10,43 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{CommonConfig, ConfigError, Env};
 
-/// A Livedesk service: built from config, served until stopped. Tests build
-/// the same `App` on port 0 (house style rule 1).
-pub trait ServiceApp: Sized + Send + 'static {
-    /// Typed configuration of the service.
-    type Config: Send + 'static;
-    /// The service's migrations.
-    type Migrator: MigratorTrait;
-    /// Service name: `routing`, `conversations`, ...
-    const NAME: &'static str;
+/// A service's typed configuration.
+pub trait ServiceConfig: Sized + Send + 'static {
+    /// Reads it from `env` (`LIVEDESK_<SERVICE>__*` and the shared keys).
+    fn from_env(env: &Env) -> Result<Self, ConfigError>;
+    /// The part every service shares.
+    fn common(&self) -> &CommonConfig;
+}
 
-    /// Reads the configuration from `env`.
-    fn config(env: &Env) -> Result<Self::Config, ConfigError>;
-    /// The shared part of the configuration.
-    fn common(cfg: &Self::Config) -> &CommonConfig;
-    /// Connects, migrates, binds the listener.
-    fn build(cfg: Self::Config) -> impl Future<Output = anyhow::Result<Self>> + Send;
+/// A built service instance, ready to serve (`livedesk_events::Service`).
+pub trait Served: Send + 'static {
     /// The bound gRPC address (useful with port 0).
     fn local_addr(&self) -> SocketAddr;
-    /// The bound metrics address (`GET /metrics`, useful with port 0),
-    /// found from the gRPC address of the same instance.
-    fn metrics_addr(&self) -> Option<SocketAddr> {
-        crate::metrics::bound_for(self.local_addr())
-    }
-    /// Serves until `shutdown`, then drains RPCs, stops consumers and flushes the outbox.
+    /// The bound metrics address (`GET /metrics`).
+    fn metrics_addr(&self) -> SocketAddr;
+    /// Serves until `shutdown`, then drains RPCs, stops consumers and
+    /// flushes the outbox.
     fn run_until_stopped(
         self,
         shutdown: CancellationToken,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// A Livedesk service: what it is called, how it is configured and
+/// migrated, and how it is built. `main` and the tests build it the same
+/// way, the tests on port 0 (house style rule 1).
+pub trait ServiceApp: 'static {
+    /// Typed configuration of the service.
+    type Config: ServiceConfig;
+    /// The service's migrations.
+    type Migrator: MigratorTrait;
+    /// The built instance.
+    type Served: Served;
+    /// Service name: `routing`, `conversations`, ...
+    const NAME: &'static str;
+
+    /// Connects, migrates, binds the listener and wires the handlers.
+    fn build(cfg: Self::Config) -> impl Future<Output = anyhow::Result<Self::Served>> + Send;
 }
 
 /// The whole `main` of a service binary.
@@ -65,7 +74,7 @@ pub fn main<A: ServiceApp>() -> ExitCode {
 
 async fn run<A: ServiceApp>(command: &str) -> anyhow::Result<()> {
     let env = Env::from_process();
-    let cfg = A::config(&env)?;
+    let cfg = A::Config::from_env(&env)?;
     env.refuse_unknown(A::NAME)?;
     match command {
         "config" => {
@@ -74,7 +83,7 @@ async fn run<A: ServiceApp>(command: &str) -> anyhow::Result<()> {
         }
         "migrate" => {
             let _telemetry = crate::telemetry::init(A::NAME)?;
-            let db = crate::db::connect(A::common(&cfg).database_url.expose_secret()).await?;
+            let db = crate::db::connect(cfg.common().database_url.expose_secret()).await?;
             crate::db::migrate::<A::Migrator>(&db).await?;
             tracing::info!(service = A::NAME, "migrations applied");
             Ok(())
@@ -83,10 +92,7 @@ async fn run<A: ServiceApp>(command: &str) -> anyhow::Result<()> {
             let _telemetry = crate::telemetry::init(A::NAME)?;
             let shutdown = crate::Shutdown::on_signals();
             let app = A::build(cfg).await?;
-            let metrics = app
-                .metrics_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
+            let metrics = app.metrics_addr();
             tracing::info!(service = A::NAME, addr = %app.local_addr(), %metrics, "serving");
             app.run_until_stopped(shutdown.token()).await
         }

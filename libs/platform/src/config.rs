@@ -81,6 +81,28 @@ impl Env {
         }
     }
 
+    /// Reads the period of a periodic task in milliseconds
+    /// (`…_MS` keys), refusing 0: a sweep that never waits would spin.
+    pub fn period_ms(&self, key: &str, default_ms: u64) -> Result<Period, ConfigError> {
+        let ms: u64 = self.get(key, default_ms)?;
+        Period::new(std::time::Duration::from_millis(ms)).map_err(|reason| ConfigError::Invalid {
+            key: key.into(),
+            value: ms.to_string(),
+            reason: reason.into(),
+        })
+    }
+
+    /// Reads the period of a periodic task in seconds (`…_SECONDS` keys),
+    /// refusing 0.
+    pub fn period_secs(&self, key: &str, default_secs: u64) -> Result<Period, ConfigError> {
+        let secs: u64 = self.get(key, default_secs)?;
+        Period::new(std::time::Duration::from_secs(secs)).map_err(|reason| ConfigError::Invalid {
+            key: key.into(),
+            value: secs.to_string(),
+            reason: reason.into(),
+        })
+    }
+
     /// Reads an optional string.
     pub fn opt(&self, key: &str) -> Option<String> {
         let v = self.vars.get(key).filter(|v| !v.is_empty()).cloned();
@@ -132,6 +154,28 @@ impl Env {
         read.iter()
             .map(|(k, (v, _))| format!("{k}={v}\n"))
             .collect()
+    }
+}
+
+/// The period of a periodic task: never zero (see
+/// [`crate::tasks::every`]). Built from configuration by
+/// [`Env::period_ms`] / [`Env::period_secs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period(std::time::Duration);
+
+impl Period {
+    /// A period, refusing zero.
+    pub fn new(d: std::time::Duration) -> Result<Self, &'static str> {
+        if d.is_zero() {
+            Err("must be positive: a period of 0 would spin")
+        } else {
+            Ok(Self(d))
+        }
+    }
+
+    /// The period's length.
+    pub fn get(self) -> std::time::Duration {
+        self.0
     }
 }
 
@@ -436,6 +480,27 @@ pub mod ports {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_of_zero_is_refused_and_names_its_key() {
+        let env = Env::from_iter([
+            ("LIVEDESK_ROUTING__SWEEP_MS".to_string(), "0".to_string()),
+            (
+                "LIVEDESK_ROUTING__PASS_SECONDS".to_string(),
+                "0".to_string(),
+            ),
+        ]);
+        let e = env
+            .period_ms("LIVEDESK_ROUTING__SWEEP_MS", 1000)
+            .unwrap_err();
+        assert!(e.to_string().contains("LIVEDESK_ROUTING__SWEEP_MS"), "{e}");
+        assert!(
+            env.period_secs("LIVEDESK_ROUTING__PASS_SECONDS", 5)
+                .is_err()
+        );
+        let ok = env.period_ms("LIVEDESK_ROUTING__OTHER_MS", 250).unwrap();
+        assert_eq!(ok.get(), std::time::Duration::from_millis(250));
+    }
 
     // spec: TEN-6
     #[test]

@@ -78,7 +78,8 @@ pub async fn ensure_database(url: &str) -> Result<(), DbErr> {
         && let Err(e) = admin
             .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
             .await
-        && !e.to_string().contains("already exists")
+        && sqlstate(&e).as_deref() != Some(DUPLICATE_DATABASE)
+        && !is_unique_violation(&e)
     {
         return Err(e);
     }
@@ -95,6 +96,56 @@ pub async fn drop_database(url: &str) -> Result<(), DbErr> {
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .await?;
     admin.close().await
+}
+
+/// PostgreSQL's SQLSTATE for `CREATE DATABASE` of a name that exists.
+const DUPLICATE_DATABASE: &str = "42P04";
+
+/// Whether `e` is a unique-constraint violation (a second insert of the same
+/// key): classified by sea-orm's [`DbErr::sql_err`] from the SQLSTATE, never
+/// by the text of the message, which depends on the server's language.
+pub fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+/// Whether `e` is a unique-constraint violation of the constraint or index
+/// named `constraint` (for a table with several unique keys).
+pub fn is_unique_violation_of(e: &DbErr, constraint: &str) -> bool {
+    is_unique_violation(e) && constraint_name(e).as_deref() == Some(constraint)
+}
+
+/// Whether `e` is a foreign-key violation (the referenced row is gone).
+pub fn is_foreign_key_violation(e: &DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_))
+    )
+}
+
+/// The SQLSTATE of a database error, when the server sent one.
+pub fn sqlstate(e: &DbErr) -> Option<String> {
+    database_error(e).and_then(|d| d.code().map(|c| c.into_owned()))
+}
+
+/// The constraint a database error names, when the server sent one.
+pub fn constraint_name(e: &DbErr) -> Option<String> {
+    database_error(e).and_then(|d| d.constraint().map(str::to_owned))
+}
+
+fn database_error(e: &DbErr) -> Option<&(dyn sea_orm::sqlx::error::DatabaseError + 'static)> {
+    use sea_orm::{RuntimeErr, sqlx};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            match s.as_ref() {
+                sqlx::Error::Database(d) => Some(d.as_ref()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// Applies every pending migration of `M`.

@@ -52,3 +52,238 @@ pub fn internal(context: &str, cause: &dyn std::fmt::Display) -> tonic::Status {
 pub fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, FieldViolation> {
     uuid::Uuid::parse_str(raw.trim()).map_err(|_| FieldViolation::new(field, "must be a UUID"))
 }
+
+/// What a crate's error enum says about each of its causes: the gRPC code
+/// it has. Every crate's enum implements it (one variant per cause, each
+/// with its code), and [`to_status`] is the one conversion to a status that
+/// every crate's `From<Error> for tonic::Status` calls, so the same cause
+/// gets the same answer in every service (as Quickwit's
+/// `ServiceError::error_code`).
+pub trait ServiceError: std::error::Error {
+    /// The gRPC code this cause is answered with.
+    fn error_code(&self) -> tonic::Code;
+
+    /// The invalid fields of an INVALID_ARGUMENT cause, sent as a
+    /// `google.rpc.BadRequest`.
+    fn field_violations(&self) -> Option<&[FieldViolation]> {
+        None
+    }
+}
+
+/// The one conversion of a crate's error to the status its caller sees.
+///
+/// - INVALID_ARGUMENT carries the field list when the cause has one.
+/// - INTERNAL, UNKNOWN and DATA_LOSS are logged with their cause and
+///   answered "internal error": nothing internal leaks to a caller.
+/// - UNAVAILABLE (a peer, the database or the broker is down) is logged and
+///   answered with one retryable message.
+/// - Every other code carries the cause's own message, which is written
+///   for the caller.
+pub fn to_status<E: ServiceError>(e: &E) -> tonic::Status {
+    use tonic::{Code, Status};
+    let code = e.error_code();
+    match code {
+        Code::InvalidArgument => match e.field_violations() {
+            Some(v) => invalid_argument(v),
+            None => Status::invalid_argument(e.to_string()),
+        },
+        Code::Internal | Code::Unknown | Code::DataLoss | Code::Ok => internal("request", e),
+        Code::Unavailable => {
+            tracing::warn!(error = %e, "dependency unavailable");
+            Status::unavailable("a dependency is unavailable, retry later")
+        }
+        _ => Status::new(code, e.to_string()),
+    }
+}
+
+/// Implements `From<$error> for tonic::Status` through [`to_status`]: the
+/// one edge where a crate's errors become statuses (TEN-4).
+#[macro_export]
+macro_rules! status_from_error {
+    ($error:ty) => {
+        impl From<$error> for ::tonic::Status {
+            fn from(e: $error) -> Self {
+                $crate::errors::to_status(&e)
+            }
+        }
+    };
+}
+
+/// A failed call to another Livedesk service, and the one rule for what it
+/// means to this service's caller, so an outage gives the same answer in
+/// every service:
+///
+/// - the caller's own fault (INVALID_ARGUMENT, NOT_FOUND, PERMISSION_DENIED,
+///   FAILED_PRECONDITION, ALREADY_EXISTS, OUT_OF_RANGE) is passed on with
+///   the peer's message;
+/// - a peer that is down, overloaded, slow or cut off mid-call
+///   (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED,
+///   ABORTED, UNKNOWN: tonic's answer to a connection reset) is UNAVAILABLE:
+///   worth a retry;
+/// - anything else (INTERNAL, UNIMPLEMENTED, DATA_LOSS, UNAUTHENTICATED:
+///   this service's own token refused) is this system's bug: INTERNAL.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", status.message())]
+pub struct PeerError {
+    /// The peer's name (`blocking`, `routing` …), for the logs.
+    pub peer: &'static str,
+    /// What the peer answered.
+    pub status: tonic::Status,
+}
+
+impl PeerError {
+    /// A failed call to `peer`.
+    pub fn new(peer: &'static str, status: tonic::Status) -> Self {
+        Self { peer, status }
+    }
+
+    /// A peer's answer that breaks the contract between the two services
+    /// (a field it must fill is missing or malformed).
+    pub fn contract(peer: &'static str, what: &str) -> Self {
+        Self::new(
+            peer,
+            tonic::Status::internal(format!("{peer} broke its contract: {what}")),
+        )
+    }
+
+    /// The code this service answers with (see the type's docs).
+    pub fn code(&self) -> tonic::Code {
+        use tonic::Code;
+        match self.status.code() {
+            c @ (Code::InvalidArgument
+            | Code::NotFound
+            | Code::PermissionDenied
+            | Code::FailedPrecondition
+            | Code::AlreadyExists
+            | Code::OutOfRange) => c,
+            Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::Cancelled
+            | Code::ResourceExhausted
+            | Code::Aborted
+            | Code::Unknown => Code::Unavailable,
+            Code::Ok
+            | Code::Internal
+            | Code::Unimplemented
+            | Code::DataLoss
+            | Code::Unauthenticated => Code::Internal,
+        }
+    }
+}
+
+/// A closure for `map_err` on a call to `peer`.
+pub fn peer(peer: &'static str) -> impl Fn(tonic::Status) -> PeerError {
+    move |status| PeerError::new(peer, status)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod service_error_tests {
+    use super::*;
+    use tonic::Code;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Sample {
+        #[error("the conversation has ended")]
+        Ended,
+        #[error("invalid request")]
+        Invalid(Vec<FieldViolation>),
+        #[error("database: {0}")]
+        Db(String),
+        #[error(transparent)]
+        Peer(#[from] PeerError),
+    }
+
+    impl ServiceError for Sample {
+        fn error_code(&self) -> Code {
+            match self {
+                Sample::Ended => Code::FailedPrecondition,
+                Sample::Invalid(_) => Code::InvalidArgument,
+                Sample::Db(_) => Code::Internal,
+                Sample::Peer(p) => p.code(),
+            }
+        }
+        fn field_violations(&self) -> Option<&[FieldViolation]> {
+            match self {
+                Sample::Invalid(v) => Some(v),
+                _ => None,
+            }
+        }
+    }
+
+    #[test]
+    fn a_cause_gets_its_code_and_message() {
+        let s = to_status(&Sample::Ended);
+        assert_eq!(s.code(), Code::FailedPrecondition);
+        assert_eq!(s.message(), "the conversation has ended");
+    }
+
+    #[test]
+    fn internal_causes_never_leak() {
+        let s = to_status(&Sample::Db("relation \"secret\" does not exist".into()));
+        assert_eq!(s.code(), Code::Internal);
+        assert_eq!(s.message(), "internal error");
+    }
+
+    #[test]
+    fn invalid_arguments_carry_their_fields() {
+        let s = to_status(&Sample::Invalid(vec![FieldViolation::new(
+            "email",
+            "not an address",
+        )]));
+        assert_eq!(s.code(), Code::InvalidArgument);
+        assert_eq!(s.message(), "email: not an address");
+        let details = tonic_types::StatusExt::get_error_details(&s);
+        assert_eq!(
+            details.bad_request().map(|b| b.field_violations.len()),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn a_peer_that_is_down_is_unavailable_and_its_callers_fault_is_passed_on() {
+        for down in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::Cancelled,
+            Code::ResourceExhausted,
+            Code::Aborted,
+            Code::Unknown,
+        ] {
+            let s = to_status(&Sample::from(PeerError::new(
+                "blocking",
+                tonic::Status::new(down, "x"),
+            )));
+            assert_eq!(s.code(), Code::Unavailable, "{down:?}");
+            assert_eq!(s.message(), "a dependency is unavailable, retry later");
+        }
+        for callers in [
+            Code::NotFound,
+            Code::PermissionDenied,
+            Code::InvalidArgument,
+            Code::FailedPrecondition,
+        ] {
+            let s = to_status(&Sample::from(PeerError::new(
+                "blocking",
+                tonic::Status::new(callers, "why"),
+            )));
+            assert_eq!((s.code(), s.message()), (callers, "why"));
+        }
+        for bug in [
+            Code::Internal,
+            Code::Unimplemented,
+            Code::Unauthenticated,
+            Code::DataLoss,
+        ] {
+            let s = to_status(&Sample::from(PeerError::new(
+                "blocking",
+                tonic::Status::new(bug, "secret"),
+            )));
+            assert_eq!(
+                (s.code(), s.message()),
+                (Code::Internal, "internal error"),
+                "{bug:?}"
+            );
+        }
+    }
+}

@@ -19,20 +19,9 @@ pub fn normalize(kind: IdentityKind, value: &str) -> Result<String, FieldViolati
     }
     match kind {
         IdentityKind::Unspecified => Err(FieldViolation::new("identities.kind", "must be set")),
-        IdentityKind::Email => {
-            let lower = v.to_lowercase();
-            match lower.split_once('@') {
-                Some((local, domain))
-                    if !local.is_empty() && domain.contains('.') && !domain.contains('@') =>
-                {
-                    Ok(lower)
-                }
-                _ => Err(FieldViolation::new(
-                    "identities.value",
-                    "not an email address",
-                )),
-            }
-        }
+        IdentityKind::Email => crate::email::EmailAddress::parse(v)
+            .map(crate::email::EmailAddress::into_string)
+            .map_err(|_| FieldViolation::new("identities.value", "not an email address")),
         IdentityKind::Phone | IdentityKind::Whatsapp => {
             let digits: String = v.chars().filter(char::is_ascii_digit).collect();
             if !(6..=15).contains(&digits.len()) {

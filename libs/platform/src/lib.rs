@@ -10,6 +10,7 @@ pub mod app;
 pub mod config;
 pub mod db;
 pub mod defaults;
+pub mod email;
 pub mod errors;
 pub mod grpc_telemetry;
 pub mod identity;
@@ -26,6 +27,8 @@ pub mod telemetry;
 pub mod time;
 
 pub use app::ServiceApp;
-pub use config::{CommonConfig, ConfigError, Env};
+pub use config::{CommonConfig, ConfigError, Env, Period};
+pub use email::EmailAddress;
+pub use livedesk_auth::AuthInterceptor;
 pub use runtime::Runtime;
 pub use shutdown::Shutdown;

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use opentelemetry::metrics::MeterProvider as _;
@@ -318,41 +318,22 @@ fn fmt_f64(v: f64) -> String {
     }
 }
 
-/// Metrics addresses bound in this process, by the gRPC address of the
-/// same service instance: how a caller holding only the instance's gRPC
-/// address (tests, through [`crate::ServiceApp::metrics_addr`]) finds its
-/// metrics endpoint, port 0 included.
-static BOUND: Mutex<BTreeMap<SocketAddr, SocketAddr>> = Mutex::new(BTreeMap::new());
-
-/// The metrics address bound for the service instance listening on `grpc`.
-pub fn bound_for(grpc: SocketAddr) -> Option<SocketAddr> {
-    BOUND.lock().ok().and_then(|m| m.get(&grpc).copied())
-}
-
 /// A bound, not yet serving, `/metrics` endpoint of one service instance.
 #[derive(Debug)]
 pub struct MetricsListener {
     listener: TcpListener,
     addr: SocketAddr,
-    grpc: SocketAddr,
 }
 
 impl MetricsListener {
-    /// Binds `addr` for the instance whose gRPC listener is on `grpc`.
-    pub async fn bind(addr: SocketAddr, grpc: SocketAddr) -> anyhow::Result<Self> {
+    /// Binds `addr`.
+    pub async fn bind(addr: SocketAddr) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("binding the metrics address {addr}: {e}"))?;
         let addr = listener.local_addr()?;
-        if let Ok(mut m) = BOUND.lock() {
-            m.insert(grpc, addr);
-        }
         tracing::info!(%addr, "metrics endpoint bound (GET /metrics)");
-        Ok(Self {
-            listener,
-            addr,
-            grpc,
-        })
+        Ok(Self { listener, addr })
     }
 
     /// The bound address (useful with port 0).
@@ -380,16 +361,6 @@ impl MetricsListener {
                     }
                 }
             }
-        }
-    }
-}
-
-impl Drop for MetricsListener {
-    fn drop(&mut self) {
-        if let Ok(mut m) = BOUND.lock()
-            && m.get(&self.grpc) == Some(&self.addr)
-        {
-            m.remove(&self.grpc);
         }
     }
 }

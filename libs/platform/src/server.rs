@@ -2,6 +2,7 @@
 //! interceptor, plus grpc.health.v1 and reflection (unauthenticated), the
 //! telemetry layer, and a drain on shutdown (TEN-7); beside it, the
 //! Prometheus `GET /metrics` endpoint on its own port.
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -54,10 +55,14 @@ pub async fn serve(
         .set_service_status(LIVENESS, ServingStatus::Serving)
         .await;
 
+    // Draining is decided under this lock, so the monitor can never report
+    // SERVING again after the drain has reported NOT_SERVING.
+    let draining = Arc::new(tokio::sync::Mutex::new(false));
     let monitor = tokio::spawn(monitor_health(
         rt.clone(),
         reporter.clone(),
         service_names.to_vec(),
+        draining.clone(),
         shutdown.clone(),
     ));
 
@@ -65,6 +70,7 @@ pub async fn serve(
 
     let grace = Duration::from_secs(rt.config.shutdown_grace_seconds);
     let drained = shutdown.clone();
+    let names = service_names.to_vec();
     let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
     let server = tonic::transport::Server::builder()
         .tcp_nodelay(true)
@@ -73,7 +79,11 @@ pub async fn serve(
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async move {
             drained.cancelled().await;
-            set_all(&reporter, &[], ServingStatus::NotServing).await;
+            // Every name a client may ask for goes NOT_SERVING at once, so
+            // load balancers stop sending new calls to this instance.
+            let mut draining = draining.lock().await;
+            *draining = true;
+            set_all(&reporter, &names, ServingStatus::NotServing).await;
             reporter
                 .set_service_status(LIVENESS, ServingStatus::NotServing)
                 .await;
@@ -103,6 +113,7 @@ async fn monitor_health(
     rt: Runtime,
     reporter: HealthReporter,
     names: Vec<&'static str>,
+    draining: Arc<tokio::sync::Mutex<bool>>,
     shutdown: CancellationToken,
 ) {
     let mut last = None;
@@ -113,7 +124,11 @@ async fn monitor_health(
         } else {
             ServingStatus::NotServing
         };
-        if last != Some(status) && !shutdown.is_cancelled() {
+        if last != Some(status) {
+            let draining = draining.lock().await;
+            if *draining {
+                return;
+            }
             if !ok {
                 tracing::warn!("dependencies unreachable, reporting NOT_SERVING");
             }

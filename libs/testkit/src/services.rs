@@ -1,6 +1,7 @@
 //! Spawning services in-process on port 0.
 use std::net::SocketAddr;
 
+use livedesk_platform::app::{Served, ServiceConfig};
 use livedesk_platform::{Env, ServiceApp};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -57,13 +58,11 @@ impl Drop for RunningService {
 
 /// Builds `A` from `env` and runs it in the background.
 pub async fn spawn<A: ServiceApp>(env: &Env) -> anyhow::Result<RunningService> {
-    let cfg = A::config(env)?;
+    let cfg = A::Config::from_env(env)?;
     env.refuse_unknown(A::NAME)?;
     let app = A::build(cfg).await?;
     let addr = app.local_addr();
-    let metrics_addr = app
-        .metrics_addr()
-        .ok_or_else(|| anyhow::anyhow!("{} bound no metrics address", A::NAME))?;
+    let metrics_addr = app.metrics_addr();
     let shutdown = CancellationToken::new();
     let handle = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     Ok(RunningService {

@@ -1,4 +1,5 @@
 //! Configuration (`LIVEDESK_BLOCKING__*`).
+use livedesk_platform::app::ServiceConfig;
 use livedesk_platform::config::ports;
 use livedesk_platform::{CommonConfig, ConfigError, Env};
 
@@ -10,9 +11,9 @@ pub struct Config {
     pub conversations_url: String,
 }
 
-impl Config {
+impl ServiceConfig for Config {
     /// Reads `LIVEDESK_*` variables.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonConfig::from_env(env, "blocking", ports::BLOCKING)?,
             conversations_url: CommonConfig::peer_url(
@@ -22,5 +23,9 @@ impl Config {
                 ports::CONVERSATIONS,
             )?,
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }

@@ -1,24 +1,16 @@
 //! Wiring: database, NATS, peers, gRPC server and consumers.
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use livedesk_events::{Both, Host};
+use livedesk_events::{Both, Host, Service};
+use livedesk_platform::ServiceApp;
 use livedesk_platform::runtime::peer_channel;
-use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
 use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
-use livedesk_proto::conversations::v1::conversations_service_server::{
-    ConversationsServiceServer, SERVICE_NAME,
-};
+use livedesk_proto::conversations::v1::conversations_service_server::ConversationsServiceServer;
 use livedesk_proto::privacy::v1::data_subject_service_client::DataSubjectServiceClient;
-use livedesk_proto::privacy::v1::data_subject_service_server::{
-    DataSubjectServiceServer, SERVICE_NAME as DATA_SUBJECT_SERVICE,
-};
-use livedesk_proto::privacy::v1::privacy_service_server::{
-    PrivacyServiceServer, SERVICE_NAME as PRIVACY_SERVICE,
-};
+use livedesk_proto::privacy::v1::data_subject_service_server::DataSubjectServiceServer;
+use livedesk_proto::privacy::v1::privacy_service_server::PrivacyServiceServer;
 use livedesk_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
 use crate::config::Config;
@@ -28,27 +20,16 @@ use crate::events::{
 use crate::grpc::{ConversationsGrpc, PrivacyGrpc};
 use crate::store::Migrator;
 
-/// A built conversations service, ready to serve.
-pub struct App {
-    host: Host,
-    grpc: ConversationsGrpc,
-    privacy: PrivacyGrpc,
-}
+/// The conversations service.
+pub struct App;
 
 impl ServiceApp for App {
     type Config = Config;
     type Migrator = Migrator;
+    type Served = Service;
     const NAME: &'static str = "conversations";
 
-    fn config(env: &Env) -> Result<Config, ConfigError> {
-        Config::from_env(env)
-    }
-
-    fn common(cfg: &Config) -> &CommonConfig {
-        &cfg.common
-    }
-
-    async fn build(cfg: Config) -> anyhow::Result<Self> {
+    async fn build(cfg: Config) -> anyhow::Result<Service> {
         let refresh = cfg.common.peer_dns_refresh;
         let mut host =
             Host::start::<Migrator>(cfg.common.clone(), &["routing", "blocking", "scheduling"])
@@ -116,38 +97,11 @@ impl ServiceApp for App {
             )),
         );
         host.consume("scheduling", Arc::new(Both(FormEvents, from_scheduling)));
-        Ok(Self {
-            host,
-            grpc,
-            privacy,
-        })
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        self.host.local_addr()
-    }
-
-    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let auth = self.host.rt.auth();
-        let routes = tonic::service::Routes::new(ConversationsServiceServer::with_interceptor(
-            self.grpc,
-            auth.clone(),
-        ))
-        .add_service(PrivacyServiceServer::with_interceptor(
-            self.privacy.clone(),
-            auth.clone(),
-        ))
-        .add_service(DataSubjectServiceServer::with_interceptor(
-            self.privacy,
-            auth,
-        ));
-        self.host
-            .serve(
-                routes,
-                &[SERVICE_NAME, PRIVACY_SERVICE, DATA_SUBJECT_SERVICE],
-                shutdown,
-            )
-            .await
+        Ok(host
+            .into_service()
+            .serving(ConversationsServiceServer::new(grpc))
+            .serving(PrivacyServiceServer::new(privacy.clone()))
+            .serving(DataSubjectServiceServer::new(privacy)))
     }
 }
 

@@ -1,4 +1,5 @@
 //! Configuration (`LIVEDESK_CONVERSATIONS__*`).
+use livedesk_platform::app::ServiceConfig;
 use livedesk_platform::config::ports;
 use livedesk_platform::{CommonConfig, ConfigError, Env};
 
@@ -32,9 +33,9 @@ pub struct Config {
     pub retention_sweep_secs: u64,
 }
 
-impl Config {
+impl ServiceConfig for Config {
     /// Reads `LIVEDESK_*` variables.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonConfig::from_env(env, "conversations", ports::CONVERSATIONS)?,
             blocking_url: CommonConfig::peer_url(
@@ -88,6 +89,10 @@ impl Config {
                 3600,
             )?,
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }
 

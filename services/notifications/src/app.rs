@@ -1,18 +1,14 @@
 //! Wiring: database, NATS, consumers, wake-up fan-out, retention, the
 //! email delivery worker, gRPC.
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use livedesk_events::{Both, Host};
-use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
-use livedesk_proto::notifications::v1::notifications_service_server::{
-    NotificationsServiceServer, SERVICE_NAME,
-};
-use livedesk_proto::privacy::v1::data_subject_service_server::{
-    DataSubjectServiceServer, SERVICE_NAME as DATA_SUBJECT_SERVICE,
-};
 use tokio_util::sync::CancellationToken;
+
+use livedesk_events::{Both, Host, Service};
+use livedesk_platform::ServiceApp;
+use livedesk_proto::notifications::v1::notifications_service_server::NotificationsServiceServer;
+use livedesk_proto::privacy::v1::data_subject_service_server::DataSubjectServiceServer;
 
 use crate::config::Config;
 use crate::events::{
@@ -24,27 +20,16 @@ use crate::store::Migrator;
 /// The streams this service consumes.
 const CONSUMES: [&str; 4] = ["routing", "conversations", "scheduling", "blocking"];
 
-/// A built notifications service, ready to serve.
-pub struct App {
-    host: Host,
-    grpc: NotificationsGrpc,
-    privacy: DataSubjectGrpc,
-}
+/// The notifications service.
+pub struct App;
 
 impl ServiceApp for App {
     type Config = Config;
     type Migrator = Migrator;
+    type Served = Service;
     const NAME: &'static str = "notifications";
 
-    fn config(env: &Env) -> Result<Config, ConfigError> {
-        Config::from_env(env)
-    }
-
-    fn common(cfg: &Config) -> &CommonConfig {
-        &cfg.common
-    }
-
-    async fn build(cfg: Config) -> anyhow::Result<Self> {
+    async fn build(cfg: Config) -> anyhow::Result<Service> {
         let mailer = Mailer::new(&cfg.smtp)?;
         if cfg.smtp.is_dev_default {
             tracing::warn!(
@@ -94,40 +79,15 @@ impl ServiceApp for App {
             fanout,
             shutdown: CancellationToken::new(),
         };
-        Ok(Self {
-            privacy: DataSubjectGrpc {
-                db: host.rt.db.clone(),
-                share: crate::store::SubjectData,
-            },
-            host,
-            grpc,
-        })
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        self.host.local_addr()
-    }
-
-    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        // Open streams never finish on their own: end them when shutdown
-        // starts, so the server's drain can complete.
-        let streams = self.grpc.shutdown.clone();
-        let signal = shutdown.clone();
-        tokio::spawn(async move {
-            signal.cancelled().await;
-            streams.cancel();
-        });
-        let auth = self.host.rt.auth();
-        let routes = tonic::service::Routes::new(NotificationsServiceServer::with_interceptor(
-            self.grpc,
-            auth.clone(),
-        ))
-        .add_service(DataSubjectServiceServer::with_interceptor(
-            self.privacy,
-            auth,
-        ));
-        self.host
-            .serve(routes, &[SERVICE_NAME, DATA_SUBJECT_SERVICE], shutdown)
-            .await
+        let privacy = DataSubjectGrpc {
+            db: host.rt.db.clone(),
+            share: crate::store::SubjectData,
+        };
+        let streams = grpc.shutdown.clone();
+        Ok(host
+            .into_service()
+            .serving(NotificationsServiceServer::new(grpc))
+            .serving(DataSubjectServiceServer::new(privacy))
+            .ending_streams(streams))
     }
 }

@@ -1,6 +1,7 @@
 //! Configuration (`LIVEDESK_NOTIFICATIONS__*`).
 use std::time::Duration;
 
+use livedesk_platform::app::ServiceConfig;
 use livedesk_platform::config::ports;
 use livedesk_platform::{CommonConfig, ConfigError, Env};
 use secrecy::{ExposeSecret, SecretString};
@@ -190,9 +191,9 @@ impl SmtpConfig {
     }
 }
 
-impl Config {
+impl ServiceConfig for Config {
     /// Reads `LIVEDESK_*` variables.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let feed_retention_days = env.get("LIVEDESK_NOTIFICATIONS__FEED_RETENTION_DAYS", 7u32)?;
         if feed_retention_days == 0 {
             return Err(ConfigError::Invalid {
@@ -206,6 +207,10 @@ impl Config {
             feed_retention_days,
             smtp: SmtpConfig::from_env(env)?,
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }
 

@@ -1,16 +1,10 @@
 //! Wiring: database, read-model generation, the four consumers, gRPC.
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use livedesk_events::{Both, ConsumerConfig, ConsumerContext, EventHandler, Host};
-use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
-use livedesk_proto::privacy::v1::data_subject_service_server::{
-    DataSubjectServiceServer, SERVICE_NAME as DATA_SUBJECT_SERVICE,
-};
-use livedesk_proto::reporting::v1::reporting_service_server::{
-    ReportingServiceServer, SERVICE_NAME,
-};
-use tokio_util::sync::CancellationToken;
+use livedesk_events::{Both, ConsumerConfig, ConsumerContext, EventHandler, Host, Service};
+use livedesk_platform::ServiceApp;
+use livedesk_proto::privacy::v1::data_subject_service_server::DataSubjectServiceServer;
+use livedesk_proto::reporting::v1::reporting_service_server::ReportingServiceServer;
 
 use crate::config::Config;
 use crate::events::{
@@ -22,12 +16,8 @@ use crate::store::{Migrator, ensure_generation};
 /// The producers whose streams the read model is built from (RPT-1).
 const PRODUCERS: [&str; 4] = ["conversations", "routing", "blocking", "scheduling"];
 
-/// A built reporting service, ready to serve.
-pub struct App {
-    host: Host,
-    grpc: ReportingGrpc,
-    privacy: DataSubjectGrpc,
-}
+/// The reporting service.
+pub struct App;
 
 /// The consumer identity of a read-model generation. Generation 1 uses
 /// the standard names (`reporting-from-<producer>`); a raised generation
@@ -61,17 +51,10 @@ fn consume<H: EventHandler>(
 impl ServiceApp for App {
     type Config = Config;
     type Migrator = Migrator;
+    type Served = Service;
     const NAME: &'static str = "reporting";
 
-    fn config(env: &Env) -> Result<Config, ConfigError> {
-        Config::from_env(env)
-    }
-
-    fn common(cfg: &Config) -> &CommonConfig {
-        &cfg.common
-    }
-
-    async fn build(cfg: Config) -> anyhow::Result<Self> {
+    async fn build(cfg: Config) -> anyhow::Result<Service> {
         let mut host = Host::start::<Migrator>(cfg.common, &PRODUCERS).await?;
         if ensure_generation(&host.rt.db, cfg.read_model_generation).await? {
             tracing::warn!(
@@ -96,32 +79,13 @@ impl ServiceApp for App {
         let grpc = ReportingGrpc {
             db: host.rt.db.clone(),
         };
-        Ok(Self {
-            privacy: DataSubjectGrpc {
-                db: host.rt.db.clone(),
-                share: crate::store::SubjectData,
-            },
-            host,
-            grpc,
-        })
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        self.host.local_addr()
-    }
-
-    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let auth = self.host.rt.auth();
-        let routes = tonic::service::Routes::new(ReportingServiceServer::with_interceptor(
-            self.grpc,
-            auth.clone(),
-        ))
-        .add_service(DataSubjectServiceServer::with_interceptor(
-            self.privacy,
-            auth,
-        ));
-        self.host
-            .serve(routes, &[SERVICE_NAME, DATA_SUBJECT_SERVICE], shutdown)
-            .await
+        let privacy = DataSubjectGrpc {
+            db: host.rt.db.clone(),
+            share: crate::store::SubjectData,
+        };
+        Ok(host
+            .into_service()
+            .serving(ReportingServiceServer::new(grpc))
+            .serving(DataSubjectServiceServer::new(privacy)))
     }
 }

@@ -1,4 +1,5 @@
 //! Configuration (`LIVEDESK_REPORTING__*`).
+use livedesk_platform::app::ServiceConfig;
 use livedesk_platform::config::ports;
 use livedesk_platform::{CommonConfig, ConfigError, Env};
 
@@ -12,9 +13,9 @@ pub struct Config {
     pub read_model_generation: u32,
 }
 
-impl Config {
+impl ServiceConfig for Config {
     /// Reads `LIVEDESK_*` variables.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let generation: u32 = env.get("LIVEDESK_REPORTING__READ_MODEL_GENERATION", 1u32)?;
         if generation == 0 {
             return Err(ConfigError::Invalid {
@@ -27,5 +28,9 @@ impl Config {
             common: CommonConfig::from_env(env, "reporting", ports::REPORTING)?,
             read_model_generation: generation,
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }

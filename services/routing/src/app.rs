@@ -1,43 +1,28 @@
 //! Wiring: database, NATS, gRPC server, the conversations consumer and
 //! the sweeps (offer expiry, max wait, auto wrap-up, positions, periodic
 //! routing) and the backlog gauges.
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use livedesk_events::{Both, Host};
-use livedesk_platform::{CommonConfig, ConfigError, Env, ServiceApp};
-use livedesk_proto::privacy::v1::data_subject_service_server::{
-    DataSubjectServiceServer, SERVICE_NAME as DATA_SUBJECT_SERVICE,
-};
-use livedesk_proto::routing::v1::routing_service_server::{RoutingServiceServer, SERVICE_NAME};
-use tokio_util::sync::CancellationToken;
+use livedesk_events::{Both, Host, Service};
+use livedesk_platform::ServiceApp;
+use livedesk_proto::privacy::v1::data_subject_service_server::DataSubjectServiceServer;
+use livedesk_proto::routing::v1::routing_service_server::RoutingServiceServer;
 
 use crate::config::Config;
 use crate::events::{ConversationEvents, ErasureEvents, Router, gauges, sweeps};
 use crate::grpc::{DataSubjectGrpc, RoutingGrpc};
 use crate::store::Migrator;
 
-/// A built routing service, ready to serve.
-pub struct App {
-    host: Host,
-    grpc: RoutingGrpc,
-    privacy: DataSubjectGrpc,
-}
+/// The routing service.
+pub struct App;
 
 impl ServiceApp for App {
     type Config = Config;
     type Migrator = Migrator;
+    type Served = Service;
     const NAME: &'static str = "routing";
 
-    fn config(env: &Env) -> Result<Config, ConfigError> {
-        Config::from_env(env)
-    }
-
-    fn common(cfg: &Config) -> &CommonConfig {
-        &cfg.common
-    }
-
-    async fn build(cfg: Config) -> anyhow::Result<Self> {
+    async fn build(cfg: Config) -> anyhow::Result<Service> {
         let mut host = Host::start::<Migrator>(cfg.common.clone(), &["conversations"]).await?;
         let router = Router::new(host.rt.db.clone(), host.outbox.clone());
         let grpc = RoutingGrpc {
@@ -74,32 +59,13 @@ impl ServiceApp for App {
         host.spawn(move |token| sweeps::run_routing_sweep(r, cfg.routing_sweep, token));
         let db = host.rt.db.clone();
         host.spawn(move |token| gauges::run_gauges(db, cfg.gauges_period, token));
-        Ok(Self {
-            privacy: DataSubjectGrpc {
-                db: host.rt.db.clone(),
-                share: crate::store::SubjectData,
-            },
-            host,
-            grpc,
-        })
-    }
-
-    fn local_addr(&self) -> SocketAddr {
-        self.host.local_addr()
-    }
-
-    async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let auth = self.host.rt.auth();
-        let routes = tonic::service::Routes::new(RoutingServiceServer::with_interceptor(
-            self.grpc,
-            auth.clone(),
-        ))
-        .add_service(DataSubjectServiceServer::with_interceptor(
-            self.privacy,
-            auth,
-        ));
-        self.host
-            .serve(routes, &[SERVICE_NAME, DATA_SUBJECT_SERVICE], shutdown)
-            .await
+        let privacy = DataSubjectGrpc {
+            db: host.rt.db.clone(),
+            share: crate::store::SubjectData,
+        };
+        Ok(host
+            .into_service()
+            .serving(RoutingServiceServer::new(grpc))
+            .serving(DataSubjectServiceServer::new(privacy)))
     }
 }

@@ -1,6 +1,7 @@
 //! Configuration (`LIVEDESK_ROUTING__*`).
 use std::time::Duration;
 
+use livedesk_platform::app::ServiceConfig;
 use livedesk_platform::config::ports;
 use livedesk_platform::{CommonConfig, ConfigError, Env};
 
@@ -26,9 +27,9 @@ pub struct Config {
     pub gauges_period: Duration,
 }
 
-impl Config {
+impl ServiceConfig for Config {
     /// Reads `LIVEDESK_*` variables.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let millis = |key: &str, default: u64| -> Result<Duration, ConfigError> {
             let v: u64 = env.get(&format!("LIVEDESK_ROUTING__{key}"), default)?;
             Ok(Duration::from_millis(v.max(50)))
@@ -42,5 +43,9 @@ impl Config {
             positions_period: millis("POSITIONS_MS", 1000)?,
             gauges_period: millis("GAUGES_MS", 5000)?,
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }

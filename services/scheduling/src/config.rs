@@ -1,6 +1,7 @@
 //! Configuration (`LIVEDESK_SCHEDULING__*`).
 use std::time::Duration;
 
+use livedesk_platform::app::ServiceConfig;
 use livedesk_platform::config::ports;
 use livedesk_platform::{CommonConfig, ConfigError, Env};
 
@@ -19,9 +20,9 @@ pub struct Config {
     pub sweep_interval: Duration,
 }
 
-impl Config {
+impl ServiceConfig for Config {
     /// Reads `LIVEDESK_*` variables.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonConfig::from_env(env, "scheduling", ports::SCHEDULING)?,
             routing_url: CommonConfig::peer_url(env, "scheduling", "routing", ports::ROUTING)?,
@@ -33,5 +34,9 @@ impl Config {
                 env.get("LIVEDESK_SCHEDULING__SWEEP_INTERVAL_MS", 15_000u64)?,
             ),
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }

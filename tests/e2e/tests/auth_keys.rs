@@ -5,6 +5,7 @@
 //! Keys: the test-only fixtures of `libs/auth/tests/keys/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use livedesk_platform::app::ServiceConfig;
 use livedesk_auth::{Issuer, Role};
 use livedesk_platform::config::{DEV_SECRET, ports};
 use livedesk_platform::{CommonConfig, ServiceApp};
@@ -208,7 +209,7 @@ async fn a_service_without_a_key_refuses_to_start() {
 
     // App::build itself refuses a configuration stripped of every key.
     let allowed = keyed_env(&env, &[kv("LIVEDESK_AUTH_ALLOW_DEV_SECRET", "true")]);
-    let mut cfg = livedesk_scheduling::App::config(&allowed).unwrap();
+    let mut cfg = <livedesk_scheduling::Config as ServiceConfig>::from_env(&allowed).unwrap();
     cfg.common.auth.hs256_secret = None;
     cfg.common.auth.uses_dev_secret = false;
     assert!(livedesk_scheduling::App::build(cfg).await.is_err());

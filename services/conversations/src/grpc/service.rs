@@ -34,6 +34,8 @@ type Result<T> = std::result::Result<Response<T>, Status>;
 
 #[tonic::async_trait]
 impl ConversationsService for ConversationsGrpc {
+    type DownloadAttachmentStream = tonic::codegen::BoxStream<pb::DownloadAttachmentResponse>;
+
     async fn start_conversation(
         &self,
         req: Request<pb::StartConversationRequest>,

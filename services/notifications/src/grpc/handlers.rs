@@ -96,6 +96,8 @@ impl NotificationsGrpc {
 
 #[tonic::async_trait]
 impl NotificationsService for NotificationsGrpc {
+    type SubscribeStream = NotificationStream;
+
     async fn subscribe(&self, req: Request<pb::SubscribeRequest>) -> Result<NotificationStream> {
         Ok(Response::new(self.open(req).await?))
     }

@@ -136,6 +136,8 @@ type ChunkStream = Pin<Box<dyn Stream<Item = Result<pb::CsvChunk, Status>> + Sen
 
 #[tonic::async_trait]
 impl ReportingService for ReportingGrpc {
+    type ExportCsvStream = ChunkStream;
+
     async fn get_statistics(
         &self,
         req: Request<pb::GetStatisticsRequest>,
