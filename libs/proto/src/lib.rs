@@ -8,51 +8,29 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/livedesk_descriptor.bin"));
 
-pub mod common {
-    pub mod v1 {
-        tonic::include_proto!("livedesk.common.v1");
-    }
+/// Declares `pub mod <domain> { pub mod v1 { … } }` for each domain, with
+/// the code generated from `proto/livedesk/<domain>/v1/`.
+macro_rules! domains {
+    ($($domain:ident),* $(,)?) => {
+        $(pub mod $domain {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/livedesk.", stringify!($domain), ".v1.rs"));
+            }
+        })*
+    };
 }
-pub mod events {
-    pub mod v1 {
-        tonic::include_proto!("livedesk.events.v1");
-    }
-}
-pub mod routing {
-    pub mod v1 {
-        tonic::include_proto!("livedesk.routing.v1");
-    }
-}
-pub mod conversations {
-    pub mod v1 {
-        tonic::include_proto!("livedesk.conversations.v1");
-    }
-}
-pub mod blocking {
-    pub mod v1 {
-        tonic::include_proto!("livedesk.blocking.v1");
-    }
-}
-pub mod scheduling {
-    pub mod v1 {
-        tonic::include_proto!("livedesk.scheduling.v1");
-    }
-}
-pub mod reporting {
-    pub mod v1 {
-        tonic::include_proto!("livedesk.reporting.v1");
-    }
-}
-pub mod notifications {
-    pub mod v1 {
-        tonic::include_proto!("livedesk.notifications.v1");
-    }
-}
-pub mod privacy {
-    pub mod v1 {
-        tonic::include_proto!("livedesk.privacy.v1");
-    }
-}
+
+domains!(
+    common,
+    events,
+    routing,
+    conversations,
+    blocking,
+    scheduling,
+    reporting,
+    notifications,
+    privacy,
+);
 
 /// Names the protobuf type of an event, for the envelope's `type` field and
 /// the subject. Implemented for every event message below.
