@@ -13,4 +13,4 @@ mod store;
 
 pub use app::App;
 pub use config::Config;
-pub use error::Error;
+pub use error::{Entity, Error};

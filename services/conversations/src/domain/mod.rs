@@ -1,6 +1,7 @@
 //! Pure rules of conversations: message texts, statuses, qualification.
 //! No I/O here.
 
+mod admission;
 mod attachment;
 mod email;
 mod qualification;
@@ -10,6 +11,7 @@ mod tags;
 mod template;
 mod text;
 
+pub use admission::offline_action;
 pub use attachment::{ALLOWED_TYPES, AttachmentMeta};
 pub use email::{
     BODY_MAX, EmailAddress, Subject, TranscriptLine, new_message_id, normalize_message_id,

@@ -85,7 +85,13 @@ impl RoutingEvents {
         };
         let id = conversation_id(&conf.conversation_id)?;
         let agent = conf.invited_agent_id.as_str();
-        match ConferenceState::try_from(conf.state).unwrap_or(ConferenceState::Unspecified) {
+        // An unknown or missing state is routing breaking its contract:
+        // refused (and logged by the consumer), never read as "nothing".
+        let state = ConferenceState::try_from(conf.state)
+            .ok()
+            .filter(|s| *s != ConferenceState::Unspecified)
+            .ok_or_else(|| HandlerError::permanent("ConferenceChanged with an unknown state"))?;
+        match state {
             ConferenceState::Active => {
                 if !Conversations::join(txn, org, id, agent, &changed.invited_agent_display_name)
                     .await?

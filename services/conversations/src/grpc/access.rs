@@ -13,7 +13,7 @@ use livedesk_auth::{Principal, Role};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::store::{ConvRow, Conversations, QueueMembers, RequestRow, Requests, Settings};
 
 /// Whether `who` may read `row`.
@@ -41,7 +41,7 @@ pub async fn visible_row<C: ConnectionTrait>(
 ) -> Result<ConvRow, Error> {
     match row {
         Some(row) if can_see(db, who, &row).await? => Ok(row),
-        _ => Err(Error::NotFound("conversation")),
+        _ => Err(Error::NotFound(Entity::Conversation)),
     }
 }
 
@@ -74,7 +74,7 @@ pub async fn visible_request<C: ConnectionTrait>(
     id: Uuid,
 ) -> Result<RequestRow, Error> {
     let Some(row) = Requests::get(db, who.org_id, id).await? else {
-        return Err(Error::NotFound("request"));
+        return Err(Error::NotFound(Entity::Request));
     };
     let allowed = match who.role {
         Role::Visitor => row.customer_principal_id == who.id,
@@ -87,7 +87,7 @@ pub async fn visible_request<C: ConnectionTrait>(
     if allowed {
         Ok(row)
     } else {
-        Err(Error::NotFound("request"))
+        Err(Error::NotFound(Entity::Request))
     }
 }
 

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::access::visible;
 use super::service::ConversationsGrpc;
 use crate::domain::AttachmentMeta;
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::store::{AttachmentRow, Attachments, ConvRow};
 
 /// Whether `who` takes (or took) part in the conversation.
@@ -38,9 +38,7 @@ async fn as_participant(
 ) -> Result<ConvRow, Error> {
     let row = visible(db, who, id).await?;
     if !participant(who, &row) {
-        return Err(Error::PermissionDenied(
-            "only the conversation's participants handle its attachments",
-        ));
+        return Err(Error::NotParticipant);
     }
     Ok(row)
 }
@@ -86,8 +84,8 @@ impl ConversationsGrpc {
             return Err(Error::Invalid(v));
         };
         let conv = as_participant(&self.db, &who, conversation_id).await?;
-        if !conv.status().is_live() {
-            return Err(Error::FailedPrecondition("the conversation has ended"));
+        if !conv.status()?.is_live() {
+            return Err(Error::ConversationEnded);
         }
 
         let id = Uuid::now_v7();
@@ -157,7 +155,7 @@ impl ConversationsGrpc {
                     tracing::warn!(error = %e, "orphan attachment object left");
                 }
                 other?;
-                Err(Error::NotFound("attachment"))
+                Err(Error::NotFound(Entity::Attachment))
             }
         }
     }
@@ -171,7 +169,7 @@ impl ConversationsGrpc {
         let id = parse_uuid("id", &req.get_ref().id)?;
         let row = Attachments::get(&self.db, who.org_id, id)
             .await?
-            .ok_or(Error::NotFound("attachment"))?;
+            .ok_or(Error::NotFound(Entity::Attachment))?;
         as_participant(&self.db, &who, row.conversation_id).await?;
         let object = self
             .attachments

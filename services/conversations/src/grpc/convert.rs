@@ -128,7 +128,7 @@ pub fn ended_event(row: &ConvRow) -> pb::ConversationEnded {
         ended_at: opt_to_proto(row.ended_at),
         message_count: u32::try_from(row.message_count).unwrap_or(0),
         // Ended before any agent took it: no assignment ever happened.
-        abandoned: row.assigned_at.is_none() && row.status() == Status::Ended,
+        abandoned: row.assigned_at.is_none() && matches!(row.status(), Ok(Status::Ended)),
         proactive: row.proactive,
         customer_name: display_name(&row.customer_name),
     }

@@ -3,7 +3,7 @@
 //! that are threaded into the same request, and the history reads chat and
 //! email as one. Email from a blocked address is dropped (BLK-3).
 use livedesk_auth::{Principal, Role, principal};
-use livedesk_platform::errors::{FieldViolation, parse_uuid};
+use livedesk_platform::errors::{FieldViolation, PeerError, parse_uuid};
 use livedesk_platform::identity::normalize;
 use livedesk_platform::time::to_proto;
 use livedesk_proto::blocking::v1::CheckIdentitiesRequest;
@@ -21,7 +21,7 @@ use crate::domain::{
     BODY_MAX, EmailAddress, Subject, new_message_id, normalize_message_id, parse_body,
     token_in_subject,
 };
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::store::{BlockedCache, EmailRow, Emails, FormCopies, FormCopyRow, NewEmail, Requests};
 
 /// A form submission's copy (SCH-6); with `mask`, the submitted email is
@@ -128,21 +128,16 @@ impl ConversationsGrpc {
             .contact_email
             .clone()
             .filter(|e| !e.is_empty())
-            .ok_or(Error::FailedPrecondition(
-                "the request's contact has no email address",
-            ))?;
+            .ok_or(Error::ContactWithoutEmail)?;
         // Nothing reaches a blocked customer, continue-by-email included
         // (BLK-3, NTF-3); notifications suppresses too, as a second guard.
-        let normalized = normalize(IdentityKind::Email, &to).map_err(|_| {
-            Error::FailedPrecondition("the request's contact has no valid email address")
-        })?;
+        let normalized =
+            normalize(IdentityKind::Email, &to).map_err(|_| Error::ContactEmailInvalid)?;
         if BlockedCache::covering(&self.db, org, IdentityKind::Email as i32, &normalized)
             .await?
             .is_some()
         {
-            return Err(Error::FailedPrecondition(
-                "the customer is blocked: no email is sent to them",
-            ));
+            return Err(Error::NoEmailToBlocked);
         }
         let last_inbound = Emails::for_request(&self.db, org, id)
             .await?
@@ -168,7 +163,7 @@ impl ConversationsGrpc {
             txn.rollback().await?;
             let first = Emails::existing(&self.db, org, key.as_deref(), None)
                 .await?
-                .ok_or(Error::FailedPrecondition("email just sent; retry"))?;
+                .ok_or(Error::EmailJustSent)?;
             return Ok(email_view(&first, mask));
         };
         let event = pb::EmailRequested {
@@ -283,7 +278,7 @@ impl ConversationsGrpc {
                     Some(c) => c,
                     None => Requests::create_contact(&txn, org, "", from.as_str(), "")
                         .await?
-                        .ok_or(Error::NotFound("contact"))?,
+                        .ok_or(Error::NotFound(Entity::Contact))?,
                 };
                 let customer = format!("{}:{}", IdentityKind::Email.as_str_name(), from.as_str());
                 Requests::insert_for_contact(&txn, org, &customer, contact.id).await?
@@ -336,14 +331,14 @@ impl ConversationsGrpc {
             self.blocking.clone().check_identities(check).await
         })
         .await
-        .map_err(Error::Peer)?
+        .map_err(livedesk_platform::errors::peer("blocking"))?
         .into_inner();
         if !check.blocked {
             return Ok(None);
         }
         Uuid::parse_str(&check.block_id)
             .map(Some)
-            .map_err(|_| Error::Peer(tonic::Status::internal("blocked without a block id")))
+            .map_err(|_| PeerError::contract("blocking", "blocked without a block id").into())
     }
 
     /// Chat messages, emails and form copies (SCH-6) of a request in one

@@ -180,14 +180,10 @@ impl ConversationsGrpc {
         let txn = self.db.begin().await?;
         let row = super::access::visible_locked(&txn, &who, id).await?;
         if who.role == Role::Agent && !row.is_active_agent(&who.id) {
-            return Err(Error::PermissionDenied(
-                "only an agent taking part in the conversation can end it",
-            ));
+            return Err(Error::NotTakingPart("end it"));
         }
-        if !row.status().is_live() {
-            return Err(Error::FailedPrecondition(
-                "the conversation has already ended",
-            ));
+        if !row.status()?.is_live() {
+            return Err(Error::AlreadyEnded);
         }
         if ended_by != EndedBy::Customer {
             // CNV-16: the queue may make tags and/or a reason mandatory.
@@ -216,12 +212,9 @@ impl ConversationsGrpc {
             request_status,
             qualification,
         };
-        let ended =
-            Conversations::end(&txn, org, id, &change)
-                .await?
-                .ok_or(Error::FailedPrecondition(
-                    "the conversation has already ended",
-                ))?;
+        let ended = Conversations::end(&txn, org, id, &change)
+            .await?
+            .ok_or(Error::AlreadyEnded)?;
         staged.push(
             self.outbox
                 .stage(&txn, org, id, &convert::ended_event(&ended))

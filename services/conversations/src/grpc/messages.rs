@@ -40,15 +40,11 @@ fn author_of(who: &Principal, requested: i32) -> Author {
 /// blocking agent's included (BLK-4); the customer's own messages go on to
 /// be dropped (still blocked) or to start a new conversation (unblocked).
 fn may_write(who: &Principal, row: &ConvRow, author: Author) -> Result<(), Error> {
-    if row.status() == Status::Blocked && author != Author::Customer {
-        return Err(Error::FailedPrecondition(
-            "this conversation is blocked: replies are refused",
-        ));
+    if row.status()? == Status::Blocked && author != Author::Customer {
+        return Err(Error::RepliesBlocked);
     }
     if who.role == Role::Agent && !row.is_active_agent(&who.id) {
-        return Err(Error::PermissionDenied(
-            "only an agent taking part in the conversation can reply",
-        ));
+        return Err(Error::NotTakingPart("reply"));
     }
     Ok(())
 }
@@ -184,23 +180,24 @@ impl ConversationsGrpc {
                 conversation_id: id.to_string(),
             }));
         }
-        if !row.status().is_live() {
+        if !row.status()?.is_live() {
             // After an end, or a block since lifted (the block check above
             // found none), the customer's next message starts a new
             // conversation (CNV-8, BLK-5).
-            if author == Author::Customer && matches!(row.status(), Status::Ended | Status::Blocked)
+            if author == Author::Customer
+                && matches!(row.status()?, Status::Ended | Status::Blocked)
             {
                 txn.rollback().await?;
                 return Ok(Delivery::FollowUp(Box::new(row)));
             }
-            return Err(Error::FailedPrecondition(if author == Author::Customer {
-                "this conversation has ended"
+            return Err(if author == Author::Customer {
+                Error::EndedForCustomer
             } else {
-                "this conversation is closed: replies are refused"
-            }));
+                Error::ClosedForReplies
+            });
         }
         if row.interrupted {
-            return Err(Error::FailedPrecondition("conversation was interrupted"));
+            return Err(Error::Interrupted);
         }
         if !out.attachments.is_empty()
             && Attachments::count_in(&txn, org, id, &out.attachments).await?
@@ -230,7 +227,7 @@ impl ConversationsGrpc {
                 .await?,
         ];
         if author == Author::Customer
-            && row.status() == Status::Paused
+            && row.status()? == Status::Paused
             && let Some(resumed) = Conversations::resume(&txn, org, id).await?
         {
             // CNV-12: routed again, preferring the agent who paused it.
@@ -259,18 +256,14 @@ impl ConversationsGrpc {
     ) -> Result<pb::SendMessageResponse, Error> {
         let org = who.org_id;
         if !out.attachments.is_empty() {
-            return Err(Error::FailedPrecondition(
-                "this conversation has ended: attachments go to the new conversation",
-            ));
+            return Err(Error::AttachmentsAfterEnd);
         }
         let text = CustomerText::parse("text", &out.text)?;
         let s = Start::follow_up(ended, text, out.key.as_deref());
         let into_live = |id: Uuid| async move {
             match self.deliver(who, id, out).await? {
                 Delivery::Done(r) => Ok(r),
-                Delivery::FollowUp(_) => Err(Error::FailedPrecondition(
-                    "the conversation just ended; retry",
-                )),
+                Delivery::FollowUp(_) => Err(Error::JustEnded),
             }
         };
         if let Some(k) = &s.client_request_id
@@ -288,9 +281,7 @@ impl ConversationsGrpc {
             return into_live(live).await;
         }
         match self.admit(org, &s).await? {
-            Admission::Offline(_) => Err(Error::FailedPrecondition(
-                "the team is offline: the conversation cannot continue now",
-            )),
+            Admission::Offline(_) => Err(Error::TeamOffline),
             Admission::Open(out_of_hours) => {
                 let c = self.create(org, &s, out_of_hours).await?;
                 match c.first {

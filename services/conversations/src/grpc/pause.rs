@@ -13,7 +13,7 @@ use super::access::{masks_pii, visible_locked};
 use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::Status;
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::store::Conversations;
 
 /// Channels where a conversation can wait for the customer (CNV-12).
@@ -40,22 +40,16 @@ impl ConversationsGrpc {
         let txn = self.db.begin().await?;
         let row = visible_locked(&txn, &who, id).await?;
         if row.assigned_agent_id.as_deref() != Some(who.id.as_str()) {
-            return Err(Error::PermissionDenied(
-                "only the agent who owns the conversation can pause it",
-            ));
+            return Err(Error::NotOwner);
         }
         if row.interrupted {
-            return Err(Error::FailedPrecondition("conversation was interrupted"));
+            return Err(Error::Interrupted);
         }
         if !pausable(row.channel) {
-            return Err(Error::FailedPrecondition(
-                "only messenger, whatsapp and instagram conversations can be paused",
-            ));
+            return Err(Error::NotPausable);
         }
-        if row.status() != Status::Active || !Conversations::pause(&txn, org, id, &who.id).await? {
-            return Err(Error::FailedPrecondition(
-                "only an active conversation can be paused",
-            ));
+        if row.status()? != Status::Active || !Conversations::pause(&txn, org, id, &who.id).await? {
+            return Err(Error::NotActive);
         }
         let paused = pb::ConversationPaused {
             conversation_id: id.to_string(),
@@ -64,7 +58,7 @@ impl ConversationsGrpc {
         let staged = self.outbox.stage(&txn, org, id, &paused).await?;
         let row = Conversations::get(&txn, org, id)
             .await?
-            .ok_or(Error::NotFound("conversation"))?;
+            .ok_or(Error::NotFound(Entity::Conversation))?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
         tracing::info!(conversation_id = %id, "conversation paused");

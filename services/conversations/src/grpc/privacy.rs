@@ -21,7 +21,7 @@ use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::store::{ErasureRow, Privacy, identity_digest};
 
 /// This service's name in exports and `completed_services`.
@@ -129,18 +129,18 @@ impl PrivacyGrpc {
         name: &str,
         ask: &pb::CollectSubjectDataRequest,
     ) -> Result<String, Error> {
-        let client = self
+        let (peer, client) = self
             .peers
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(_, c)| c.clone())
-            .ok_or(Error::NotFound("peer"))?;
+            .map(|(n, c)| (*n, c.clone()))
+            .ok_or(Error::NotFound(Entity::Peer))?;
         let got = livedesk_platform::peer::idempotent(|| async {
             let r = self.rt.peer_request(org, ask.clone())?;
             client.clone().collect_subject_data(r).await
         })
         .await
-        .map_err(Error::Peer)?
+        .map_err(livedesk_platform::errors::peer(peer))?
         .into_inner();
         Ok(got.json)
     }
@@ -150,9 +150,7 @@ impl PrivacyGrpc {
         let who = principal(&req)?;
         who.require(&[Role::Admin], "erase a customer")?;
         if !req.get_ref().confirm {
-            return Err(Error::FailedPrecondition(
-                "erasure is irreversible: set confirm to true",
-            ));
+            return Err(Error::ErasureNotConfirmed);
         }
         let org = who.org_id;
         let typed = identities_of(&req.get_ref().identities)?;
@@ -179,9 +177,7 @@ impl PrivacyGrpc {
         // included; the live check runs on the final set.
         let ids = Privacy::conversations_of(&txn, org, &typed).await?;
         if Privacy::any_live(&txn, org, &ids).await? {
-            return Err(Error::FailedPrecondition(
-                "the customer has a live conversation: end it before erasing",
-            ));
+            return Err(Error::LiveConversation);
         }
         let digests: Vec<String> = identities
             .iter()
@@ -202,7 +198,7 @@ impl PrivacyGrpc {
         let staged = self.outbox.stage(&txn, org, id, &event).await?;
         let row = Privacy::get(&txn, org, id)
             .await?
-            .ok_or(Error::NotFound("erasure"))?;
+            .ok_or(Error::NotFound(Entity::Erasure))?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
         tracing::info!(erasure_id = %id, conversations = ids.len(), "customer erasure requested");
@@ -218,7 +214,7 @@ impl PrivacyGrpc {
         let id = parse_uuid("id", &req.get_ref().id)?;
         let row = Privacy::get(&self.db, who.org_id, id)
             .await?
-            .ok_or(Error::NotFound("erasure"))?;
+            .ok_or(Error::NotFound(Entity::Erasure))?;
         Ok(view(row))
     }
 
@@ -253,10 +249,9 @@ fn submission_ids(scheduling: &serde_json::Value) -> Vec<String> {
 /// A share must be a JSON document: a peer answering anything else is a
 /// broken peer, not an empty share.
 fn parse_share(service: &str, json: &str) -> Result<serde_json::Value, Error> {
-    serde_json::from_str(json).map_err(|e| {
-        Error::Peer(Status::internal(format!(
-            "{service} returned an invalid share: {e}"
-        )))
+    serde_json::from_str(json).map_err(|e| Error::InvalidShare {
+        service: service.to_owned(),
+        reason: e.to_string(),
     })
 }
 

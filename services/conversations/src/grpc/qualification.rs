@@ -11,7 +11,7 @@ use super::access::{masks_pii, visible_locked};
 use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::Qualification;
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::store::{Conversations, Policies, PolicyRow};
 
 fn qual(tags: &[String], reason: &str, note: &str) -> pb::Qualification {
@@ -42,14 +42,10 @@ impl ConversationsGrpc {
         let txn = self.db.begin().await?;
         let row = visible_locked(&txn, &who, id).await?;
         if who.role == Role::Agent && !row.all_agents().contains(&who.id) {
-            return Err(Error::PermissionDenied(
-                "only the agent who handled the conversation or a supervisor can change it",
-            ));
+            return Err(Error::NotHandler);
         }
         if row.ended_at.is_none() {
-            return Err(Error::FailedPrecondition(
-                "the qualification is changed after the end; end the conversation instead",
-            ));
+            return Err(Error::QualificationAfterEnd);
         }
         let policy = Policies::get(&txn, org, row.queue_id).await?;
         let missing = after.missing(policy.require_tags, policy.require_contact_reason);
@@ -70,7 +66,7 @@ impl ConversationsGrpc {
         let staged = self.outbox.stage(&txn, org, id, &event).await?;
         let updated = Conversations::get(&txn, org, id)
             .await?
-            .ok_or(Error::NotFound("conversation"))?;
+            .ok_or(Error::NotFound(Entity::Conversation))?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
         Ok(convert::conversation(

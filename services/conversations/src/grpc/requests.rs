@@ -17,7 +17,7 @@ use crate::domain::{
     ContactQuery, EmailAddress, Priority, Qualification, initials, parse_initials,
     parse_request_status,
 };
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::store::{RequestChange, RequestFilter, Requests};
 
 pub(super) use super::access::visible_request;
@@ -38,7 +38,7 @@ impl ConversationsGrpc {
     async fn request_changed(&self, who: &Principal, id: Uuid) -> Result<pb::Request, Error> {
         let row = Requests::get(&self.db, who.org_id, id)
             .await?
-            .ok_or(Error::NotFound("request"))?;
+            .ok_or(Error::NotFound(Entity::Request))?;
         Ok(convert::request(&row, masks_pii(&self.db, who).await?))
     }
 
@@ -117,7 +117,7 @@ impl ConversationsGrpc {
         };
         visible_request(&self.db, &who, id).await?;
         if !Requests::update(&self.db, who.org_id, id, &change).await? {
-            return Err(Error::NotFound("request"));
+            return Err(Error::NotFound(Entity::Request));
         }
         self.request_changed(&who, id).await
     }
@@ -164,7 +164,7 @@ impl ConversationsGrpc {
         visible_request(&self.db, &who, id).await?;
         let txn = self.db.begin().await?;
         if !Requests::assign(&txn, org, id, &assignee, &initials).await? {
-            return Err(Error::NotFound("request"));
+            return Err(Error::NotFound(Entity::Request));
         }
         let event = pb::RequestAssigned {
             request_id: id.to_string(),
@@ -221,7 +221,7 @@ impl ConversationsGrpc {
         }
         let row = Requests::create_contact(&self.db, who.org_id, name, &email, &phone)
             .await?
-            .ok_or(Error::NotFound("contact"))?;
+            .ok_or(Error::NotFound(Entity::Contact))?;
         Ok(convert::contact(&row, false))
     }
 
@@ -265,7 +265,7 @@ impl ConversationsGrpc {
         };
         visible_request(&self.db, &who, id).await?;
         if !Requests::attach_contact(&self.db, who.org_id, id, contact).await? {
-            return Err(Error::NotFound("request or contact"));
+            return Err(Error::NotFound(Entity::RequestOrContact));
         }
         self.request_changed(&who, id).await
     }

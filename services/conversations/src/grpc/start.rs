@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::convert;
 use super::service::ConversationsGrpc;
-use crate::domain::{Author, CustomerText};
-use crate::error::Error;
+use crate::domain::{Author, CustomerText, offline_action};
+use crate::error::{Entity, Error};
 use crate::store::{ConvRow, Conversations, MessageRow, Messages, NewConversation, Settings};
 
 /// A valid StartConversation request (also built from an ended
@@ -258,11 +258,11 @@ impl ConversationsGrpc {
             self.blocking.clone().check_identities(check).await
         })
         .await
-        .map_err(Error::Peer)?
+        .map_err(livedesk_platform::errors::peer("blocking"))?
         .into_inner();
         if verdict.blocked {
             tracing::info!(block_id = %verdict.block_id, "conversation refused: customer is blocked");
-            return Err(Error::PermissionDenied("customer is blocked"));
+            return Err(Error::CustomerBlocked);
         }
 
         // (b) business hours and staffing (SCH-3).
@@ -275,20 +275,20 @@ impl ConversationsGrpc {
             self.scheduling.clone().get_widget_state(ask).await
         })
         .await
-        .map_err(Error::Peer)?
+        .map_err(livedesk_platform::errors::peer("scheduling"))?
         .into_inner();
-        let offline = match WidgetMode::try_from(state.mode).unwrap_or(WidgetMode::Chat) {
-            WidgetMode::OfflineForm => Some((
-                pb::OfflineAction::OfflineForm,
-                livedesk_platform::defaults::default_offline_form_id(org),
-            )),
-            WidgetMode::ContactForm => Some((
-                pb::OfflineAction::ContactForm,
-                livedesk_platform::defaults::default_contact_form_id(org),
-            )),
-            WidgetMode::Hidden => Some((pb::OfflineAction::Hidden, Uuid::nil())),
-            WidgetMode::Chat | WidgetMode::Unspecified | WidgetMode::MessagingOutOfHours => None,
-        };
+        let offline = offline_action(state.mode)?.map(|action| {
+            let default_form = match action {
+                pb::OfflineAction::OfflineForm => {
+                    livedesk_platform::defaults::default_offline_form_id(org)
+                }
+                pb::OfflineAction::ContactForm => {
+                    livedesk_platform::defaults::default_contact_form_id(org)
+                }
+                _ => Uuid::nil(),
+            };
+            (action, default_form)
+        });
         if let Some((action, default_form)) = offline {
             let form_id = if !state.form_id.is_empty() {
                 state.form_id
@@ -352,9 +352,7 @@ impl ConversationsGrpc {
             if let Some(row) = self.existing(org, s).await? {
                 return Ok(Created { row, first: None });
             }
-            return Err(Error::FailedPrecondition(
-                "a conversation for this customer was just ended; retry",
-            ));
+            return Err(Error::CustomerJustEnded);
         }
         let mut first = None;
         if let Some(text) = &s.first_message {
@@ -379,7 +377,7 @@ impl ConversationsGrpc {
         }
         let row = Conversations::get(&txn, org, new.id)
             .await?
-            .ok_or(Error::NotFound("conversation"))?;
+            .ok_or(Error::NotFound(Entity::Conversation))?;
         let queued = self.queued_event(&txn, &row, None).await?;
         let staged = self.outbox.stage(&txn, org, row.id, &queued).await?;
         txn.commit().await?;

@@ -8,7 +8,7 @@ use tonic::Request;
 use super::access::visible;
 use super::service::ConversationsGrpc;
 use crate::domain::{TagRule, TaggedText, recommend};
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::store::{TagRow, Tags};
 
 /// Tagged conversations learned from per recommendation.
@@ -88,12 +88,21 @@ impl ConversationsGrpc {
             None => Tags::upsert_by_name(&self.db, org, &name, &category, &keywords).await?,
             Some(id) => {
                 if Tags::name_taken(&self.db, org, &name, id).await? {
-                    return Err(Error::AlreadyExists("another tag has this name"));
+                    return Err(Error::TagNameTaken);
                 }
-                Tags::update(&self.db, org, id, &name, &category, &keywords).await?
+                // A concurrent rename to the same name loses at the index.
+                Tags::update(&self.db, org, id, &name, &category, &keywords)
+                    .await
+                    .map_err(|e| {
+                        if livedesk_platform::db::is_unique_violation_of(&e, "tags_name") {
+                            Error::TagNameTaken
+                        } else {
+                            e.into()
+                        }
+                    })?
             }
         };
-        Ok(view(&row.ok_or(Error::NotFound("tag"))?))
+        Ok(view(&row.ok_or(Error::NotFound(Entity::Tag))?))
     }
 
     /// The org's tags ranked for a conversation's content.

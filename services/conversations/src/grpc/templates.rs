@@ -10,7 +10,7 @@ use super::access::visible;
 use super::convert::display_name;
 use super::service::ConversationsGrpc;
 use crate::domain::{TemplateBody, TemplateValues};
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::store::{TemplateRow, Templates};
 
 fn view(row: &TemplateRow) -> pb::Template {
@@ -46,7 +46,7 @@ impl ConversationsGrpc {
         let (name, body) = parse(&req.get_ref().name, &req.get_ref().body)?;
         let row = Templates::insert(&self.db, who.org_id, &name, body.as_str())
             .await?
-            .ok_or(Error::AlreadyExists("a template with this name exists"))?;
+            .ok_or(Error::TemplateNameTaken)?;
         Ok(view(&row))
     }
 
@@ -62,13 +62,13 @@ impl ConversationsGrpc {
         let row = Templates::update(&self.db, who.org_id, id, &name, body.as_str())
             .await
             .map_err(|e| {
-                if e.to_string().contains("templates_name") {
-                    Error::AlreadyExists("a template with this name exists")
+                if livedesk_platform::db::is_unique_violation_of(&e, "templates_name") {
+                    Error::TemplateNameTaken
                 } else {
                     e.into()
                 }
             })?;
-        Ok(view(&row.ok_or(Error::NotFound("template"))?))
+        Ok(view(&row.ok_or(Error::NotFound(Entity::Template))?))
     }
 
     pub(super) async fn delete_template(
@@ -79,7 +79,7 @@ impl ConversationsGrpc {
         who.require_supervisor("delete a template")?;
         let id = parse_uuid("id", &req.get_ref().id)?;
         if !Templates::delete(&self.db, who.org_id, id).await? {
-            return Err(Error::NotFound("template"));
+            return Err(Error::NotFound(Entity::Template));
         }
         Ok(pb::DeleteTemplateResponse {})
     }
@@ -119,7 +119,7 @@ impl ConversationsGrpc {
         };
         let template = Templates::get(&self.db, who.org_id, tid)
             .await?
-            .ok_or(Error::NotFound("template"))?;
+            .ok_or(Error::NotFound(Entity::Template))?;
         let conv = visible(&self.db, &who, cid).await?;
         // Saved bodies were checked at save time; a failure here means the
         // row was changed behind the service's back.

@@ -105,13 +105,11 @@ impl ConversationsGrpc {
         let row = visible(&self.db, &who, id).await?;
         // The state first, as for replies (BLK-4): an ended or BLOCKED
         // conversation refuses everyone who can see it alike.
-        if !row.status().is_live() {
-            return Err(Error::FailedPrecondition("the conversation has ended"));
+        if !row.status()?.is_live() {
+            return Err(Error::ConversationEnded);
         }
         if who.role != Role::Visitor && !row.is_active_agent(&who.id) {
-            return Err(Error::PermissionDenied(
-                "only an agent taking part in the conversation can type in it",
-            ));
+            return Err(Error::NotTakingPart("type in it"));
         }
         let blocked = BlockedCache::for_conversation(&self.db, who.org_id, id)
             .await?

@@ -56,9 +56,15 @@ pub struct ConvRow {
 }
 
 impl ConvRow {
-    /// The status as a domain value (unknown numbers read as ENDED).
-    pub fn status(&self) -> Status {
-        Status::from_i32(self.status).unwrap_or(Status::Ended)
+    /// The status as a domain value; an unknown stored number is corrupt
+    /// (fail closed: never read as some status).
+    pub fn status(&self) -> Result<Status, crate::error::Error> {
+        Status::from_i32(self.status).ok_or_else(|| {
+            crate::error::Error::Corrupt(format!(
+                "conversation {} has status {}",
+                self.id, self.status
+            ))
+        })
     }
 
     /// Whether `principal` is a participant, active or not.

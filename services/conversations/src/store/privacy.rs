@@ -103,12 +103,15 @@ impl Privacy {
             .await?;
         let mut all = typed.to_vec();
         for r in rows {
-            let kind = IdentityKind::try_from(r.try_get::<i32>("", "kind")?)
-                .unwrap_or(IdentityKind::Unspecified);
+            // An identity of an unknown kind would escape the erasure:
+            // refuse the whole export or erasure instead (fail closed).
+            let n = r.try_get::<i32>("", "kind")?;
+            let kind = IdentityKind::try_from(n)
+                .ok()
+                .filter(|k| *k != IdentityKind::Unspecified)
+                .ok_or_else(|| DbErr::Custom(format!("stored identity of unknown kind {n}")))?;
             let value: String = r.try_get("", "value")?;
-            if kind != IdentityKind::Unspecified
-                && !all.iter().any(|(k, v)| *k == kind && *v == value)
-            {
+            if !all.iter().any(|(k, v)| *k == kind && *v == value) {
                 all.push((kind, value));
             }
         }

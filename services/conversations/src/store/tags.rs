@@ -61,7 +61,7 @@ impl Tags {
     }
 
     /// Updates a tag by id; `None` when absent (or the new name is taken:
-    /// the unique index answers with an error the caller maps).
+    /// the unique index `tags_name` answers with an error the caller maps).
     pub async fn update<C: ConnectionTrait>(
         db: &C,
         org: Uuid,
