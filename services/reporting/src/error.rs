@@ -1,5 +1,10 @@
-//! The reporting service's errors, mapped to gRPC status at one edge (TEN-4).
-use livedesk_platform::errors::{self, FieldViolation};
+//! The reporting service's errors, one variant per cause, each with its
+//! gRPC code; the shared `livedesk_platform::errors::to_status` turns them
+//! into statuses at one edge (TEN-4).
+use livedesk_platform::errors::{FieldViolation, ServiceError};
+use tonic::Code;
+
+use crate::domain::UnknownValue;
 
 /// Everything that can go wrong in the reporting service.
 #[derive(Debug, thiserror::Error)]
@@ -8,6 +13,10 @@ pub enum Error {
     Auth(#[from] livedesk_auth::AuthError),
     #[error("invalid request")]
     Invalid(Vec<FieldViolation>),
+    /// A table holds a label the service does not know (a CHECK should
+    /// have refused it): the read fails rather than showing a default.
+    #[error("stored value: {0}")]
+    UnknownStored(#[from] UnknownValue),
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error("csv: {0}")]
@@ -20,13 +29,67 @@ impl From<FieldViolation> for Error {
     }
 }
 
-impl From<Error> for tonic::Status {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Auth(a) => a.into(),
-            Error::Invalid(v) => errors::invalid_argument(&v),
-            Error::Db(db) => errors::internal("database", &db),
-            Error::Csv(c) => errors::internal("csv", &c),
+impl ServiceError for Error {
+    fn error_code(&self) -> Code {
+        match self {
+            Error::Auth(a) => a.code(),
+            Error::Invalid(_) => Code::InvalidArgument,
+            Error::UnknownStored(_) | Error::Db(_) | Error::Csv(_) => Code::Internal,
         }
+    }
+
+    fn field_violations(&self) -> Option<&[FieldViolation]> {
+        match self {
+            Error::Invalid(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+livedesk_platform::status_from_error!(Error);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_has_its_code() {
+        let unknown = UnknownValue {
+            field: "conversation_facts.channel",
+            value: "carrier_pigeon".into(),
+        };
+        let cases = [
+            (
+                Error::Auth(livedesk_auth::AuthError::MissingToken),
+                Code::Unauthenticated,
+            ),
+            (
+                Error::Invalid(vec![FieldViolation::new("kind", "unknown")]),
+                Code::InvalidArgument,
+            ),
+            (Error::UnknownStored(unknown), Code::Internal),
+            (
+                Error::Db(sea_orm::DbErr::Custom("down".into())),
+                Code::Internal,
+            ),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.error_code(), code, "{e}");
+            assert_eq!(tonic::Status::from(e).code(), code);
+        }
+    }
+
+    #[test]
+    fn an_unknown_stored_value_is_not_shown_to_the_caller() {
+        let e = Error::UnknownStored(UnknownValue {
+            field: "blocks.channel",
+            value: "carrier_pigeon".into(),
+        });
+        let status = tonic::Status::from(e);
+        assert!(
+            !status.message().contains("carrier_pigeon"),
+            "{}",
+            status.message()
+        );
     }
 }

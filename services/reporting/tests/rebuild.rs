@@ -113,7 +113,7 @@ async fn large_export_streams_in_bounded_chunks() {
     db.execute_unprepared(&format!(
         "INSERT INTO conversation_facts (org_id, conversation_id, queue_id, channel, agent_ids, tags, reason, status, ended_by, \
              queued_at, assigned_at, ended_at, message_count, wait_seconds, handle_seconds) \
-         SELECT '{org}', gen_random_uuid(), 'sales', 1, ARRAY['agent-' || (i % 50)], ARRAY['tag-' || (i % 7), '=x'], 'order', 4, 1, \
+         SELECT '{org}', gen_random_uuid(), 'sales', 'web_chat', ARRAY['agent-' || (i % 50)], ARRAY['tag-' || (i % 7), '=x'], 'order', 'ended', 'agent', \
                 timestamptz '2026-01-01 10:00Z' + i * interval '1 second', timestamptz '2026-01-01 10:00:10Z' + i * interval '1 second', \
                 timestamptz '2026-01-01 10:05Z' + i * interval '1 second', 12, 10, 290 \
          FROM generate_series(1, {rows}) AS i"

@@ -3,12 +3,12 @@
 use livedesk_events::{EventHandler, HandlerError, ReceivedEvent, Staged};
 use livedesk_platform::time::from_proto;
 use livedesk_proto::blocking::v1::{Block, BlockExpired, CustomerBlocked, CustomerUnblocked};
-use livedesk_proto::common::v1::IdentityKind;
+use livedesk_proto::common::v1::{Channel, IdentityKind};
 use sea_orm::DatabaseTransaction;
 
-use super::required_uuid;
+use super::{required_label, required_uuid};
 use crate::domain::{identity_label, mask_customer_name};
-use crate::store::{BlockFact, Facts};
+use crate::store::{BlockFact, BlockState, Facts};
 
 /// Consumes the blocking stream.
 pub struct BlockingEvents;
@@ -45,29 +45,27 @@ fn fact(event: &ReceivedEvent, b: Block, expired: bool) -> Result<BlockFact, Han
         .identities
         .iter()
         .map(|i| {
-            let kind = IdentityKind::try_from(i.kind).unwrap_or(IdentityKind::Unspecified);
-            let name = kind
-                .as_str_name()
-                .trim_start_matches("IDENTITY_KIND_")
-                .to_ascii_lowercase();
-            identity_label(&name, &i.value)
+            let kind = required_label::<IdentityKind>("block.identities.kind", i.kind)?;
+            Ok(identity_label(&kind, &i.value))
         })
-        .collect::<Vec<_>>()
+        .collect::<Result<Vec<_>, HandlerError>>()?
         .join(" | ");
     Ok(BlockFact {
         org_id: event.org_id,
         block_id: required_uuid("block.id", &b.id)?,
-        conversation_id: b.conversation_id,
-        blocked_by: b.blocked_by,
-        blocked_at: b.blocked_at.as_ref().and_then(from_proto),
-        reason: b.reason,
-        identities,
-        customer_name: mask_customer_name(&b.customer_name),
-        channel: b.channel,
-        expires_at: b.expires_at.as_ref().and_then(from_proto),
-        expired,
-        unblocked_by: b.unblocked_by,
-        unblocked_at: b.unblocked_at.as_ref().and_then(from_proto),
+        block: BlockState {
+            conversation_id: b.conversation_id,
+            blocked_by: b.blocked_by,
+            blocked_at: b.blocked_at.as_ref().and_then(from_proto),
+            reason: b.reason,
+            identities,
+            customer_name: mask_customer_name(&b.customer_name),
+            channel: required_label::<Channel>("block.channel", b.channel)?,
+            expires_at: b.expires_at.as_ref().and_then(from_proto),
+            expired,
+            unblocked_by: b.unblocked_by,
+            unblocked_at: b.unblocked_at.as_ref().and_then(from_proto),
+        },
         dropped_reported: i64::try_from(b.dropped_messages).unwrap_or(i64::MAX),
     })
 }

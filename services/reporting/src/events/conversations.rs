@@ -3,13 +3,14 @@
 //! dropped-message counts from `MessageDropped` (BLK-3, BLK-7).
 use livedesk_events::{EventHandler, HandlerError, ReceivedEvent, Staged};
 use livedesk_platform::time::from_proto;
+use livedesk_proto::common::v1::Channel;
 use livedesk_proto::conversations::v1::{
-    ConversationEnded, ConversationStatus, MessageDropped, QualificationUpdated,
+    ConversationEnded, ConversationStatus, EndedBy, MessageDropped, QualificationUpdated,
 };
 use sea_orm::DatabaseTransaction;
 
-use super::required_uuid;
-use crate::domain::{FactTimes, mask_customer_name};
+use super::{required_label, required_uuid, time_or_occurred};
+use crate::domain::{FactTimes, label, mask_customer_name};
 use crate::store::{EndedFact, Facts};
 
 /// Consumes the conversations stream.
@@ -61,7 +62,7 @@ async fn ended_fact(
         return Ok(());
     }
     let time = |t: &Option<prost_types::Timestamp>| t.as_ref().and_then(from_proto);
-    let ended_at = time(&e.ended_at).unwrap_or_else(|| event.occurred_at());
+    let ended_at = time_or_occurred(event, e.ended_at.as_ref());
     let times = FactTimes {
         queued_at: time(&e.queued_at),
         assigned_at: time(&e.assigned_at),
@@ -74,12 +75,12 @@ async fn ended_fact(
         org_id: event.org_id,
         conversation_id,
         queue_id: e.queue_id,
-        channel: e.channel,
+        channel: required_label::<Channel>("channel", e.channel)?,
         agent_ids: e.agent_ids,
         tags: qualification.tags,
         reason: qualification.contact_reason,
-        status: e.status,
-        ended_by: e.ended_by,
+        status: label(status),
+        ended_by: required_label::<EndedBy>("ended_by", e.ended_by)?,
         customer_name: mask_customer_name(&e.customer_name),
         created_at: time(&e.created_at),
         queued_at: times.queued_at,

@@ -1,11 +1,10 @@
 //! Wrap-up codes (`WrapUpSubmitted`) and agent states (`AgentStateChanged`)
 //! from the routing stream.
 use livedesk_events::{EventHandler, HandlerError, ReceivedEvent, Staged};
-use livedesk_platform::time::from_proto;
-use livedesk_proto::routing::v1::{AgentStateChanged, WrapUpSubmitted};
+use livedesk_proto::routing::v1::{AgentState, AgentStateChanged, WrapUpSubmitted};
 use sea_orm::DatabaseTransaction;
 
-use super::required_uuid;
+use super::{required_label, required_uuid, time_or_occurred};
 use crate::store::{Activity, Facts, NewStateChange, WrapUpFact};
 
 /// Consumes the routing stream.
@@ -27,11 +26,7 @@ impl EventHandler for RoutingEvents {
                 agent_id: w.agent_id,
                 code: w.code,
                 automatic: w.automatic,
-                submitted_at: w
-                    .submitted_at
-                    .as_ref()
-                    .and_then(from_proto)
-                    .unwrap_or_else(|| event.occurred_at()),
+                submitted_at: time_or_occurred(event, w.submitted_at.as_ref()),
             };
             Facts::upsert_wrap_up(txn, &fact).await?;
         } else if let Some(changed) = event.payload::<AgentStateChanged>() {
@@ -40,8 +35,8 @@ impl EventHandler for RoutingEvents {
                 event_id: event.event_id,
                 org_id: event.org_id,
                 agent_id: c.agent_id,
-                from_state: c.from,
-                to_state: c.to,
+                from_state: required_label::<AgentState>("from", c.from)?,
+                to_state: required_label::<AgentState>("to", c.to)?,
                 away_reason: c.away_reason,
                 changed_by: c.changed_by,
                 at: event.occurred_at(),

@@ -2,11 +2,10 @@
 //! `FormSubmissionDropped` counts against its block like a dropped message
 //! (BLK-3, BLK-7).
 use livedesk_events::{EventHandler, HandlerError, ReceivedEvent, Staged};
-use livedesk_platform::time::from_proto;
-use livedesk_proto::scheduling::v1::{FormSubmissionDropped, FormSubmitted};
+use livedesk_proto::scheduling::v1::{FormKind, FormSubmissionDropped, FormSubmitted};
 use sea_orm::DatabaseTransaction;
 
-use super::required_uuid;
+use super::{required_label, required_uuid, time_or_occurred};
 use crate::domain::mask_customer_name;
 use crate::store::{Activity, Facts, NewSubmission};
 
@@ -41,13 +40,9 @@ impl EventHandler for SchedulingEvents {
             org_id: event.org_id,
             submission_id: required_uuid("submission.id", &s.id)?,
             form_id: s.form_id,
-            kind: s.kind,
+            kind: required_label::<FormKind>("submission.kind", s.kind)?,
             queue_id: s.queue_id,
-            submitted_at: s
-                .submitted_at
-                .as_ref()
-                .and_then(from_proto)
-                .unwrap_or_else(|| event.occurred_at()),
+            submitted_at: time_or_occurred(event, s.submitted_at.as_ref()),
             dropped: s.dropped,
             field_keys,
             field_values,

@@ -1,10 +1,8 @@
 //! Headers and cells of each export kind (RPT-4, BLK-7). Every text cell
 //! that can hold user-supplied text passes through `safe_cell`.
+//! Enum columns are written as stored: their labels are the CSV's words
+//! (`web_chat`, `blocked`), checked when the row was read.
 use chrono::{DateTime, SecondsFormat, Utc};
-use livedesk_proto::common::v1::Channel;
-use livedesk_proto::conversations::v1::{ConversationStatus, EndedBy};
-use livedesk_proto::routing::v1::AgentState;
-use livedesk_proto::scheduling::v1::FormKind;
 
 use crate::domain::{ExportKind, safe_cell, seconds_between};
 use crate::store::ExportRow;
@@ -92,16 +90,6 @@ fn list(values: &[String]) -> String {
     )
 }
 
-fn channel(n: i32) -> String {
-    Channel::try_from(n)
-        .map(|c| {
-            c.as_str_name()
-                .trim_start_matches("CHANNEL_")
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default()
-}
-
 fn yes_no(b: bool) -> String {
     if b { "true" } else { "false" }.to_owned()
 }
@@ -114,24 +102,12 @@ pub fn cells(row: &ExportRow) -> Vec<String> {
             time(c.created_at),
             time(c.ended_at),
             text(&c.queue_id),
-            channel(c.channel),
+            c.channel.clone(),
             list(&c.agent_ids),
             list(&c.tags),
             text(&c.reason),
-            ConversationStatus::try_from(c.status)
-                .map(|s| {
-                    s.as_str_name()
-                        .trim_start_matches("CONVERSATION_STATUS_")
-                        .to_ascii_lowercase()
-                })
-                .unwrap_or_default(),
-            EndedBy::try_from(c.ended_by)
-                .map(|s| {
-                    s.as_str_name()
-                        .trim_start_matches("ENDED_BY_")
-                        .to_ascii_lowercase()
-                })
-                .unwrap_or_default(),
+            c.status.clone(),
+            c.ended_by.clone(),
             secs(c.wait_seconds),
             secs(c.handle_seconds),
             secs(c.first_response_seconds),
@@ -139,32 +115,28 @@ pub fn cells(row: &ExportRow) -> Vec<String> {
             text(c.wrap_up_code.as_deref().unwrap_or("")),
             yes_no(c.blocked),
         ],
-        ExportRow::Block(b) => vec![
-            b.block_id.to_string(),
-            text(&b.conversation_id),
-            text(&b.blocked_by),
-            time(b.blocked_at),
-            text(&b.reason),
-            text(&b.identities),
-            text(&b.customer_name),
-            channel(b.channel),
-            b.dropped.to_string(),
-            text(&b.unblocked_by),
-            time(b.unblocked_at),
-            time(b.expires_at),
-            yes_no(b.expired),
-        ],
+        ExportRow::Block(row) => {
+            let b = &row.block;
+            vec![
+                row.block_id.to_string(),
+                text(&b.conversation_id),
+                text(&b.blocked_by),
+                time(b.blocked_at),
+                text(&b.reason),
+                text(&b.identities),
+                text(&b.customer_name),
+                b.channel.clone(),
+                row.dropped.to_string(),
+                text(&b.unblocked_by),
+                time(b.unblocked_at),
+                time(b.expires_at),
+                yes_no(b.expired),
+            ]
+        }
         ExportRow::Activity(a) => vec![
             text(&a.agent_id),
             a.record.clone(),
-            a.state
-                .and_then(|s| AgentState::try_from(s).ok())
-                .map(|s| {
-                    s.as_str_name()
-                        .trim_start_matches("AGENT_STATE_")
-                        .to_ascii_lowercase()
-                })
-                .unwrap_or_default(),
+            a.state.clone().unwrap_or_default(),
             text(&a.detail),
             text(&a.conversation_id),
             time(Some(a.started_at)),
@@ -175,13 +147,7 @@ pub fn cells(row: &ExportRow) -> Vec<String> {
             s.submission_id.to_string(),
             time(Some(s.submitted_at)),
             text(&s.form_id),
-            FormKind::try_from(s.kind)
-                .map(|k| {
-                    k.as_str_name()
-                        .trim_start_matches("FORM_KIND_")
-                        .to_ascii_lowercase()
-                })
-                .unwrap_or_default(),
+            s.kind.clone(),
             text(&s.queue_id),
             yes_no(s.dropped),
             text(

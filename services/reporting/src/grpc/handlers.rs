@@ -12,7 +12,7 @@ use sea_orm::DatabaseConnection;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::domain::{CsvOptions, ExportKind, GroupBy, Range, Scope};
+use crate::domain::{CsvOptions, ExportKind, GroupBy, Range, Scope, UnknownValue, parse_label};
 use crate::error::Error;
 use crate::store::statistics;
 
@@ -55,6 +55,22 @@ fn range(raw: Option<&TimeRange>, violations: &mut Vec<FieldViolation>) -> Optio
     Range::new(from?, to?).map_err(|v| violations.push(v)).ok()
 }
 
+/// Parses what both RPCs ask besides who calls: the choice each makes
+/// (a grouping, an export kind) and the range, reporting every invalid
+/// field at once.
+fn parse<T>(
+    choice: Result<T, FieldViolation>,
+    raw_range: Option<&TimeRange>,
+) -> Result<(T, Range), Error> {
+    let mut violations = Vec::new();
+    let choice = choice.map_err(|v| violations.push(v)).ok();
+    let range = range(raw_range, &mut violations);
+    match (choice, range) {
+        (Some(choice), Some(range)) => Ok((choice, range)),
+        _ => Err(Error::Invalid(violations)),
+    }
+}
+
 impl ReportingGrpc {
     async fn statistics(
         &self,
@@ -63,32 +79,27 @@ impl ReportingGrpc {
         let who = principal(&req)?;
         let scope = scope(&who, "read statistics")?;
         let body = req.get_ref();
-        let mut violations = Vec::new();
-        let group = GroupBy::from_wire(body.group_by)
-            .map_err(|v| violations.push(v))
-            .ok();
-        let range = range(body.range.as_ref(), &mut violations);
-        let (Some(range), Some(group)) = (range, group) else {
-            return Err(Error::Invalid(violations));
-        };
+        let (group, range) = parse(GroupBy::from_wire(body.group_by), body.range.as_ref())?;
         let rows = statistics(&self.db, who.org_id, range, group, &scope).await?;
         let rows = rows
             .into_iter()
-            .map(|r| pb::StatisticsRow {
-                key: if group == GroupBy::Channel {
-                    channel_name(&r.key)
-                } else {
-                    r.key
-                },
-                count: u64::try_from(r.count).unwrap_or(0),
-                avg_handle_seconds: r.avg_handle.unwrap_or(0.0),
-                p90_handle_seconds: r.p90_handle.unwrap_or(0.0),
-                avg_wait_seconds: r.avg_wait.unwrap_or(0.0),
-                abandonment_rate: r.abandonment_rate.unwrap_or(0.0),
-                blocked_count: u64::try_from(r.blocked_count).unwrap_or(0),
-                avg_first_response_seconds: r.avg_first_response.unwrap_or(0.0),
+            .map(|r| {
+                Ok(pb::StatisticsRow {
+                    key: if group == GroupBy::Channel {
+                        channel_name(&r.key)?
+                    } else {
+                        r.key
+                    },
+                    count: u64::try_from(r.count).unwrap_or(0),
+                    avg_handle_seconds: r.avg_handle.unwrap_or(0.0),
+                    p90_handle_seconds: r.p90_handle.unwrap_or(0.0),
+                    avg_wait_seconds: r.avg_wait.unwrap_or(0.0),
+                    abandonment_rate: r.abandonment_rate.unwrap_or(0.0),
+                    blocked_count: u64::try_from(r.blocked_count).unwrap_or(0),
+                    avg_first_response_seconds: r.avg_first_response.unwrap_or(0.0),
+                })
             })
-            .collect();
+            .collect::<Result<_, Error>>()?;
         Ok(pb::GetStatisticsResponse { rows })
     }
 
@@ -98,14 +109,7 @@ impl ReportingGrpc {
         let who = principal(req)?;
         let scope = scope(&who, "export reports")?;
         let body = req.get_ref();
-        let mut violations = Vec::new();
-        let kind = ExportKind::from_wire(body.kind)
-            .map_err(|v| violations.push(v))
-            .ok();
-        let parsed_range = range(body.range.as_ref(), &mut violations);
-        let (Some(kind), Some(parsed_range)) = (kind, parsed_range) else {
-            return Err(Error::Invalid(violations));
-        };
+        let (kind, range) = parse(ExportKind::from_wire(body.kind), body.range.as_ref())?;
         // Form submissions hold customers' own words and contact details
         // and belong to no agent: supervisors and admins only.
         if kind == ExportKind::FormSubmissions {
@@ -118,17 +122,18 @@ impl ReportingGrpc {
             semicolon: body.semicolon,
             bom: body.bom,
         };
-        Ok((who, scope, kind, parsed_range, options))
+        Ok((who, scope, kind, range, options))
     }
 }
 
-/// The enum name of a channel stored as its number (`CHANNEL_WEB_CHAT`).
-pub(crate) fn channel_name(raw: &str) -> String {
-    raw.parse::<i32>()
-        .ok()
-        .and_then(|n| Channel::try_from(n).ok())
-        .map(|c| c.as_str_name().to_owned())
-        .unwrap_or_else(|| raw.to_owned())
+/// The enum name of a channel stored as its label (`web_chat` is
+/// `CHANNEL_WEB_CHAT`); a label the service does not know is an error.
+fn channel_name(stored: &str) -> Result<String, UnknownValue> {
+    Ok(
+        parse_label::<Channel>("conversation_facts.channel", stored)?
+            .as_str_name()
+            .to_owned(),
+    )
 }
 
 /// The stream type tonic's generated trait expects (`tonic::codegen::BoxStream`).

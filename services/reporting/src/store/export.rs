@@ -3,13 +3,19 @@
 //! order, a bounded batch at a time, whatever the size of the table.
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
+use livedesk_proto::common::v1::Channel;
+use livedesk_proto::conversations::v1::{ConversationStatus, EndedBy};
+use livedesk_proto::routing::v1::AgentState;
+use livedesk_proto::scheduling::v1::FormKind;
 use sea_orm::{
     AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, FromQueryResult,
     IsolationLevel, QueryResult, TransactionTrait, Value,
 };
 use uuid::Uuid;
 
-use crate::domain::{ExportKind, Range, Scope};
+use super::facts::BlockState;
+use crate::domain::{ExportKind, Range, Scope, UnknownValue, parse_label};
+use crate::error::Error;
 
 /// Rows fetched per round trip: small enough to keep memory flat, large
 /// enough that round trips do not dominate.
@@ -22,12 +28,15 @@ pub struct ConversationRow {
     pub created_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub queue_id: String,
-    pub channel: i32,
+    /// Stored label (`crate::domain::label`), checked when read.
+    pub channel: String,
     pub agent_ids: Vec<String>,
     pub tags: Vec<String>,
     pub reason: String,
-    pub status: i32,
-    pub ended_by: i32,
+    /// Stored label, checked when read.
+    pub status: String,
+    /// Stored label, checked when read.
+    pub ended_by: String,
     pub wait_seconds: Option<f64>,
     pub handle_seconds: Option<f64>,
     pub first_response_seconds: Option<f64>,
@@ -40,18 +49,10 @@ pub struct ConversationRow {
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct BlockRow {
     pub block_id: Uuid,
-    pub conversation_id: String,
-    pub blocked_by: String,
-    pub blocked_at: Option<DateTime<Utc>>,
-    pub reason: String,
-    pub identities: String,
-    pub customer_name: String,
-    pub channel: i32,
+    #[sea_orm(nested)]
+    pub block: BlockState,
+    /// The larger of the drops counted here and those blocking reported.
     pub dropped: i64,
-    pub unblocked_by: String,
-    pub unblocked_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub expired: bool,
 }
 
 /// An agent activity row: a state interval or a wrap-up.
@@ -59,7 +60,8 @@ pub struct BlockRow {
 pub struct ActivityRow {
     pub agent_id: String,
     pub record: String,
-    pub state: Option<i32>,
+    /// Stored label of the state entered (none for a wrap-up), checked when read.
+    pub state: Option<String>,
     pub detail: String,
     pub conversation_id: String,
     pub started_at: DateTime<Utc>,
@@ -72,7 +74,8 @@ pub struct SubmissionRow {
     pub submission_id: Uuid,
     pub submitted_at: DateTime<Utc>,
     pub form_id: String,
-    pub kind: i32,
+    /// Stored label, checked when read.
+    pub kind: String,
     pub queue_id: String,
     pub dropped: bool,
     pub field_keys: Vec<String>,
@@ -86,6 +89,32 @@ pub enum ExportRow {
     Block(BlockRow),
     Activity(ActivityRow),
     Submission(SubmissionRow),
+}
+
+impl ExportRow {
+    /// Refuses a row holding a label the service does not know: the export
+    /// fails rather than writing an empty or made-up cell (fail closed).
+    fn check_labels(&self) -> Result<(), UnknownValue> {
+        match self {
+            ExportRow::Conversation(c) => {
+                parse_label::<Channel>("conversation_facts.channel", &c.channel)?;
+                parse_label::<ConversationStatus>("conversation_facts.status", &c.status)?;
+                parse_label::<EndedBy>("conversation_facts.ended_by", &c.ended_by)?;
+            }
+            ExportRow::Block(b) => {
+                parse_label::<Channel>("blocks.channel", &b.block.channel)?;
+            }
+            ExportRow::Activity(a) => {
+                if let Some(state) = &a.state {
+                    parse_label::<AgentState>("agent_state_changes.to_state", state)?;
+                }
+            }
+            ExportRow::Submission(s) => {
+                parse_label::<FormKind>("form_submissions.kind", &s.kind)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The query of each kind. `$1` org, `$2`/`$3` range, `$4` the agent of an
@@ -197,7 +226,7 @@ impl ExportCursor {
     }
 
     /// The next batch in key order; empty at the end.
-    pub async fn next_batch(&self) -> Result<Vec<ExportRow>, DbErr> {
+    pub async fn next_batch(&self) -> Result<Vec<ExportRow>, Error> {
         let rows = self
             .txn
             .query_all_raw(stmt(
@@ -208,8 +237,8 @@ impl ExportCursor {
         rows.iter().map(|r| self.decode(r)).collect()
     }
 
-    fn decode(&self, row: &QueryResult) -> Result<ExportRow, DbErr> {
-        Ok(match self.kind {
+    fn decode(&self, row: &QueryResult) -> Result<ExportRow, Error> {
+        let decoded = match self.kind {
             ExportKind::Conversations => {
                 ExportRow::Conversation(ConversationRow::from_query_result(row, "")?)
             }
@@ -222,7 +251,9 @@ impl ExportCursor {
             ExportKind::FormSubmissions => {
                 ExportRow::Submission(SubmissionRow::from_query_result(row, "")?)
             }
-        })
+        };
+        decoded.check_labels()?;
+        Ok(decoded)
     }
 
     /// Ends the read-only transaction.

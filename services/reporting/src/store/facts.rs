@@ -3,7 +3,7 @@
 //! fact and never counts the same conversation twice.
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
 use crate::domain::Durations;
@@ -14,12 +14,15 @@ pub struct EndedFact {
     pub org_id: Uuid,
     pub conversation_id: Uuid,
     pub queue_id: String,
-    pub channel: i32,
+    /// Stored label (`crate::domain::label`).
+    pub channel: String,
     pub agent_ids: Vec<String>,
     pub tags: Vec<String>,
     pub reason: String,
-    pub status: i32,
-    pub ended_by: i32,
+    /// Stored label.
+    pub status: String,
+    /// Stored label.
+    pub ended_by: String,
     /// Already masked.
     pub customer_name: String,
     pub created_at: Option<DateTime<Utc>>,
@@ -51,6 +54,13 @@ pub struct WrapUpFact {
 pub struct BlockFact {
     pub org_id: Uuid,
     pub block_id: Uuid,
+    pub block: BlockState,
+    pub dropped_reported: i64,
+}
+
+/// A block as its events describe it, stored and exported alike.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct BlockState {
     pub conversation_id: String,
     pub blocked_by: String,
     pub blocked_at: Option<DateTime<Utc>>,
@@ -59,12 +69,12 @@ pub struct BlockFact {
     pub identities: String,
     /// Already masked.
     pub customer_name: String,
-    pub channel: i32,
+    /// Stored label (`crate::domain::label`).
+    pub channel: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub expired: bool,
     pub unblocked_by: String,
     pub unblocked_at: Option<DateTime<Utc>>,
-    pub dropped_reported: i64,
 }
 
 /// Writes of the conversation and block facts.
@@ -95,12 +105,12 @@ impl Facts {
                 f.org_id.into(),
                 f.conversation_id.into(),
                 f.queue_id.clone().into(),
-                f.channel.into(),
+                f.channel.clone().into(),
                 f.agent_ids.clone().into(),
                 f.tags.clone().into(),
                 f.reason.clone().into(),
-                f.status.into(),
-                f.ended_by.into(),
+                f.status.clone().into(),
+                f.ended_by.clone().into(),
                 f.customer_name.clone().into(),
                 f.created_at.into(),
                 f.queued_at.into(),
@@ -176,7 +186,8 @@ impl Facts {
     /// Records a block's state. Every block event carries the whole block,
     /// so descriptive fields are overwritten; an unblock or expiry, once
     /// seen, is never undone by an older event arriving late.
-    pub async fn upsert_block<C: ConnectionTrait>(db: &C, b: &BlockFact) -> Result<(), DbErr> {
+    pub async fn upsert_block<C: ConnectionTrait>(db: &C, fact: &BlockFact) -> Result<(), DbErr> {
+        let b = &fact.block;
         db.execute_raw(stmt(
             "INSERT INTO blocks (org_id, block_id, known, conversation_id, blocked_by, blocked_at, reason, identities, \
                  customer_name, channel, expires_at, expired, unblocked_by, unblocked_at, dropped_reported) \
@@ -190,20 +201,20 @@ impl Facts {
                  unblocked_at = COALESCE(EXCLUDED.unblocked_at, blocks.unblocked_at), \
                  dropped_reported = GREATEST(blocks.dropped_reported, EXCLUDED.dropped_reported)",
             [
-                b.org_id.into(),
-                b.block_id.into(),
+                fact.org_id.into(),
+                fact.block_id.into(),
                 b.conversation_id.clone().into(),
                 b.blocked_by.clone().into(),
                 b.blocked_at.into(),
                 b.reason.clone().into(),
                 b.identities.clone().into(),
                 b.customer_name.clone().into(),
-                b.channel.into(),
+                b.channel.clone().into(),
                 b.expires_at.into(),
                 b.expired.into(),
                 b.unblocked_by.clone().into(),
                 b.unblocked_at.into(),
-                b.dropped_reported.into(),
+                fact.dropped_reported.into(),
             ],
         ))
         .await

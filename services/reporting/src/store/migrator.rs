@@ -4,4 +4,5 @@ livedesk_events::migrator! {
     Migrator,
     ("m0001_read_model", include_str!("../../migrations/0001_init.sql")),
     ("m0003_qualification", include_str!("../../migrations/0003_qualification.sql")),
+    ("m0004_enums_as_text", include_str!("../../migrations/0004_enums_as_text.sql")),
 }

@@ -3,7 +3,8 @@
 //! customer's email or phone (by the ids scheduling found). Erasure clears the personal fields only:
 //! the rows stay, so statistics keep their anonymous counts.
 use livedesk_platform::db::{stmt, text_array};
-use sea_orm::{ConnectionTrait, DbErr};
+use livedesk_platform::subject::{SubjectScope, SubjectShare};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr};
 use uuid::Uuid;
 
 /// The customer's submissions, by the ids scheduling found: reporting
@@ -17,17 +18,20 @@ fn params(org: Uuid, ids: &[Uuid], forms: &[Uuid]) -> [sea_orm::Value; 3] {
     [org.into(), text_array(&ids), text_array(&forms)]
 }
 
-/// Data-subject queries.
+/// This service's share for the shared export and erasure
+/// (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
 #[derive(Debug, Clone, Copy)]
 pub struct SubjectData;
 
-impl SubjectData {
+impl SubjectShare for SubjectData {
+    const SERVICE: &'static str = "reporting";
+
     /// The customer's facts, blocks and form submissions, as JSON.
-    pub async fn export<C: ConnectionTrait>(
-        db: &C,
+    async fn export(
+        &self,
+        db: &DatabaseConnection,
         org: Uuid,
-        ids: &[Uuid],
-        forms: &[Uuid],
+        s: &SubjectScope,
     ) -> Result<String, DbErr> {
         let row = db
             .query_one_raw(stmt(
@@ -42,7 +46,7 @@ impl SubjectData {
                        'form_submissions', (SELECT coalesce(json_agg(s), '[]') FROM form_submissions s WHERE {FORMS}) \
                      )::text AS doc"
                 ),
-                params(org, ids, forms),
+                params(org, &s.conversations, &s.form_submissions),
             ))
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
@@ -51,13 +55,13 @@ impl SubjectData {
 
     /// Clears customer names (facts, blocks), the blocks' identity labels
     /// and the values of the customer's form submissions (keys stay).
-    pub async fn erase<C: ConnectionTrait>(
-        db: &C,
+    async fn erase(
+        &self,
+        txn: &DatabaseTransaction,
         org: Uuid,
-        ids: &[Uuid],
-        forms: &[Uuid],
+        s: &SubjectScope,
     ) -> Result<(), DbErr> {
-        let p = params(org, ids, forms);
+        let p = params(org, &s.conversations, &s.form_submissions);
         for sql in [
             "UPDATE conversation_facts SET customer_name = '' \
              WHERE org_id = $1 AND conversation_id::text = ANY($2::text[]) AND customer_name <> ''"
@@ -69,32 +73,8 @@ impl SubjectData {
                 "UPDATE form_submissions SET field_values = array_fill(''::text, ARRAY[cardinality(field_values)]) WHERE {FORMS}"
             ),
         ] {
-            db.execute_raw(stmt(&sql, p.clone())).await?;
+            txn.execute_raw(stmt(&sql, p.clone())).await?;
         }
         Ok(())
-    }
-}
-
-/// This service's share for the shared export and erasure
-/// (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
-impl livedesk_platform::subject::SubjectShare for SubjectData {
-    const SERVICE: &'static str = "reporting";
-
-    async fn export(
-        &self,
-        db: &sea_orm::DatabaseConnection,
-        org: Uuid,
-        s: &livedesk_platform::subject::SubjectScope,
-    ) -> Result<String, DbErr> {
-        Self::export(db, org, &s.conversations, &s.form_submissions).await
-    }
-
-    async fn erase(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        org: Uuid,
-        s: &livedesk_platform::subject::SubjectScope,
-    ) -> Result<(), DbErr> {
-        Self::erase(txn, org, &s.conversations, &s.form_submissions).await
     }
 }

@@ -33,7 +33,7 @@ fn key_expr(group: GroupBy) -> &'static str {
         GroupBy::Agent => {
             "unnest(CASE WHEN cardinality(f.agent_ids) = 0 THEN ARRAY['']::text[] ELSE f.agent_ids END)"
         }
-        GroupBy::Channel => "f.channel::text",
+        GroupBy::Channel => "f.channel",
     }
 }
 
