@@ -3,7 +3,10 @@
 //! Shared keys have no service part (`LIVEDESK_NATS_URL`); a service's own
 //! keys are `LIVEDESK_<SERVICE>__<KEY>`. A key under the service's own
 //! prefix that the service does not know is refused at start, so a typo never
-//! silently falls back to a default.
+//! silently falls back to a default; so is a shared-looking key
+//! (`LIVEDESK_<NAME>`, no `__`) that is neither in [`SHARED_KEYS`] nor owned
+//! by a tool or script sharing the environment ([`FOREIGN_NAMESPACES`],
+//! [`SCRIPT_KEYS`]).
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,6 +14,62 @@ use std::str::FromStr;
 use std::sync::Mutex;
 
 use secrecy::{ExposeSecret, SecretString};
+
+/// The shared keys (no `__`) some service reads: [`CommonConfig`],
+/// [`AuthConfig`] and the telemetry's `LIVEDESK_LOG_FORMAT`. A test proves
+/// every shared key those read is here, so the list cannot drift.
+pub const SHARED_KEYS: &[&str] = &[
+    "LIVEDESK_NATS_URL",
+    "LIVEDESK_SUBJECT_PREFIX",
+    "LIVEDESK_DB_MAX_CONNECTIONS",
+    "LIVEDESK_SHUTDOWN_GRACE_SECONDS",
+    "LIVEDESK_PEER_DNS_REFRESH_SECONDS",
+    "LIVEDESK_LOG_FORMAT",
+    "LIVEDESK_AUTH_ISSUER",
+    "LIVEDESK_AUTH_AUDIENCE",
+    "LIVEDESK_AUTH_HS256_SECRET",
+    "LIVEDESK_AUTH_ALLOW_DEV_SECRET",
+    "LIVEDESK_AUTH_PUBLIC_KEY_FILE",
+    "LIVEDESK_AUTH_JWKS_FILE",
+    "LIVEDESK_AUTH_SIGNING_KEY_FILE",
+    "LIVEDESK_AUTH_SIGNING_KEY_ID",
+];
+
+/// Namespaces owned by the tools sharing the services' environment
+/// (`livedeskctl`, the test harness, `livedesk-bench`, the routing
+/// simulation): a service leaves their keys alone.
+pub const FOREIGN_NAMESPACES: &[&str] = &[
+    "LIVEDESK_CTL_",
+    "LIVEDESK_TEST_",
+    "LIVEDESK_BENCH_",
+    "LIVEDESK_SIM_",
+];
+
+/// Keys the scripts (`scripts/`, `Makefile`, the cluster test) read from
+/// the same environment a service is started in.
+pub const SCRIPT_KEYS: &[&str] = &[
+    "LIVEDESK_BUILD_CONTEXT",
+    "LIVEDESK_CA_BUNDLE",
+    "LIVEDESK_CLUSTER_KEEP",
+    "LIVEDESK_DEBIAN_MIRROR",
+    "LIVEDESK_HEALTH_PROBE",
+    "LIVEDESK_IMAGE_TAG",
+    "LIVEDESK_IMAGE_VERSION",
+    "LIVEDESK_PODMAN_SOCKET",
+    "LIVEDESK_SERVICES",
+    "LIVEDESK_STATE_DIR",
+];
+
+/// Whether `key` is a shared-looking key (`LIVEDESK_<NAME>`, no `__`) that
+/// nobody owns: not read by any service, not in a tool's namespace, not a
+/// script's.
+fn is_unknown_shared(key: &str) -> bool {
+    key.starts_with("LIVEDESK_")
+        && !key.contains("__")
+        && !SHARED_KEYS.contains(&key)
+        && !SCRIPT_KEYS.contains(&key)
+        && !FOREIGN_NAMESPACES.iter().any(|ns| key.starts_with(ns))
+}
 
 /// Why configuration could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -122,7 +181,10 @@ impl Env {
         v.map(SecretString::from)
     }
 
-    /// Refuses keys under `LIVEDESK_<SERVICE>__` that were never read.
+    /// Refuses keys under `LIVEDESK_<SERVICE>__` that were never read, and
+    /// shared-looking keys nobody owns (see [`SHARED_KEYS`]). Other
+    /// services' `LIVEDESK_<OTHER>__*` keys are allowed: one ConfigMap
+    /// serves every service.
     pub fn refuse_unknown(&self, service: &str) -> Result<(), ConfigError> {
         let prefix = format!("LIVEDESK_{}__", service.to_ascii_uppercase());
         let read: BTreeSet<String> = self
@@ -130,10 +192,16 @@ impl Env {
             .lock()
             .map(|r| r.keys().cloned().collect())
             .unwrap_or_default();
+        debug_assert!(
+            read.iter().all(|k| !k.starts_with("LIVEDESK_")
+                || k.contains("__")
+                || SHARED_KEYS.contains(&k.as_str())),
+            "a shared key was read that SHARED_KEYS does not list: {read:?}"
+        );
         let unknown: Vec<&String> = self
             .vars
             .keys()
-            .filter(|k| k.starts_with(&prefix) && !read.contains(*k))
+            .filter(|k| (k.starts_with(&prefix) && !read.contains(*k)) || is_unknown_shared(k))
             .collect();
         if unknown.is_empty() {
             Ok(())
@@ -531,6 +599,76 @@ mod tests {
             env.effective()
                 .contains("LIVEDESK_AUTH_HS256_SECRET=<redacted>")
         );
+    }
+
+    // spec: TEN-6
+    #[test]
+    fn an_unknown_shared_key_is_refused_by_name() {
+        let env = Env::from_iter([
+            (
+                "LIVEDESK_AUTH_HS256_SECRET".to_string(),
+                "a-secret-of-this-deployment-only".to_string(),
+            ),
+            (
+                "LIVEDESK_NAT_URL".to_string(),
+                "nats://typo:4222".to_string(),
+            ),
+        ]);
+        CommonConfig::from_env(&env, "routing", ports::ROUTING).unwrap();
+        let err = env.refuse_unknown("routing").unwrap_err().to_string();
+        assert!(err.contains("LIVEDESK_NAT_URL"), "{err}");
+        assert!(
+            !err.contains("HS256"),
+            "a known shared key is not refused: {err}"
+        );
+    }
+
+    #[test]
+    fn shared_keys_of_tools_scripts_and_other_services_are_allowed() {
+        let env = Env::from_iter(
+            [
+                "LIVEDESK_CTL_TOKEN",
+                "LIVEDESK_TEST_DATABASE_URL",
+                "LIVEDESK_BENCH_RATE",
+                "LIVEDESK_SIM_SCALE",
+                "LIVEDESK_IMAGE_TAG",
+                "LIVEDESK_STATE_DIR",
+                "LIVEDESK_SERVICES",
+                "LIVEDESK_LOG_FORMAT",
+                "LIVEDESK_NATS_URL",
+                "LIVEDESK_BLOCKING__ANYTHING",
+                "LIVEDESK_AUTH_HS256_SECRET",
+            ]
+            .map(|k| (k.to_string(), "x".to_string())),
+        );
+        CommonConfig::from_env(&env, "routing", ports::ROUTING).unwrap();
+        env.refuse_unknown("routing").unwrap();
+    }
+
+    #[test]
+    fn every_shared_key_the_common_config_reads_is_listed() {
+        // Set every key so each branch reads; then nothing read without
+        // `__` may be missing from SHARED_KEYS.
+        let env = Env::from_iter([
+            (
+                "LIVEDESK_AUTH_HS256_SECRET".to_string(),
+                "a-secret-of-this-deployment-only".to_string(),
+            ),
+            ("LIVEDESK_AUTH_SIGNING_KEY_ID".to_string(), "k".to_string()),
+        ]);
+        CommonConfig::from_env(&env, "routing", ports::ROUTING).unwrap();
+        let read = env.read.lock().unwrap().clone();
+        let shared: Vec<&String> = read.keys().filter(|k| !k.contains("__")).collect();
+        assert!(shared.len() >= 13, "{shared:?}");
+        for k in shared {
+            assert!(
+                SHARED_KEYS.contains(&k.as_str()),
+                "{k} is read but not in SHARED_KEYS"
+            );
+        }
+        // The telemetry reads the log format from the process environment.
+        assert!(include_str!("telemetry.rs").contains("\"LIVEDESK_LOG_FORMAT\""));
+        assert!(SHARED_KEYS.contains(&"LIVEDESK_LOG_FORMAT"));
     }
 
     // spec: TEN-6
