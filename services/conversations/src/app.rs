@@ -1,6 +1,5 @@
 //! Wiring: database, NATS, peers, gRPC server and consumers.
 use std::sync::Arc;
-use std::time::Duration;
 
 use livedesk_events::{Both, Host, Service};
 use livedesk_platform::ServiceApp;
@@ -73,10 +72,10 @@ impl ServiceApp for App {
         host.consume("reporting", Arc::new(from_reporting));
         host.consume("notifications", Arc::new(from_notifications));
         let (db, outbox) = (host.rt.db.clone(), host.outbox.clone());
-        let retention = Duration::from_secs(cfg.retention_sweep_secs);
+        let retention = cfg.retention_sweep;
         host.spawn(move |token| run_retention(db, outbox, retention, token));
         let (db, outbox) = (host.rt.db.clone(), host.outbox.clone());
-        let period = Duration::from_secs(cfg.natural_close_sweep_secs);
+        let period = cfg.natural_close_sweep;
         host.spawn(move |token| run_natural_close(db, outbox, period, token));
         host.consume(
             "routing",

@@ -1,7 +1,7 @@
 //! Configuration (`LIVEDESK_CONVERSATIONS__*`).
 use livedesk_platform::app::ServiceConfig;
 use livedesk_platform::config::ports;
-use livedesk_platform::{CommonConfig, ConfigError, Env};
+use livedesk_platform::{CommonConfig, ConfigError, Env, Period};
 
 /// Typed configuration of the conversations service.
 #[derive(Debug, Clone)]
@@ -22,15 +22,17 @@ pub struct Config {
     pub attachments_url: Option<String>,
     /// Largest attachment accepted, in bytes (CNV-6).
     pub attachment_max_bytes: u64,
-    /// Seconds between two natural-close sweeps (CNV-13).
-    pub natural_close_sweep_secs: u64,
+    /// Time between two natural-close sweeps (CNV-13); default 60 s, 0 is
+    /// refused.
+    pub natural_close_sweep: Period,
     /// Routing, reporting and notifications: asked for their share of a
     /// customer's data in an export (PRV-1), like blocking and scheduling.
     pub routing_url: String,
     pub reporting_url: String,
     pub notifications_url: String,
-    /// Seconds between two retention sweeps (PRV-3); 0 is refused.
-    pub retention_sweep_secs: u64,
+    /// Time between two retention sweeps (PRV-3); default 3600 s, 0 is
+    /// refused.
+    pub retention_sweep: Period,
 }
 
 impl ServiceConfig for Config {
@@ -67,9 +69,8 @@ impl ServiceConfig for Config {
                 "LIVEDESK_CONVERSATIONS__ATTACHMENT_MAX_BYTES",
                 10 * 1024 * 1024,
             )?,
-            natural_close_sweep_secs: env
-                .get("LIVEDESK_CONVERSATIONS__NATURAL_CLOSE_SWEEP_SECS", 60u64)?
-                .max(1),
+            natural_close_sweep: env
+                .period_secs("LIVEDESK_CONVERSATIONS__NATURAL_CLOSE_SWEEP_SECS", 60)?,
             routing_url: CommonConfig::peer_url(env, "conversations", "routing", ports::ROUTING)?,
             reporting_url: CommonConfig::peer_url(
                 env,
@@ -83,11 +84,8 @@ impl ServiceConfig for Config {
                 "notifications",
                 ports::NOTIFICATIONS,
             )?,
-            retention_sweep_secs: positive(
-                env,
-                "LIVEDESK_CONVERSATIONS__RETENTION_SWEEP_SECS",
-                3600,
-            )?,
+            retention_sweep: env
+                .period_secs("LIVEDESK_CONVERSATIONS__RETENTION_SWEEP_SECS", 3600)?,
         })
     }
 
@@ -96,15 +94,51 @@ impl ServiceConfig for Config {
     }
 }
 
-/// A period that must be positive: 0 would spin the sweep, so it is refused.
-fn positive(env: &Env, key: &str, default: u64) -> Result<u64, ConfigError> {
-    let v: u64 = env.get(key, default)?;
-    if v == 0 {
-        return Err(ConfigError::Invalid {
-            key: key.into(),
-            value: "0".into(),
-            reason: "must be at least 1 second".into(),
-        });
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        let secret = (
+            "LIVEDESK_AUTH_HS256_SECRET".to_owned(),
+            "a-secret-of-this-test-only".to_owned(),
+        );
+        Env::from_iter(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .chain([secret]),
+        )
     }
-    Ok(v)
+
+    #[test]
+    fn sweep_periods_come_from_their_keys_with_defaults() {
+        let cfg = Config::from_env(&env(&[])).unwrap();
+        assert_eq!(cfg.natural_close_sweep.get(), Duration::from_secs(60));
+        assert_eq!(cfg.retention_sweep.get(), Duration::from_secs(3600));
+        let cfg = Config::from_env(&env(&[
+            ("LIVEDESK_CONVERSATIONS__NATURAL_CLOSE_SWEEP_SECS", "2"),
+            ("LIVEDESK_CONVERSATIONS__RETENTION_SWEEP_SECS", "30"),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.natural_close_sweep.get(), Duration::from_secs(2));
+        assert_eq!(cfg.retention_sweep.get(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_sweep_period_of_zero_is_refused() {
+        for key in [
+            "LIVEDESK_CONVERSATIONS__NATURAL_CLOSE_SWEEP_SECS",
+            "LIVEDESK_CONVERSATIONS__RETENTION_SWEEP_SECS",
+        ] {
+            let err = Config::from_env(&env(&[(key, "0")])).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { key: k, .. } if k == key),
+                "{key}: {err}"
+            );
+        }
+    }
 }

@@ -1,4 +1,6 @@
-//! Store rows to protobuf messages (API views and event payloads).
+//! Rows and domain values → protobuf messages (API views and event
+//! payloads), used by `grpc/` and `events/` alike: `events/` never imports
+//! `grpc/`.
 use livedesk_platform::time::{opt_to_proto, to_proto};
 use livedesk_proto::common::v1::CustomerIdentity;
 use livedesk_proto::conversations::v1 as pb;

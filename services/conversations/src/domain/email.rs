@@ -1,5 +1,5 @@
-//! Email rules (CNV-8 transcripts, CNV-14 continue-by-email): addresses and
-//! subjects safe to put in headers, RFC 5322 Message-IDs, the subject token
+//! Email rules (CNV-8 transcripts, CNV-14 continue-by-email): subjects
+//! safe to put in headers (addresses are the platform's `EmailAddress`), RFC 5322 Message-IDs, the subject token
 //! that threads replies into a request, and the transcript text.
 use livedesk_platform::errors::FieldViolation;
 use uuid::Uuid;
@@ -8,47 +8,6 @@ use uuid::Uuid;
 pub const SUBJECT_MAX: usize = 200;
 /// Most characters of an email body.
 pub const BODY_MAX: usize = 100_000;
-
-/// A syntactically valid email address, lowercased, without any character
-/// that could inject a header (CR, LF, NUL, `<`, `>`, `,`, `;`, spaces).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailAddress(String);
-
-impl EmailAddress {
-    /// Parses `raw` and names `field` on failure.
-    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldViolation> {
-        let bad = || FieldViolation::new(field, "not a valid email address");
-        // Checked before trimming: a line break anywhere is an injection attempt.
-        if raw.chars().any(char::is_control) {
-            return Err(bad());
-        }
-        let v = raw.trim();
-        if v.is_empty() || v.chars().count() > 320 {
-            return Err(bad());
-        }
-        if v.chars().any(|c| {
-            c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"' | '\\')
-        }) {
-            return Err(bad());
-        }
-        let (local, domain) = v.split_once('@').ok_or_else(bad)?;
-        if local.is_empty()
-            || domain.contains('@')
-            || !domain.contains('.')
-            || domain.starts_with('.')
-            || domain.ends_with('.')
-            || domain.contains("..")
-        {
-            return Err(bad());
-        }
-        Ok(Self(v.to_lowercase()))
-    }
-
-    /// The address.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// A subject line: 1 to 200 characters, no line break (header injection).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,13 +137,14 @@ pub fn transcript(lines: &[TranscriptLine], note: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use livedesk_platform::EmailAddress;
     use proptest::prelude::*;
 
     // spec: CNV-8
     #[test]
     fn addresses_with_header_injection_are_refused() {
         assert_eq!(
-            EmailAddress::parse("to", " Melissa@Gmail.com ")
+            EmailAddress::parse_field("to", " Melissa@Gmail.com ")
                 .unwrap()
                 .as_str(),
             "melissa@gmail.com"
@@ -200,7 +160,7 @@ mod tests {
             "a@b.com,c@d.com",
             "",
         ] {
-            assert!(EmailAddress::parse("to", bad).is_err(), "{bad:?}");
+            assert!(EmailAddress::parse_field("to", bad).is_err(), "{bad:?}");
         }
         assert!(Subject::parse("subject", "Hello\r\nBcc: x").is_err());
     }
@@ -245,7 +205,7 @@ mod tests {
         // spec: CNV-8
         #[test]
         fn a_parsed_address_never_holds_a_line_break(s in "\\PC{0,40}[\r\n]?\\PC{0,10}") {
-            if let Ok(a) = EmailAddress::parse("to", &s) {
+            if let Ok(a) = EmailAddress::parse_field("to", &s) {
                 prop_assert!(!a.as_str().contains(['\r', '\n']));
             }
         }

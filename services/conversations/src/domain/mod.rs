@@ -14,8 +14,8 @@ mod text;
 pub use admission::offline_action;
 pub use attachment::{ALLOWED_TYPES, AttachmentMeta};
 pub use email::{
-    BODY_MAX, EmailAddress, Subject, TranscriptLine, new_message_id, normalize_message_id,
-    parse_body, short_id, subject_token, token_in_subject, transcript,
+    BODY_MAX, Subject, TranscriptLine, new_message_id, normalize_message_id, parse_body, short_id,
+    subject_token, token_in_subject, transcript,
 };
 pub use qualification::Qualification;
 pub use request::{ContactQuery, Priority, initials, parse_initials, parse_request_status};

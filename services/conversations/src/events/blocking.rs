@@ -9,8 +9,8 @@ use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::domain::{EndedBy, Qualification, RequestStatus, Status};
-use crate::grpc::ended_event;
 use crate::store::{BlockedCache, Conversations, EndChange};
+use crate::views::ended_event;
 
 /// Consumes the blocking stream.
 pub struct BlockingEvents {

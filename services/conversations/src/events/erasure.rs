@@ -6,9 +6,9 @@
 //! `GetErasure` lists it. [`run_retention`] claims conversations past their
 //! org's retention period and erases them through the same event.
 use std::sync::Arc;
-use std::time::Duration;
 
 use livedesk_events::{EventHandler, HandlerError, Outbox, ReceivedEvent, Staged};
+use livedesk_platform::Period;
 use livedesk_proto::common::v1::IdentityKind;
 use livedesk_proto::privacy::v1::{CustomerErased, CustomerErasureRequested};
 use object_store::path::Path;
@@ -92,18 +92,13 @@ const BATCH: u64 = 200;
 pub async fn run_retention(
     db: DatabaseConnection,
     outbox: Outbox,
-    period: Duration,
+    period: Period,
     shutdown: CancellationToken,
 ) {
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(period) => {}
-        }
-        if let Err(e) = sweep(&db, &outbox).await {
-            tracing::warn!(error = %e, "retention sweep failed");
-        }
-    }
+    livedesk_platform::tasks::every("retention", period, shutdown, || async {
+        sweep(&db, &outbox).await.map(|_| ())
+    })
+    .await;
 }
 
 /// Erases every org's conversations past retention, in batches.

@@ -3,42 +3,31 @@
 //! RESOURCE_DELETED when it was interrupted, RTG-11). Safe with several
 //! replicas: rows are claimed with `FOR UPDATE SKIP LOCKED` and ended by a
 //! conditional UPDATE, so each conversation ends, and is announced, once.
-use std::time::Duration;
-
 use livedesk_events::Outbox;
+use livedesk_platform::Period;
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{EndedBy, Qualification, RequestStatus, Status};
-use crate::grpc::ended_event;
 use crate::store::{Conversations, EndChange};
+use crate::views::ended_event;
 
 /// Conversations ended per transaction.
 const BATCH: u64 = 100;
 
-/// Runs every `period` until shutdown.
+/// Runs every `period` until shutdown; a tick ends batches until one is
+/// not full.
 pub async fn run_natural_close(
     db: DatabaseConnection,
     outbox: Outbox,
-    period: Duration,
+    period: Period,
     shutdown: CancellationToken,
 ) {
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(period) => {}
-        }
-        loop {
-            match sweep_once(&db, &outbox).await {
-                Ok(n) if n as u64 == BATCH => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "natural close sweep failed");
-                    break;
-                }
-            }
-        }
-    }
+    livedesk_platform::tasks::every("natural_close", period, shutdown, || async {
+        while sweep_once(&db, &outbox).await? as u64 == BATCH {}
+        Ok::<(), DbErr>(())
+    })
+    .await;
 }
 
 /// Ends one batch of idle conversations; returns how many were claimed.

@@ -13,8 +13,8 @@ use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::domain::{Author, EndedBy, Qualification, RequestStatus, Status};
-use crate::grpc::{ended_event, posted_event};
 use crate::store::{Conversations, EndChange, Messages, QueueMembers};
+use crate::views::{ended_event, posted_event};
 
 /// Consumes the routing stream.
 pub struct RoutingEvents {

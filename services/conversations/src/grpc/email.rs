@@ -3,6 +3,7 @@
 //! that are threaded into the same request, and the history reads chat and
 //! email as one. Email from a blocked address is dropped (BLK-3).
 use livedesk_auth::{Principal, Role, principal};
+use livedesk_platform::EmailAddress;
 use livedesk_platform::errors::{FieldViolation, PeerError, parse_uuid};
 use livedesk_platform::identity::normalize;
 use livedesk_platform::time::to_proto;
@@ -14,15 +15,14 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::access::masks_pii;
-use super::convert;
 use super::requests::visible_request;
 use super::service::ConversationsGrpc;
 use crate::domain::{
-    BODY_MAX, EmailAddress, Subject, new_message_id, normalize_message_id, parse_body,
-    token_in_subject,
+    BODY_MAX, Subject, new_message_id, normalize_message_id, parse_body, token_in_subject,
 };
 use crate::error::{Entity, Error};
 use crate::store::{BlockedCache, EmailRow, Emails, FormCopies, FormCopyRow, NewEmail, Requests};
+use crate::views;
 
 /// A form submission's copy (SCH-6); with `mask`, the submitted email is
 /// masked as a contact's is.
@@ -196,11 +196,11 @@ impl ConversationsGrpc {
         let org = who.org_id;
         let body = req.get_ref();
         let mut v = Vec::new();
-        let from = collect(EmailAddress::parse("from", &body.from), &mut v);
+        let from = collect(EmailAddress::parse_field("from", &body.from), &mut v);
         let to: Vec<String> = body
             .to
             .iter()
-            .filter_map(|a| collect(EmailAddress::parse("to", a), &mut v))
+            .filter_map(|a| collect(EmailAddress::parse_field("to", a), &mut v))
             .map(|a| a.as_str().to_owned())
             .collect();
         let subject = match body.subject.trim() {
@@ -362,7 +362,7 @@ impl ConversationsGrpc {
                     m.id,
                     pb::HistoryItem {
                         at: Some(to_proto(m.created_at)),
-                        item: Some(pb::history_item::Item::Message(convert::message(m, mask))),
+                        item: Some(pb::history_item::Item::Message(views::message(m, mask))),
                     },
                 )
             })

@@ -1,5 +1,6 @@
 //! Reading, listing and ending conversations (CNV-8, CNV-15, BLK-2, BLK-4).
 use livedesk_auth::{Role, principal};
+use livedesk_platform::EmailAddress;
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
 use livedesk_platform::page::Page;
 use livedesk_proto::common::v1::CustomerIdentity;
@@ -8,13 +9,11 @@ use sea_orm::TransactionTrait;
 use tonic::Request;
 
 use super::access::{masks_pii, visible};
-use super::convert;
 use super::service::ConversationsGrpc;
-use crate::domain::{
-    Author, EmailAddress, EndedBy, Qualification, RequestStatus, Status, TranscriptLine,
-};
+use crate::domain::{Author, EndedBy, Qualification, RequestStatus, Status, TranscriptLine};
 use crate::error::Error;
 use crate::store::{ConvRow, Conversations, EndChange, ListFilter, Messages, Policies};
+use crate::views;
 
 /// The system message added when the customer leaves (CNV-8).
 pub const CUSTOMER_ENDED: &str = "The customer ended the conversation";
@@ -28,10 +27,7 @@ impl ConversationsGrpc {
         let who = principal(&req)?;
         let id = parse_uuid("id", &req.get_ref().id)?;
         let row = visible(&self.db, &who, id).await?;
-        Ok(convert::conversation(
-            &row,
-            masks_pii(&self.db, &who).await?,
-        ))
+        Ok(views::conversation(&row, masks_pii(&self.db, &who).await?))
     }
 
     /// Every identity of the conversation's customer, in clear: blocking
@@ -119,10 +115,7 @@ impl ConversationsGrpc {
         let last = rows.last().map(|r| (r.created_at, r.id));
         Ok(pb::ListConversationsResponse {
             page: Some(page.response(rows.len(), last)),
-            conversations: rows
-                .iter()
-                .map(|r| convert::conversation(r, mask))
-                .collect(),
+            conversations: rows.iter().map(|r| views::conversation(r, mask)).collect(),
         })
     }
 
@@ -153,7 +146,7 @@ impl ConversationsGrpc {
             .ok();
         let transcript_to = match body.transcript_email.trim() {
             "" => None,
-            raw => EmailAddress::parse("transcript_email", raw)
+            raw => EmailAddress::parse_field("transcript_email", raw)
                 .map_err(|e| v.push(e))
                 .ok(),
         };
@@ -201,7 +194,7 @@ impl ConversationsGrpc {
             staged.push(
                 self.outbox
                     // A fixed system text: masked for staff like any other.
-                    .stage(&txn, org, id, &convert::posted_event(&row, &msg, true))
+                    .stage(&txn, org, id, &views::posted_event(&row, &msg, true))
                     .await?,
             );
         }
@@ -217,7 +210,7 @@ impl ConversationsGrpc {
             .ok_or(Error::AlreadyEnded)?;
         staged.push(
             self.outbox
-                .stage(&txn, org, id, &convert::ended_event(&ended))
+                .stage(&txn, org, id, &views::ended_event(&ended))
                 .await?,
         );
         if let Some(to) = &transcript_to {
@@ -228,7 +221,7 @@ impl ConversationsGrpc {
         txn.commit().await?;
         self.outbox.publish(staged).await;
         tracing::info!(conversation_id = %id, ended_by = ?ended_by, "conversation ended");
-        Ok(convert::conversation(
+        Ok(views::conversation(
             &ended,
             masks_pii(&self.db, &who).await?,
         ))

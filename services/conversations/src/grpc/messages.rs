@@ -10,12 +10,12 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::access::{masks_pii, visible};
-use super::convert;
 use super::service::ConversationsGrpc;
 use super::start::{Admission, Start};
 use crate::domain::{AgentText, Author, CustomerText, Status};
 use crate::error::Error;
 use crate::store::{Attachments, BlockedCache, ConvRow, Conversations, Messages, Settings};
+use crate::views;
 
 /// Most messages one ListMessages call returns.
 const MAX_LIST: u32 = 500;
@@ -146,7 +146,7 @@ impl ConversationsGrpc {
             && let Some(first) = Messages::by_client_id(&txn, org, id, k).await?
         {
             txn.rollback().await?;
-            let message = (!first.hidden).then(|| convert::message(&first, false));
+            let message = (!first.hidden).then(|| views::message(&first, false));
             return Ok(Delivery::Done(pb::SendMessageResponse {
                 message,
                 conversation_id: id.to_string(),
@@ -223,7 +223,7 @@ impl ConversationsGrpc {
         let mask_pii = Settings::get(&txn, org).await?.mask_pii;
         let mut staged = vec![
             self.outbox
-                .stage(&txn, org, id, &convert::posted_event(&row, &msg, mask_pii))
+                .stage(&txn, org, id, &views::posted_event(&row, &msg, mask_pii))
                 .await?,
         ];
         if author == Author::Customer
@@ -240,7 +240,7 @@ impl ConversationsGrpc {
         txn.commit().await?;
         self.outbox.publish(staged).await;
         Ok(Delivery::Done(pb::SendMessageResponse {
-            message: Some(convert::message(&msg, false)),
+            message: Some(views::message(&msg, false)),
             conversation_id: id.to_string(),
         }))
     }
@@ -272,7 +272,7 @@ impl ConversationsGrpc {
             // A retry: the follow-up exists, its first message is this one.
             let first = Messages::list(&self.db, org, row.id, 0, 1).await?;
             return Ok(pb::SendMessageResponse {
-                message: first.first().map(|m| convert::message(m, false)),
+                message: first.first().map(|m| views::message(m, false)),
                 conversation_id: row.id.to_string(),
             });
         }
@@ -288,7 +288,7 @@ impl ConversationsGrpc {
                     Some(first) => {
                         tracing::info!(conversation_id = %c.row.id, previous = %ended.id, "follow-up conversation started");
                         Ok(pb::SendMessageResponse {
-                            message: Some(convert::message(&first, false)),
+                            message: Some(views::message(&first, false)),
                             conversation_id: c.row.id.to_string(),
                         })
                     }
@@ -321,7 +321,7 @@ impl ConversationsGrpc {
         };
         let rows = Messages::list(&self.db, who.org_id, id, after, limit).await?;
         Ok(pb::ListMessagesResponse {
-            messages: rows.iter().map(|m| convert::message(m, mask)).collect(),
+            messages: rows.iter().map(|m| views::message(m, mask)).collect(),
         })
     }
 }

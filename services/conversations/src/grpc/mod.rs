@@ -2,7 +2,6 @@
 
 mod access;
 mod attachments;
-mod convert;
 mod email;
 mod lifecycle;
 mod messages;
@@ -17,6 +16,5 @@ mod tags;
 mod templates;
 mod typing;
 
-pub(crate) use convert::{ended_event, posted_event};
 pub use privacy::PrivacyGrpc;
 pub use service::ConversationsGrpc;

@@ -10,11 +10,11 @@ use sea_orm::TransactionTrait;
 use tonic::Request;
 
 use super::access::{masks_pii, visible_locked};
-use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::Status;
 use crate::error::{Entity, Error};
 use crate::store::Conversations;
+use crate::views;
 
 /// Channels where a conversation can wait for the customer (CNV-12).
 fn pausable(channel: i32) -> bool {
@@ -62,9 +62,6 @@ impl ConversationsGrpc {
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
         tracing::info!(conversation_id = %id, "conversation paused");
-        Ok(convert::conversation(
-            &row,
-            masks_pii(&self.db, &who).await?,
-        ))
+        Ok(views::conversation(&row, masks_pii(&self.db, &who).await?))
     }
 }

@@ -8,11 +8,11 @@ use sea_orm::TransactionTrait;
 use tonic::Request;
 
 use super::access::{masks_pii, visible_locked};
-use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::Qualification;
 use crate::error::{Entity, Error};
 use crate::store::{Conversations, Policies, PolicyRow};
+use crate::views;
 
 fn qual(tags: &[String], reason: &str, note: &str) -> pb::Qualification {
     pb::Qualification {
@@ -69,7 +69,7 @@ impl ConversationsGrpc {
             .ok_or(Error::NotFound(Entity::Conversation))?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
-        Ok(convert::conversation(
+        Ok(views::conversation(
             &updated,
             masks_pii(&self.db, &who).await?,
         ))

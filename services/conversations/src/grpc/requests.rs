@@ -2,6 +2,7 @@
 //! assign (with initials), and contacts created, searched and attached.
 //! Visitors see only their own requests; everything else is staff's.
 use livedesk_auth::{Principal, Role, principal};
+use livedesk_platform::EmailAddress;
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
 use livedesk_platform::page::Page;
 use livedesk_proto::common::v1::IdentityKind;
@@ -11,14 +12,13 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::access::{masks_pii, scoped_agent};
-use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::{
-    ContactQuery, EmailAddress, Priority, Qualification, initials, parse_initials,
-    parse_request_status,
+    ContactQuery, Priority, Qualification, initials, parse_initials, parse_request_status,
 };
 use crate::error::{Entity, Error};
 use crate::store::{RequestChange, RequestFilter, Requests};
+use crate::views;
 
 pub(super) use super::access::visible_request;
 
@@ -29,7 +29,7 @@ fn collect<T>(r: Result<T, FieldViolation>, v: &mut Vec<FieldViolation>) -> Opti
 impl ConversationsGrpc {
     async fn request_view(&self, who: &Principal, id: Uuid) -> Result<pb::Request, Error> {
         let row = visible_request(&self.db, who, id).await?;
-        Ok(convert::request(&row, masks_pii(&self.db, who).await?))
+        Ok(views::request(&row, masks_pii(&self.db, who).await?))
     }
 
     /// The request after a change `who` was allowed to make (checked with
@@ -39,7 +39,7 @@ impl ConversationsGrpc {
         let row = Requests::get(&self.db, who.org_id, id)
             .await?
             .ok_or(Error::NotFound(Entity::Request))?;
-        Ok(convert::request(&row, masks_pii(&self.db, who).await?))
+        Ok(views::request(&row, masks_pii(&self.db, who).await?))
     }
 
     /// One request (CNV-1).
@@ -79,7 +79,7 @@ impl ConversationsGrpc {
         let last = rows.last().map(|r| (r.created_at, r.id));
         Ok(pb::ListRequestsResponse {
             page: Some(page.response(rows.len(), last)),
-            requests: rows.iter().map(|r| convert::request(r, mask)).collect(),
+            requests: rows.iter().map(|r| views::request(r, mask)).collect(),
         })
     }
 
@@ -194,7 +194,7 @@ impl ConversationsGrpc {
         }
         let email = match body.email.trim() {
             "" => String::new(),
-            raw => collect(EmailAddress::parse("email", raw), &mut v)
+            raw => collect(EmailAddress::parse_field("email", raw), &mut v)
                 .map(|e| e.as_str().to_owned())
                 .unwrap_or_default(),
         };
@@ -222,7 +222,7 @@ impl ConversationsGrpc {
         let row = Requests::create_contact(&self.db, who.org_id, name, &email, &phone)
             .await?
             .ok_or(Error::NotFound(Entity::Contact))?;
-        Ok(convert::contact(&row, false))
+        Ok(views::contact(&row, false))
     }
 
     /// Contacts by name, email or phone (staff; masked per CNV-9).
@@ -245,7 +245,7 @@ impl ConversationsGrpc {
         let last = rows.last().map(|r| (r.created_at, r.id));
         Ok(pb::SearchContactsResponse {
             page: Some(page.response(rows.len(), last)),
-            contacts: rows.iter().map(|r| convert::contact(r, mask)).collect(),
+            contacts: rows.iter().map(|r| views::contact(r, mask)).collect(),
         })
     }
 

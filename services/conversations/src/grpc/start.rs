@@ -10,11 +10,11 @@ use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::convert;
 use super::service::ConversationsGrpc;
 use crate::domain::{Author, CustomerText, offline_action};
 use crate::error::{Entity, Error};
 use crate::store::{ConvRow, Conversations, MessageRow, Messages, NewConversation, Settings};
+use crate::views;
 
 /// A valid StartConversation request (also built from an ended
 /// conversation for its follow-up, CNV-8).
@@ -196,7 +196,7 @@ fn parse(who: &Principal, body: &pb::StartConversationRequest) -> Result<Start, 
 fn created(row: &ConvRow, out_of_hours: String) -> pb::StartConversationResponse {
     pb::StartConversationResponse {
         outcome: Some(pb::start_conversation_response::Outcome::Conversation(
-            convert::conversation(row, false),
+            views::conversation(row, false),
         )),
         form_id: String::new(),
         out_of_hours_message: out_of_hours,
@@ -410,7 +410,7 @@ impl ConversationsGrpc {
             conversation_id: row.id.to_string(),
             queue_id: row.queue_id.to_string(),
             priority: row.priority,
-            customer_name: convert::display_name(&row.customer_name),
+            customer_name: views::display_name(&row.customer_name),
             channel: row.channel,
             first_messages,
             proactive: row.proactive,

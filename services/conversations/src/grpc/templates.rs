@@ -7,11 +7,11 @@ use livedesk_proto::conversations::v1 as pb;
 use tonic::Request;
 
 use super::access::visible;
-use super::convert::display_name;
 use super::service::ConversationsGrpc;
 use crate::domain::{TemplateBody, TemplateValues};
 use crate::error::{Entity, Error};
 use crate::store::{TemplateRow, Templates};
+use crate::views::display_name;
 
 fn view(row: &TemplateRow) -> pb::Template {
     pb::Template {
