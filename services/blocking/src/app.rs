@@ -1,6 +1,5 @@
 //! Wiring: database, NATS, gRPC server, consumers and sweeps.
 use std::sync::Arc;
-use std::time::Duration;
 
 use livedesk_events::{Both, Host, Service};
 use livedesk_platform::ServiceApp;
@@ -45,8 +44,8 @@ impl ServiceApp for App {
             )),
         );
         host.consume("scheduling", Arc::new(SchedulingEvents));
-        let (db, outbox) = (host.rt.db.clone(), host.outbox.clone());
-        host.spawn(move |token| run_expiry_sweep(db, outbox, Duration::from_secs(5), token));
+        let (db, outbox, period) = (host.rt.db.clone(), host.outbox.clone(), cfg.expiry_sweep);
+        host.spawn(move |token| run_expiry_sweep(db, outbox, period, token));
         let privacy = DataSubjectGrpc {
             db: host.rt.db.clone(),
             share: crate::store::SubjectData,

@@ -1,5 +1,8 @@
-//! The blocking service's errors, mapped to gRPC status at one edge (TEN-4).
-use livedesk_platform::errors::{self, FieldViolation};
+//! The blocking service's errors: one variant per cause, each with its gRPC
+//! code ([`ServiceError`]); the status is made at one edge, the shared
+//! `to_status` (TEN-4).
+use livedesk_platform::errors::{FieldViolation, PeerError, ServiceError};
+use tonic::Code;
 
 /// Everything that can go wrong in the blocking service.
 #[derive(Debug, thiserror::Error)]
@@ -8,16 +11,23 @@ pub enum Error {
     Auth(#[from] livedesk_auth::AuthError),
     #[error("invalid request")]
     Invalid(Vec<FieldViolation>),
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("{0}")]
-    FailedPrecondition(&'static str),
-    #[error("{0}")]
-    AlreadyExists(&'static str),
-    /// A call to another service failed; its status is passed on when it
-    /// is the caller's fault (NOT_FOUND, PERMISSION_DENIED …).
-    #[error("peer call: {0}")]
-    Peer(tonic::Status),
+    /// No block with this id in the caller's org.
+    #[error("block not found")]
+    BlockNotFound,
+    /// BLK-1: a closed conversation's customer cannot be blocked.
+    #[error("only the customer of an open conversation can be blocked")]
+    ConversationNotOpen,
+    /// UnblockCustomer on a block that is no longer active.
+    #[error("this block was already lifted")]
+    AlreadyLifted,
+    #[error("this conversation's customer is already blocked")]
+    CustomerAlreadyBlocked,
+    #[error("this range is already blocked")]
+    RangeAlreadyBlocked,
+    /// A call to another service failed: the one shared mapping of its
+    /// status ([`PeerError::code`]).
+    #[error(transparent)]
+    Peer(#[from] PeerError),
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
 }
@@ -28,23 +38,56 @@ impl From<FieldViolation> for Error {
     }
 }
 
-impl From<Error> for tonic::Status {
-    fn from(e: Error) -> Self {
-        use tonic::{Code, Status};
-        match e {
-            Error::Auth(a) => a.into(),
-            Error::Invalid(v) => errors::invalid_argument(&v),
-            Error::NotFound(what) => Status::not_found(format!("{what} not found")),
-            Error::FailedPrecondition(m) => Status::failed_precondition(m),
-            Error::AlreadyExists(m) => Status::already_exists(m),
-            Error::Peer(s) => match s.code() {
-                Code::NotFound
-                | Code::PermissionDenied
-                | Code::InvalidArgument
-                | Code::FailedPrecondition => s,
-                _ => errors::internal("peer call", &s),
-            },
-            Error::Db(db) => errors::internal("database", &db),
+impl ServiceError for Error {
+    fn error_code(&self) -> Code {
+        match self {
+            Error::Auth(a) => a.code(),
+            Error::Invalid(_) => Code::InvalidArgument,
+            Error::BlockNotFound => Code::NotFound,
+            Error::ConversationNotOpen | Error::AlreadyLifted => Code::FailedPrecondition,
+            Error::CustomerAlreadyBlocked | Error::RangeAlreadyBlocked => Code::AlreadyExists,
+            Error::Peer(p) => p.code(),
+            Error::Db(_) => Code::Internal,
         }
+    }
+
+    fn field_violations(&self) -> Option<&[FieldViolation]> {
+        match self {
+            Error::Invalid(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+livedesk_platform::status_from_error!(Error);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_has_its_code_and_a_down_peer_is_unavailable() {
+        let down = PeerError::new("conversations", tonic::Status::unavailable("refused"));
+        let cases = [
+            (Error::BlockNotFound, Code::NotFound),
+            (Error::ConversationNotOpen, Code::FailedPrecondition),
+            (Error::AlreadyLifted, Code::FailedPrecondition),
+            (Error::CustomerAlreadyBlocked, Code::AlreadyExists),
+            (Error::RangeAlreadyBlocked, Code::AlreadyExists),
+            (Error::Peer(down), Code::Unavailable),
+            (
+                Error::Peer(PeerError::new(
+                    "conversations",
+                    tonic::Status::not_found("conversation not found"),
+                )),
+                Code::NotFound,
+            ),
+        ];
+        for (e, code) in cases {
+            let status = tonic::Status::from(e);
+            assert_eq!(status.code(), code, "{status:?}");
+        }
+        let msg = tonic::Status::from(Error::BlockNotFound);
+        assert_eq!(msg.message(), "block not found");
     }
 }

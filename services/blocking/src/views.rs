@@ -1,4 +1,5 @@
-//! Store rows to protobuf messages.
+//! Store rows to their protobuf views, shared by the gRPC handlers and the
+//! events the service publishes (so `events/` never imports `grpc/`).
 use livedesk_platform::time::{opt_to_proto, to_proto};
 use livedesk_proto::blocking::v1 as pb;
 use livedesk_proto::common::v1::CustomerIdentity;

@@ -297,3 +297,47 @@ async fn an_expired_block_stops_applying_on_its_own() {
     .await
     .unwrap();
 }
+
+// spec: BLK-1
+#[tokio::test]
+async fn conversations_down_is_unavailable_not_internal() {
+    // Blocking a customer asks conversations for their identities: with
+    // nothing listening at its address (a port that was free a moment
+    // ago), the caller is told to retry, as every service answers a peer
+    // that is down.
+    let env = TestEnv::new().await.unwrap();
+    let nowhere = format!(
+        "http://127.0.0.1:{}",
+        livedesk_testkit::reserve_port().unwrap()
+    );
+    let svc = spawn::<App>(&env.service_env(
+        "blocking",
+        &[("LIVEDESK_BLOCKING__CONVERSATIONS_URL".into(), nowhere)],
+    ))
+    .await
+    .unwrap();
+    let mut client = BlockingServiceClient::new(svc.channel().await.unwrap());
+    let org = new_org();
+    let err = client
+        .block_customer(authed(
+            &env.token(org, "agent-1", Role::Agent),
+            BlockCustomerRequest {
+                conversation_id: uuid::Uuid::now_v7().to_string(),
+                reason: "abuse".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    // Nothing was blocked.
+    let listed = client
+        .list_blocks(authed(
+            &env.token(org, "supervisor-1", Role::Supervisor),
+            ListBlocksRequest::default(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.blocks.is_empty());
+}

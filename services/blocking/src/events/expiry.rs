@@ -1,33 +1,28 @@
 //! Announces expired blocks (BLK-8) so caches elsewhere drop them. The
 //! blocks stop applying at `expires_at` regardless: every check compares
 //! with the clock; the event only tells caches and reports.
-use std::time::Duration;
-
 use chrono::Utc;
 use livedesk_events::Outbox;
+use livedesk_platform::Period;
 use livedesk_proto::blocking::v1::BlockExpired;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio_util::sync::CancellationToken;
 
-use crate::grpc::block_view;
 use crate::store::Blocks;
+use crate::views::block as block_view;
 
-/// Runs every `period` until shutdown; safe with several replicas.
+/// Runs every `period` (`LIVEDESK_BLOCKING__EXPIRY_SWEEP_MS`) until
+/// shutdown; safe with several replicas (expired blocks are claimed).
 pub async fn run_expiry_sweep(
     db: DatabaseConnection,
     outbox: Outbox,
-    period: Duration,
+    period: Period,
     shutdown: CancellationToken,
 ) {
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(period) => {}
-        }
-        if let Err(e) = sweep_once(&db, &outbox).await {
-            tracing::warn!(error = %e, "block expiry sweep failed");
-        }
-    }
+    livedesk_platform::tasks::every("block-expiry", period, shutdown, || {
+        sweep_once(&db, &outbox)
+    })
+    .await;
 }
 
 async fn sweep_once(db: &DatabaseConnection, outbox: &Outbox) -> Result<(), sea_orm::DbErr> {

@@ -15,10 +15,10 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
-use super::convert;
 use crate::domain::{BlockRequest, IpBlockRequest, Reason};
 use crate::error::Error;
 use crate::store::{Blocks, NewBlock};
+use crate::views;
 
 /// The gRPC service.
 #[derive(Clone)]
@@ -43,15 +43,15 @@ impl BlockingGrpc {
     ) -> std::result::Result<pb::Block, Error> {
         let row = Blocks::get(&txn, org, id)
             .await?
-            .ok_or(Error::NotFound("block"))?;
+            .ok_or(Error::BlockNotFound)?;
         let now = Utc::now();
         let staged = self
             .outbox
-            .stage(&txn, org, id, &event(convert::block(&row, now, false)))
+            .stage(&txn, org, id, &event(views::block(&row, now, false)))
             .await?;
         txn.commit().await?;
         self.outbox.publish(vec![staged]).await;
-        Ok(convert::block(&row, now, true))
+        Ok(views::block(&row, now, true))
     }
 
     async fn block_customer(
@@ -76,7 +76,7 @@ impl BlockingGrpc {
         if let Some(k) = key
             && let Some(existing) = Blocks::by_client_request(&self.db, who.org_id, k).await?
         {
-            return Ok(convert::block(&existing, now, true));
+            return Ok(views::block(&existing, now, true));
         }
         // The caller's own token: conversations decides whether this agent
         // may see the conversation (TEN-3), and answers NOT_FOUND otherwise.
@@ -91,7 +91,7 @@ impl BlockingGrpc {
             async move { conversations.get_customer_identities(ask).await }
         })
         .await
-        .map_err(Error::Peer)?
+        .map_err(livedesk_platform::errors::peer("conversations"))?
         .into_inner();
         let open = matches!(
             ConversationStatus::try_from(identities.status),
@@ -100,9 +100,7 @@ impl BlockingGrpc {
                 | ConversationStatus::Paused)
         );
         if !open {
-            return Err(Error::FailedPrecondition(
-                "only the customer of an open conversation can be blocked",
-            ));
+            return Err(Error::ConversationNotOpen);
         }
         let normalized = livedesk_platform::identity::normalize_all(&identities.identities)?;
         let txn = self.db.begin().await?;
@@ -128,11 +126,9 @@ impl BlockingGrpc {
             if let Some(k) = key
                 && let Some(existing) = Blocks::by_client_request(&self.db, who.org_id, k).await?
             {
-                return Ok(convert::block(&existing, now, true));
+                return Ok(views::block(&existing, now, true));
             }
-            return Err(Error::AlreadyExists(
-                "this conversation's customer is already blocked",
-            ));
+            return Err(Error::CustomerAlreadyBlocked);
         };
         let view = self
             .commit_block(txn, who.org_id, id, |block| pb::CustomerBlocked {
@@ -164,8 +160,8 @@ impl BlockingGrpc {
         if !Blocks::unblock(&txn, who.org_id, id, &who.id).await? {
             txn.rollback().await?;
             return match Blocks::get(&self.db, who.org_id, id).await? {
-                None => Err(Error::NotFound("block")),
-                Some(_) => Err(Error::FailedPrecondition("this block was already lifted")),
+                None => Err(Error::BlockNotFound),
+                Some(_) => Err(Error::AlreadyLifted),
             };
         }
         Blocks::audit(&txn, id, who.org_id, "unblock", &who.id, reason.as_str()).await?;
@@ -212,7 +208,7 @@ impl BlockingGrpc {
             },
         )
         .await?
-        .ok_or(Error::AlreadyExists("this range is already blocked"))?;
+        .ok_or(Error::RangeAlreadyBlocked)?;
         let view = self
             .commit_block(txn, who.org_id, id, |block| pb::IpBlocked {
                 block: Some(block),
@@ -284,8 +280,8 @@ impl BlockingService for BlockingGrpc {
             let id = parse_uuid("id", &req.get_ref().id)?;
             let row = Blocks::get(&self.db, who.org_id, id)
                 .await?
-                .ok_or(Error::NotFound("block"))?;
-            Ok::<_, Error>(convert::block(&row, Utc::now(), who.role != Role::Service))
+                .ok_or(Error::BlockNotFound)?;
+            Ok::<_, Error>(views::block(&row, Utc::now(), who.role != Role::Service))
         };
         Ok(Response::new(run.await?))
     }
@@ -312,7 +308,7 @@ impl BlockingService for BlockingGrpc {
                 page: Some(page.response(rows.len(), last)),
                 blocks: rows
                     .iter()
-                    .map(|r| convert::block(r, now, who.role != Role::Service))
+                    .map(|r| views::block(r, now, who.role != Role::Service))
                     .collect(),
             })
         };
@@ -329,7 +325,7 @@ impl BlockingService for BlockingGrpc {
             let id = parse_uuid("block_id", &req.get_ref().block_id)?;
             Blocks::get(&self.db, who.org_id, id)
                 .await?
-                .ok_or(Error::NotFound("block"))?;
+                .ok_or(Error::BlockNotFound)?;
             let entries = Blocks::audit_of(&self.db, who.org_id, id)
                 .await?
                 .into_iter()

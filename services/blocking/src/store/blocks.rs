@@ -156,15 +156,17 @@ impl Blocks {
                 [row.id.into()],
             ))
             .await?;
+        // An identity row that does not decode fails the read: a block
+        // shown without one of its identities would misstate what it blocks.
         row.identities = ids
             .iter()
-            .filter_map(|r| {
-                Some((
-                    r.try_get::<i32>("", "kind").ok()?,
-                    r.try_get::<String>("", "value").ok()?,
+            .map(|r| {
+                Ok((
+                    r.try_get::<i32>("", "kind")?,
+                    r.try_get::<String>("", "value")?,
                 ))
             })
-            .collect();
+            .collect::<Result<_, DbErr>>()?;
         Ok(Some(row))
     }
 
