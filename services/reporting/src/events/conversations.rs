@@ -11,7 +11,7 @@ use sea_orm::DatabaseTransaction;
 
 use super::{required_label, required_uuid, time_or_occurred};
 use crate::domain::{FactTimes, label, mask_customer_name};
-use crate::store::{EndedFact, Facts};
+use crate::store::{ConversationSummary, EndedFact, Facts};
 
 /// Consumes the conversations stream.
 pub struct ConversationEvents;
@@ -74,13 +74,15 @@ async fn ended_fact(
     let fact = EndedFact {
         org_id: event.org_id,
         conversation_id,
-        queue_id: e.queue_id,
-        channel: required_label::<Channel>("channel", e.channel)?,
-        agent_ids: e.agent_ids,
-        tags: qualification.tags,
-        reason: qualification.contact_reason,
-        status: label(status),
-        ended_by: required_label::<EndedBy>("ended_by", e.ended_by)?,
+        summary: ConversationSummary {
+            queue_id: e.queue_id,
+            channel: required_label::<Channel>("channel", e.channel)?,
+            agent_ids: e.agent_ids,
+            tags: qualification.tags,
+            reason: qualification.contact_reason,
+            status: label(status),
+            ended_by: required_label::<EndedBy>("ended_by", e.ended_by)?,
+        },
         customer_name: mask_customer_name(&e.customer_name),
         created_at: time(&e.created_at),
         queued_at: times.queued_at,

@@ -97,24 +97,27 @@ fn yes_no(b: bool) -> String {
 /// The cells of one row, in header order.
 pub fn cells(row: &ExportRow) -> Vec<String> {
     match row {
-        ExportRow::Conversation(c) => vec![
-            c.conversation_id.to_string(),
-            time(c.created_at),
-            time(c.ended_at),
-            text(&c.queue_id),
-            c.channel.clone(),
-            list(&c.agent_ids),
-            list(&c.tags),
-            text(&c.reason),
-            c.status.clone(),
-            c.ended_by.clone(),
-            secs(c.wait_seconds),
-            secs(c.handle_seconds),
-            secs(c.first_response_seconds),
-            c.message_count.to_string(),
-            text(c.wrap_up_code.as_deref().unwrap_or("")),
-            yes_no(c.blocked),
-        ],
+        ExportRow::Conversation(c) => {
+            let s = &c.summary;
+            vec![
+                c.conversation_id.to_string(),
+                time(c.created_at),
+                time(c.ended_at),
+                text(&s.queue_id),
+                s.channel.clone(),
+                list(&s.agent_ids),
+                list(&s.tags),
+                text(&s.reason),
+                s.status.clone(),
+                s.ended_by.clone(),
+                secs(c.wait_seconds),
+                secs(c.handle_seconds),
+                secs(c.first_response_seconds),
+                c.message_count.to_string(),
+                text(c.wrap_up_code.as_deref().unwrap_or("")),
+                yes_no(c.blocked),
+            ]
+        }
         ExportRow::Block(row) => {
             let b = &row.block;
             vec![

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::facts::BlockState;
+use super::facts::{BlockState, ConversationSummary};
 use crate::domain::{ExportKind, Range, Scope, UnknownValue, parse_label};
 use crate::error::Error;
 
@@ -27,16 +27,9 @@ pub struct ConversationRow {
     pub conversation_id: Uuid,
     pub created_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
-    pub queue_id: String,
-    /// Stored label (`crate::domain::label`), checked when read.
-    pub channel: String,
-    pub agent_ids: Vec<String>,
-    pub tags: Vec<String>,
-    pub reason: String,
-    /// Stored label, checked when read.
-    pub status: String,
-    /// Stored label, checked when read.
-    pub ended_by: String,
+    /// Its labels are checked when read.
+    #[sea_orm(nested)]
+    pub summary: ConversationSummary,
     pub wait_seconds: Option<f64>,
     pub handle_seconds: Option<f64>,
     pub first_response_seconds: Option<f64>,
@@ -49,6 +42,7 @@ pub struct ConversationRow {
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct BlockRow {
     pub block_id: Uuid,
+    /// Its label is checked when read.
     #[sea_orm(nested)]
     pub block: BlockState,
     /// The larger of the drops counted here and those blocking reported.
@@ -97,9 +91,10 @@ impl ExportRow {
     fn check_labels(&self) -> Result<(), UnknownValue> {
         match self {
             ExportRow::Conversation(c) => {
-                parse_label::<Channel>("conversation_facts.channel", &c.channel)?;
-                parse_label::<ConversationStatus>("conversation_facts.status", &c.status)?;
-                parse_label::<EndedBy>("conversation_facts.ended_by", &c.ended_by)?;
+                let s = &c.summary;
+                parse_label::<Channel>("conversation_facts.channel", &s.channel)?;
+                parse_label::<ConversationStatus>("conversation_facts.status", &s.status)?;
+                parse_label::<EndedBy>("conversation_facts.ended_by", &s.ended_by)?;
             }
             ExportRow::Block(b) => {
                 parse_label::<Channel>("blocks.channel", &b.block.channel)?;

@@ -13,16 +13,7 @@ use crate::domain::Durations;
 pub struct EndedFact {
     pub org_id: Uuid,
     pub conversation_id: Uuid,
-    pub queue_id: String,
-    /// Stored label (`crate::domain::label`).
-    pub channel: String,
-    pub agent_ids: Vec<String>,
-    pub tags: Vec<String>,
-    pub reason: String,
-    /// Stored label.
-    pub status: String,
-    /// Stored label.
-    pub ended_by: String,
+    pub summary: ConversationSummary,
     /// Already masked.
     pub customer_name: String,
     pub created_at: Option<DateTime<Utc>>,
@@ -35,6 +26,22 @@ pub struct EndedFact {
     pub proactive: bool,
     pub blocked: bool,
     pub durations: Durations,
+}
+
+/// Where a conversation ran, who took part, how it was qualified and how
+/// it ended: stored from its end and exported alike.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ConversationSummary {
+    pub queue_id: String,
+    /// Stored label (`crate::domain::label`).
+    pub channel: String,
+    pub agent_ids: Vec<String>,
+    pub tags: Vec<String>,
+    pub reason: String,
+    /// Stored label.
+    pub status: String,
+    /// Stored label.
+    pub ended_by: String,
 }
 
 /// What a `WrapUpSubmitted` event contributes.
@@ -85,6 +92,7 @@ impl Facts {
     /// ended again) replaces an earlier one; an older one arriving late
     /// changes nothing. The wrap-up columns are left alone.
     pub async fn upsert_ended<C: ConnectionTrait>(db: &C, f: &EndedFact) -> Result<(), DbErr> {
+        let s = &f.summary;
         db.execute_raw(stmt(
             "INSERT INTO conversation_facts (org_id, conversation_id, queue_id, channel, agent_ids, tags, reason, status, \
                  ended_by, customer_name, created_at, queued_at, first_response_at, assigned_at, ended_at, message_count, \
@@ -104,13 +112,13 @@ impl Facts {
             [
                 f.org_id.into(),
                 f.conversation_id.into(),
-                f.queue_id.clone().into(),
-                f.channel.clone().into(),
-                f.agent_ids.clone().into(),
-                f.tags.clone().into(),
-                f.reason.clone().into(),
-                f.status.clone().into(),
-                f.ended_by.clone().into(),
+                s.queue_id.clone().into(),
+                s.channel.clone().into(),
+                s.agent_ids.clone().into(),
+                s.tags.clone().into(),
+                s.reason.clone().into(),
+                s.status.clone().into(),
+                s.ended_by.clone().into(),
                 f.customer_name.clone().into(),
                 f.created_at.into(),
                 f.queued_at.into(),

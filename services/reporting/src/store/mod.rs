@@ -11,7 +11,7 @@ mod stats;
 
 pub use activity::{Activity, NewStateChange, NewSubmission};
 pub use export::{ExportCursor, ExportRow};
-pub use facts::{BlockFact, BlockState, EndedFact, Facts, WrapUpFact};
+pub use facts::{BlockFact, BlockState, ConversationSummary, EndedFact, Facts, WrapUpFact};
 pub use generation::ensure_generation;
 pub use migrator::Migrator;
 pub use privacy::SubjectData;
