@@ -9,7 +9,9 @@ use livedesk_proto::privacy::v1::data_subject_service_server::DataSubjectService
 use livedesk_proto::routing::v1::routing_service_server::RoutingServiceServer;
 
 use crate::config::Config;
-use crate::events::{ConversationEvents, ErasureEvents, Router, gauges, sweeps};
+use crate::engine::{Router, sweeps};
+use crate::events::{ConversationEvents, ErasureEvents};
+use crate::gauges;
 use crate::grpc::{DataSubjectGrpc, RoutingGrpc};
 use crate::store::Migrator;
 
@@ -51,8 +53,7 @@ impl ServiceApp for App {
         let r = router.clone();
         host.spawn(move |token| sweeps::run_max_wait(r, cfg.max_wait_sweep, token));
         let r = router.clone();
-        // SCH-8 waits are measured in seconds like max wait: the same period.
-        host.spawn(move |token| sweeps::run_form_offers(r, cfg.max_wait_sweep, token));
+        host.spawn(move |token| sweeps::run_form_offers(r, cfg.form_offer_sweep, token));
         let r = router.clone();
         host.spawn(move |token| sweeps::run_positions(r, cfg.positions_period, token));
         let r = router;

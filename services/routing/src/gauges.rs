@@ -6,10 +6,11 @@
 //! every replica samples and reports the same value, so dashboards and
 //! alerts aggregate them with `max()`, never `sum()`.
 use std::sync::OnceLock;
-use std::time::Duration;
 
+use livedesk_platform::Period;
 use livedesk_platform::metrics::Gauge;
-use sea_orm::DatabaseConnection;
+use livedesk_platform::tasks::every;
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio_util::sync::CancellationToken;
 
 use crate::store::Backlog;
@@ -41,19 +42,17 @@ fn gauges() -> &'static Gauges {
 }
 
 /// Samples the totals at once, then every `period`, until `shutdown`.
-pub async fn run_gauges(db: DatabaseConnection, period: Duration, shutdown: CancellationToken) {
-    loop {
-        match Backlog::totals(&db).await {
-            Ok(t) => {
-                let g = gauges();
-                g.waiting.record(t.waiting, &[]);
-                g.pending_offers.record(t.pending_offers, &[]);
-            }
-            Err(e) => tracing::warn!(error = %e, "sampling the routing gauges failed"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(period) => {}
-        }
+pub async fn run_gauges(db: DatabaseConnection, period: Period, shutdown: CancellationToken) {
+    if let Err(e) = sample(&db).await {
+        tracing::warn!(task = "routing_gauges", error = %e, "periodic task failed");
     }
+    every("routing_gauges", period, shutdown, || sample(&db)).await;
+}
+
+async fn sample(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let t = Backlog::totals(db).await?;
+    let g = gauges();
+    g.waiting.record(t.waiting, &[]);
+    g.pending_offers.record(t.pending_offers, &[]);
+    Ok(())
 }

@@ -5,10 +5,13 @@
 mod app;
 mod config;
 pub mod domain;
+mod engine;
 mod error;
 mod events;
+mod gauges;
 mod grpc;
 mod store;
+mod views;
 
 pub use app::App;
 pub use config::Config;

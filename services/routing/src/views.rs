@@ -1,4 +1,6 @@
-//! Store rows to protobuf messages.
+//! Rows and domain values → protobuf messages, used by `grpc/`,
+//! `engine/` and `events/` (one room both sides import, so neither imports
+//! the other).
 use livedesk_platform::time::{opt_to_proto, to_proto};
 use livedesk_proto::routing::v1 as pb;
 
@@ -35,13 +37,13 @@ pub fn queue(r: &QueueRow) -> pb::Queue {
     pb::Queue {
         id: r.id.to_string(),
         name: r.name.clone(),
-        strategy: r.strategy,
+        strategy: r.strategy.as_i32(),
         offer_timeout_seconds: u32::try_from(r.offer_timeout_seconds).unwrap_or(0),
         required_skills: r.required_skills.clone(),
         // Owned by scheduling (AssignSchedule); see routing.proto.
         schedule_id: String::new(),
         max_wait_seconds: u32::try_from(r.max_wait_seconds).unwrap_or(0),
-        transfer_failure_policy: r.transfer_failure_policy,
+        transfer_failure_policy: r.transfer_failure_policy.as_i32(),
         member_agent_ids: r.member_agent_ids.clone(),
         is_default: r.is_default,
         offer_form_after_seconds: u32::try_from(r.offer_form_after_seconds).unwrap_or(0),
@@ -62,7 +64,7 @@ pub fn offer(r: &OfferRow) -> pb::Offer {
         conversation_created_at: Some(to_proto(r.conversation_created_at)),
         expires_at: Some(to_proto(r.expires_at)),
         channel: r.channel,
-        kind: r.kind,
+        kind: r.kind.as_i32(),
     }
 }
 

@@ -6,6 +6,7 @@ mod capacity;
 mod position;
 mod queue;
 mod selection;
+mod stored;
 mod transfer;
 mod wrapup;
 
@@ -19,8 +20,9 @@ pub use queue::{MaxWait, OfferTimeout, QueueName, QueueSpec, Strategy, normalize
 pub use selection::{
     Candidate, can_take_direct_offer, is_eligible, loads_from, rank, rank_preferring,
 };
+pub use stored::UnknownStored;
 pub use transfer::{
-    ConferenceActor, ConferenceCommand, ConferenceRefusal, ConferenceState, OfferKind,
-    TransferFailurePolicy, TransferNote, plan_conference,
+    ConferenceActor, ConferenceCommand, ConferenceConflict, ConferenceRefusal, ConferenceState,
+    OfferKind, TransferFailurePolicy, TransferNote, plan_conference,
 };
 pub use wrapup::{AutoWrapUp, DEFAULT_WRAP_UP_CODES, WrapUpCodeText, WrapUpCodes};

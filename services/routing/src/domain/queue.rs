@@ -1,6 +1,8 @@
 //! Queue settings (RTG-3): name, strategy, offer timeout, skills, max wait.
 use livedesk_platform::errors::FieldViolation;
 
+use super::TransferFailurePolicy;
+
 /// How a queue picks among eligible agents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
@@ -12,8 +14,15 @@ pub enum Strategy {
     RoundRobin = 3,
 }
 
+super::stored::stored_as_text!(Strategy, "queues.strategy", {
+    LongestIdle => "longest_idle",
+    LeastBusy => "least_busy",
+    RoundRobin => "round_robin",
+});
+
 impl Strategy {
-    /// Wire/database value to strategy; UNSPECIFIED and unknown = default.
+    /// Wire value to strategy; UNSPECIFIED = the default. Requests are
+    /// checked first ([`QueueSpec::parse`] refuses unknown numbers).
     pub fn from_i32(v: i32) -> Self {
         match v {
             2 => Self::LeastBusy,
@@ -22,7 +31,7 @@ impl Strategy {
         }
     }
 
-    /// The wire/database value.
+    /// The wire value.
     pub fn as_i32(self) -> i32 {
         self as i32
     }
@@ -110,8 +119,7 @@ pub struct QueueSpec {
     pub offer_timeout: OfferTimeout,
     pub required_skills: Vec<String>,
     pub max_wait: MaxWait,
-    /// 1 = requeue (default), 2 = abandon.
-    pub transfer_failure_policy: i32,
+    pub transfer_failure_policy: TransferFailurePolicy,
     pub offer_form_after_seconds: u32,
 }
 
@@ -142,14 +150,14 @@ impl QueueSpec {
             .map_err(|e| v.push(e))
             .ok();
         let policy = match transfer_failure_policy {
-            0 | 1 => 1,
-            2 => 2,
+            0 | 1 => TransferFailurePolicy::Requeue,
+            2 => TransferFailurePolicy::Abandon,
             _ => {
                 v.push(FieldViolation::new(
                     "queue.transfer_failure_policy",
                     "unknown policy",
                 ));
-                1
+                TransferFailurePolicy::Requeue
             }
         };
         if offer_form_after_seconds > 86_400 {
@@ -212,7 +220,7 @@ mod tests {
         assert_eq!(q.strategy, Strategy::LongestIdle);
         assert_eq!(q.offer_timeout.seconds(), 20);
         assert_eq!(q.max_wait.seconds(), 86_400);
-        assert_eq!(q.transfer_failure_policy, 1);
+        assert_eq!(q.transfer_failure_policy, TransferFailurePolicy::Requeue);
         let err = QueueSpec::parse(" ", 9, 6, &["".into()], 5, 7, 0).unwrap_err();
         let fields: Vec<_> = err.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(

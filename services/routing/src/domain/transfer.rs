@@ -13,17 +13,14 @@ pub enum OfferKind {
     Conference = 3,
 }
 
-impl OfferKind {
-    /// Database value to kind; unknown values are queue offers.
-    pub fn from_i32(v: i32) -> Self {
-        match v {
-            2 => Self::Transfer,
-            3 => Self::Conference,
-            _ => Self::Queue,
-        }
-    }
+super::stored::stored_as_text!(OfferKind, "offers.kind", {
+    Queue => "queue",
+    Transfer => "transfer",
+    Conference => "conference",
+});
 
-    /// The wire/database value.
+impl OfferKind {
+    /// The wire value.
     pub fn as_i32(self) -> i32 {
         self as i32
     }
@@ -38,13 +35,13 @@ pub enum TransferFailurePolicy {
     Abandon = 2,
 }
 
-impl TransferFailurePolicy {
-    /// Database value to policy (UNSPECIFIED = requeue).
-    pub fn from_i32(v: i32) -> Self {
-        if v == 2 { Self::Abandon } else { Self::Requeue }
-    }
+super::stored::stored_as_text!(TransferFailurePolicy, "queues.transfer_failure_policy", {
+    Requeue => "requeue",
+    Abandon => "abandon",
+});
 
-    /// The wire/database value.
+impl TransferFailurePolicy {
+    /// The wire value.
     pub fn as_i32(self) -> i32 {
         self as i32
     }
@@ -108,7 +105,18 @@ pub enum ConferenceRefusal {
     /// The actor may not do this (PERMISSION_DENIED).
     NotAllowed,
     /// The current state forbids it (FAILED_PRECONDITION).
-    WrongState(&'static str),
+    WrongState(ConferenceConflict),
+}
+
+/// Which state of the conference forbids a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConferenceConflict {
+    #[error("a conference is already requested or active")]
+    AlreadyRequested,
+    #[error("no conference invitation is pending")]
+    NothingPending,
+    #[error("no conference to end")]
+    NothingToEnd,
 }
 
 /// The conference state machine (RTG-8): only the owner invites; only the
@@ -126,7 +134,7 @@ pub fn plan_conference(
     match (cmd, actor, current) {
         (C::Invite, A::Owner, S::None) => Ok(S::Requested),
         (C::Invite, A::Owner, _) => Err(ConferenceRefusal::WrongState(
-            "a conference is already requested or active",
+            ConferenceConflict::AlreadyRequested,
         )),
         (C::Accept | C::Decline, A::Invited, S::Requested) => Ok(if cmd == C::Accept {
             S::Active
@@ -134,12 +142,12 @@ pub fn plan_conference(
             S::Declined
         }),
         (C::Accept | C::Decline, A::Invited, _) => Err(ConferenceRefusal::WrongState(
-            "no conference invitation is pending",
+            ConferenceConflict::NothingPending,
         )),
         (C::End, A::Owner | A::Invited, S::Requested | S::Active) => Ok(S::Ended),
-        (C::End, A::Owner | A::Invited, _) => {
-            Err(ConferenceRefusal::WrongState("no conference to end"))
-        }
+        (C::End, A::Owner | A::Invited, _) => Err(ConferenceRefusal::WrongState(
+            ConferenceConflict::NothingToEnd,
+        )),
         _ => Err(ConferenceRefusal::NotAllowed),
     }
 }
@@ -193,17 +201,19 @@ mod tests {
     // spec: RTG-7
     #[test]
     fn transfer_policy_and_note() {
-        assert_eq!(
-            TransferFailurePolicy::from_i32(0),
-            TransferFailurePolicy::Requeue
-        );
-        assert_eq!(
-            TransferFailurePolicy::from_i32(2),
-            TransferFailurePolicy::Abandon
-        );
+        let policy = |wire| {
+            crate::domain::QueueSpec::parse("q", 0, 0, &[], 0, wire, 0)
+                .unwrap()
+                .transfer_failure_policy
+        };
+        assert_eq!(policy(0), TransferFailurePolicy::Requeue);
+        assert_eq!(policy(2), TransferFailurePolicy::Abandon);
         assert!(TransferNote::parse(&"x".repeat(1001)).is_err());
         assert_eq!(TransferNote::parse(" vip ").unwrap().as_str(), "vip");
-        assert_eq!(OfferKind::from_i32(2), OfferKind::Transfer);
+        assert_eq!(
+            OfferKind::from_stored("transfer").unwrap(),
+            OfferKind::Transfer
+        );
     }
 
     fn state() -> impl Strategy<Value = ConferenceState> {

@@ -1,12 +1,12 @@
 //! State changes staged by several paths (RPCs and sweeps): an agent's
 //! state change, and what follows a recorded wrap-up (RTG-9, RTG-14).
 use livedesk_events::{Outbox, Staged};
-use livedesk_platform::time::opt_to_proto;
 use livedesk_proto::routing::v1 as pb;
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 use crate::store::{Agents, LegRow};
+use crate::views;
 
 /// Stages `AgentStateChanged`.
 #[allow(clippy::too_many_arguments)]
@@ -45,13 +45,6 @@ pub async fn finish_wrap_up<C: ConnectionTrait>(
     leg: &LegRow,
 ) -> Result<Vec<Staged>, DbErr> {
     Agents::touch_idle(txn, leg.org_id, &leg.agent_id).await?;
-    let wrap_up = pb::WrapUp {
-        conversation_id: leg.conversation_id.to_string(),
-        agent_id: leg.agent_id.clone(),
-        code: leg.wrap_up_code.clone().unwrap_or_default(),
-        automatic: leg.wrap_up_automatic,
-        submitted_at: opt_to_proto(leg.wrapped_up_at),
-    };
     let mut staged = vec![
         outbox
             .stage(
@@ -59,7 +52,7 @@ pub async fn finish_wrap_up<C: ConnectionTrait>(
                 leg.org_id,
                 leg.conversation_id,
                 &pb::WrapUpSubmitted {
-                    wrap_up: Some(wrap_up),
+                    wrap_up: Some(views::wrap_up(leg)),
                 },
             )
             .await?,

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::{OfferWithdrawn, stage_state_change};
 use crate::domain::{AgentState, ConferenceState, OfferKind, TransferFailurePolicy};
-use crate::grpc::offer_view;
 use crate::store::{Agents, Entries, EntryRow, Legs, OfferRow, Orgs, Queues};
+use crate::views;
 
 /// Events to publish after commit and queues to route then.
 #[derive(Debug, Default)]
@@ -54,7 +54,7 @@ pub async fn after_unanswered<C: ConnectionTrait>(
 ) -> Result<Followup, DbErr> {
     let (org, conv) = (offer.org_id, offer.conversation_id);
     let mut out = Followup::default();
-    let view = Some(offer_view(offer));
+    let view = Some(views::offer(offer));
     let consequences = match how {
         Unanswered::Declined(reason) => {
             let e = pb::OfferDeclined {
@@ -138,7 +138,7 @@ async fn transfer_failed<C: ConnectionTrait>(
     let policy = Queues::get(txn, org, entry.queue_id)
         .await?
         .map_or(TransferFailurePolicy::Requeue, |q| {
-            TransferFailurePolicy::from_i32(q.transfer_failure_policy)
+            q.transfer_failure_policy
         });
     out.staged
         .extend(wrap_up_legs(outbox, txn, org, conv, Some(&offer.from_agent_id)).await?);

@@ -22,16 +22,19 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Followup, Unanswered, after_unanswered, stage_abandoned};
-use crate::domain::{Channel, OfferKind, Strategy, is_eligible, rank_preferring};
-use crate::grpc::offer_view;
+use crate::domain::{Channel, OfferKind, is_eligible, rank_preferring};
 use crate::store::{Agents, Entries, NewOffer, Offers, Queues};
+use crate::views;
 
 /// Entries examined per transaction.
 const BATCH: u64 = 20;
 /// Agents tried per locking round trip.
 const LOCK_WINDOW: usize = 64;
 /// Pause before looking again at a queue whose agents another replica
-/// held: its transaction is short.
+/// held: its transaction is short. A back-off after contention, not the
+/// period of a task (the periodic routing pass is `ROUTING_SWEEP_MS`), so
+/// it is not configuration: it only spaces retries of a queue that was
+/// just found contended.
 const CONTENDED_PAUSE: Duration = Duration::from_millis(10);
 
 /// Runs routing cycles and publishes what they stage.
@@ -179,7 +182,7 @@ impl Router {
         for (conv, agent) in Offers::excluded(&txn, &ids).await? {
             excluded.entry(conv).or_default().insert(agent);
         }
-        let strategy = Strategy::from_i32(queue.strategy);
+        let strategy = queue.strategy;
         let mut staged = Vec::new();
         // Agents locked by this transaction. Once locked, nobody else can
         // add to their load until commit (every capacity-taking path locks
@@ -268,7 +271,7 @@ impl Router {
                 }
                 offered.push(agent_id.clone());
                 let e = OfferCreated {
-                    offer: Some(offer_view(&offer)),
+                    offer: Some(views::offer(&offer)),
                 };
                 staged.push(
                     self.outbox

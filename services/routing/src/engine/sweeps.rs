@@ -1,11 +1,13 @@
-//! Background loops, safe with any number of replicas and driven by the
-//! database, so they survive restarts: offer expiry (RTG-5), max wait
-//! (RTG-13), the offline-form offer (SCH-8), auto wrap-up (RTG-9), queue
-//! positions (RTG-15) and the periodic routing pass (RTG-6's safety net).
+//! The sweeps that drive the engine on a period, safe with any number of
+//! replicas and driven by the database, so they survive restarts: offer
+//! expiry (RTG-5), max wait (RTG-13), the offline-form offer (SCH-8), auto
+//! wrap-up (RTG-9), queue positions (RTG-15) and the periodic routing pass
+//! (RTG-6's safety net). Each runs in the one periodic loop
+//! [`every`], its period from configuration (`LIVEDESK_ROUTING__*_MS`).
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::time::Duration;
 
+use livedesk_platform::Period;
+use livedesk_platform::tasks::every;
 use livedesk_platform::time::to_proto;
 use livedesk_proto::routing::v1 as pb;
 use sea_orm::{DbErr, TransactionTrait};
@@ -18,31 +20,11 @@ use crate::store::{Entries, Legs, Offers, Positions, Queues};
 
 const CLAIM: u64 = 100;
 
-async fn every<F, Fut>(
-    period: Duration,
-    shutdown: CancellationToken,
-    what: &'static str,
-    mut tick: F,
-) where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), DbErr>>,
-{
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(period) => {}
-        }
-        if let Err(e) = tick().await {
-            tracing::warn!(sweep = what, error = %e, "sweep failed");
-        }
-    }
-}
-
 /// Expires unanswered offers: the agent goes to RONA and the conversation
 /// is re-offered at once (RTG-5); a direct transfer fails per its queue's
 /// policy (RTG-7); a conference invitation is declined (RTG-8).
-pub async fn run_offer_expiry(router: Router, period: Duration, shutdown: CancellationToken) {
-    every(period, shutdown, "offer_expiry", || expire_offers(&router)).await;
+pub async fn run_offer_expiry(router: Router, period: Period, shutdown: CancellationToken) {
+    every("offer_expiry", period, shutdown, || expire_offers(&router)).await;
 }
 
 async fn expire_offers(router: &Router) -> Result<(), DbErr> {
@@ -74,8 +56,8 @@ async fn expire_offers(router: &Router) -> Result<(), DbErr> {
 /// Abandons waiting conversations older than their queue's max wait
 /// (RTG-13): `ConversationAbandoned{reason: "max_wait"}`; a pending offer
 /// is withdrawn and its agent's capacity freed.
-pub async fn run_max_wait(router: Router, period: Duration, shutdown: CancellationToken) {
-    every(period, shutdown, "max_wait", || abandon_overdue(&router)).await;
+pub async fn run_max_wait(router: Router, period: Period, shutdown: CancellationToken) {
+    every("max_wait", period, shutdown, || abandon_overdue(&router)).await;
 }
 
 async fn abandon_overdue(router: &Router) -> Result<(), DbErr> {
@@ -111,8 +93,8 @@ async fn abandon_overdue(router: &Router) -> Result<(), DbErr> {
 /// Offers the offline form to customers still waiting after their
 /// queue's `offer_form_after_seconds` (SCH-8): `OfflineFormOffered`, once
 /// per wait; the conversation stays queued.
-pub async fn run_form_offers(router: Router, period: Duration, shutdown: CancellationToken) {
-    every(period, shutdown, "form_offers", || offer_forms(&router)).await;
+pub async fn run_form_offers(router: Router, period: Period, shutdown: CancellationToken) {
+    every("form_offers", period, shutdown, || offer_forms(&router)).await;
 }
 
 async fn offer_forms(router: &Router) -> Result<(), DbErr> {
@@ -150,8 +132,8 @@ async fn offer_forms(router: &Router) -> Result<(), DbErr> {
 }
 
 /// Closes wrap-ups whose deadline passed, recorded as automatic (RTG-9).
-pub async fn run_wrap_up_expiry(router: Router, period: Duration, shutdown: CancellationToken) {
-    every(period, shutdown, "wrap_up_expiry", || {
+pub async fn run_wrap_up_expiry(router: Router, period: Period, shutdown: CancellationToken) {
+    every("wrap_up_expiry", period, shutdown, || {
         close_overdue_wrap_ups(&router)
     })
     .await;
@@ -181,14 +163,14 @@ async fn close_overdue_wrap_ups(router: &Router) -> Result<(), DbErr> {
 
 /// Routes every queue that has waiting conversations without an offer:
 /// whatever an event or RPC missed is picked up within one period (RTG-6).
-pub async fn run_routing_sweep(router: Router, period: Duration, shutdown: CancellationToken) {
-    every(period, shutdown, "routing", || async {
+pub async fn run_routing_sweep(router: Router, period: Period, shutdown: CancellationToken) {
+    every("routing", period, shutdown, || async {
         let queues = Queues::with_unoffered_waiting(&router.db, 1000).await?;
         let queues: BTreeSet<_> = queues.into_iter().collect();
         for (org, queue) in queues {
             router.kick_queues(org, &[queue]);
         }
-        Ok(())
+        Ok::<(), DbErr>(())
     })
     .await;
 }
@@ -199,9 +181,9 @@ pub async fn run_routing_sweep(router: Router, period: Duration, shutdown: Cance
 /// published for each customer whose position moved enough to tell
 /// ([`should_push`]: every move near the head, steps of a tenth further
 /// back). One replica per queue per period claims the turn.
-pub async fn run_positions(router: Router, period: Duration, shutdown: CancellationToken) {
-    let period_ms = i64::try_from(period.as_millis()).unwrap_or(i64::MAX);
-    every(period, shutdown, "positions", || {
+pub async fn run_positions(router: Router, period: Period, shutdown: CancellationToken) {
+    let period_ms = i64::try_from(period.get().as_millis()).unwrap_or(i64::MAX);
+    every("positions", period, shutdown, || {
         push_positions(&router, period_ms)
     })
     .await;

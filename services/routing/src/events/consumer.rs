@@ -17,7 +17,7 @@ use livedesk_proto::conversations::v1::{
 use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
-use super::{Followup, Router, Unanswered, after_unanswered, wrap_up_legs};
+use crate::engine::{Followup, Router, Unanswered, after_unanswered, wrap_up_legs};
 use crate::store::{Entries, Legs, NewEntry, Offers, Orgs, Queues};
 
 /// Kept per queued conversation for the offer: the first few messages,

@@ -9,13 +9,14 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{RoutingGrpc, convert};
+use super::RoutingGrpc;
 use crate::domain::{
     AgentState, Capacities, DisplayName, Initials, NextState, initials_of, plan_state_change,
 };
-use crate::error::Error;
-use crate::events::{stage_memberships, stage_state_change};
+use crate::engine::{stage_memberships, stage_state_change};
+use crate::error::{Entity, Error};
 use crate::store::{AgentRow, Agents, Memberships, NewAgent, Orgs, Queues};
+use crate::views;
 use livedesk_events::{Outbox, Staged};
 
 /// The agent a request is about: the caller when `raw` is empty or their
@@ -74,7 +75,7 @@ async fn register_if_unknown<C: ConnectionTrait>(
 async fn load<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<AgentRow, Error> {
     Agents::get(db, org, id)
         .await?
-        .ok_or(Error::NotFound("agent"))
+        .ok_or(Error::NotFound(Entity::Agent))
 }
 
 impl RoutingGrpc {
@@ -97,7 +98,7 @@ impl RoutingGrpc {
         }
         let Some(from) = Agents::set_state(&txn, who.org_id, &id, &change).await? else {
             txn.rollback().await?;
-            return Err(Error::NotFound("agent"));
+            return Err(Error::NotFound(Entity::Agent));
         };
         if from != change.to.as_i32() {
             staged.push(
@@ -121,7 +122,7 @@ impl RoutingGrpc {
         if change.to == AgentState::Available {
             self.router.kick_queues(who.org_id, &agent.queue_ids);
         }
-        Ok(convert::agent(&agent))
+        Ok(views::agent(&agent))
     }
 
     pub(super) async fn set_next_agent_state(
@@ -139,7 +140,7 @@ impl RoutingGrpc {
         let txn = self.db.begin().await?;
         if !Agents::lock(&txn, who.org_id, &id).await? {
             txn.rollback().await?;
-            return Err(Error::NotFound("agent"));
+            return Err(Error::NotFound(Entity::Agent));
         }
         Agents::set_next_state(&txn, who.org_id, &id, next.0.as_ref()).await?;
         let mut staged = Vec::new();
@@ -164,7 +165,7 @@ impl RoutingGrpc {
         let agent = load(&txn, who.org_id, &id).await?;
         txn.commit().await?;
         self.outbox.publish(staged).await;
-        Ok(convert::agent(&agent))
+        Ok(views::agent(&agent))
     }
 
     pub(super) async fn upsert_agent(
@@ -236,13 +237,13 @@ impl RoutingGrpc {
         queue_ids.dedup();
         if Queues::existing(&txn, who.org_id, &queue_ids).await?.len() != queue_ids.len() {
             txn.rollback().await?;
-            return Err(Error::NotFound("queue"));
+            return Err(Error::NotFound(Entity::Queue));
         }
         Agents::lock(&txn, who.org_id, &id).await?;
         let existing = Agents::get(&txn, who.org_id, &id).await?;
         if existing.is_none() && id != who.id && !is_admin {
             txn.rollback().await?;
-            return Err(Error::NotFound("agent"));
+            return Err(Error::NotFound(Entity::Agent));
         }
         let name = name.unwrap_or_else(|| match &existing {
             Some(e) => DisplayName::first_of(&[&e.display_name]),
@@ -295,7 +296,7 @@ impl RoutingGrpc {
         self.outbox.publish(staged).await;
         // New memberships or capacity may make the agent eligible now.
         self.router.kick_queues(who.org_id, &row.queue_ids);
-        Ok(convert::agent(&row))
+        Ok(views::agent(&row))
     }
 
     pub(super) async fn get_agent(
@@ -306,7 +307,7 @@ impl RoutingGrpc {
         who.require_staff("read agents")?;
         let raw = req.get_ref().id.trim();
         let id = if raw.is_empty() { who.id.as_str() } else { raw };
-        Ok(convert::agent(&load(&self.db, who.org_id, id).await?))
+        Ok(views::agent(&load(&self.db, who.org_id, id).await?))
     }
 
     pub(super) async fn list_agents(
@@ -350,7 +351,7 @@ impl RoutingGrpc {
             _ => String::new(),
         };
         Ok(pb::ListAgentsResponse {
-            agents: rows.iter().map(convert::agent).collect(),
+            agents: rows.iter().map(views::agent).collect(),
             page: Some(PageResponse { next_page_token }),
         })
     }

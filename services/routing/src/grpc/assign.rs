@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::RoutingGrpc;
 use crate::domain::Channel;
-use crate::error::Error;
-use crate::events::{Followup, Unanswered, after_unanswered};
+use crate::engine::{Followup, Unanswered, after_unanswered};
+use crate::error::{Entity, Error};
 use crate::store::{Agents, Entries, Legs, Offers};
 
 impl RoutingGrpc {
@@ -69,12 +69,10 @@ impl RoutingGrpc {
         // Lock order everywhere: entry, then offer, then agent.
         let entry = Entries::lock(&txn, org, conversation)
             .await?
-            .ok_or(Error::NotFound("conversation"))?;
+            .ok_or(Error::NotFound(Entity::Conversation))?;
         if entry.status != "queued" {
             txn.rollback().await?;
-            return Err(Error::FailedPrecondition(
-                "the conversation is not waiting in a queue",
-            ));
+            return Err(Error::NotWaiting);
         }
         let mut followup = Followup::default();
         let reason = if member_only { "picked" } else { "assigned" };
@@ -87,11 +85,11 @@ impl RoutingGrpc {
         }
         if !Agents::lock(&txn, org, agent_id).await? {
             txn.rollback().await?;
-            return Err(Error::NotFound("agent"));
+            return Err(Error::NotFound(Entity::Agent));
         }
         let agent = Agents::get(&txn, org, agent_id)
             .await?
-            .ok_or(Error::NotFound("agent"))?;
+            .ok_or(Error::NotFound(Entity::Agent))?;
         if member_only && !agent.queue_ids.contains(&entry.queue_id) {
             txn.rollback().await?;
             return Err(AuthError::Forbidden {
@@ -107,16 +105,14 @@ impl RoutingGrpc {
             .is_some_and(|c| c.has_room(channel));
         if !room {
             txn.rollback().await?;
-            return Err(Error::FailedPrecondition("the agent has no free capacity"));
+            return Err(Error::NoFreeCapacity);
         }
         Entries::transition(&txn, org, conversation, "queued", "assigned").await?;
         let Some(leg) =
             Legs::insert_owner(&txn, org, conversation, agent_id, entry.queue_id).await?
         else {
             txn.rollback().await?;
-            return Err(Error::FailedPrecondition(
-                "the conversation already has an owner",
-            ));
+            return Err(Error::AlreadyOwned);
         };
         Agents::touch_idle(&txn, org, agent_id).await?;
         let assigned = pb::ConversationAssigned {

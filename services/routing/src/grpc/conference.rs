@@ -11,14 +11,16 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{RoutingGrpc, convert};
+use super::RoutingGrpc;
+use crate::domain::ConferenceConflict;
 use crate::domain::{
     Channel, ConferenceActor, ConferenceCommand, ConferenceRefusal, ConferenceState, OfferKind,
     can_take_direct_offer, plan_conference,
 };
-use crate::error::Error;
-use crate::events::{Unanswered, after_unanswered, conference_changed, wrap_up_legs};
+use crate::engine::{Unanswered, after_unanswered, conference_changed, wrap_up_legs};
+use crate::error::{Entity, Error};
 use crate::store::{Agents, Entries, Legs, NewOffer, OfferRow, Offers, Queues};
+use crate::views;
 
 /// The stored conference of a conversation: (state, owner, invited agent).
 struct Current {
@@ -71,7 +73,7 @@ fn plan(
             action,
         }
         .into(),
-        ConferenceRefusal::WrongState(m) => Error::FailedPrecondition(m),
+        ConferenceRefusal::WrongState(c) => c.into(),
     })
 }
 
@@ -108,7 +110,7 @@ impl RoutingGrpc {
         let txn = self.db.begin().await?;
         let entry = Entries::lock(&txn, org, conv)
             .await?
-            .ok_or(Error::NotFound("conversation"))?;
+            .ok_or(Error::NotFound(Entity::Conversation))?;
         let c = current(&txn, org, conv).await?;
         if c.state == ConferenceState::Requested && c.invited.as_deref() == Some(&invited) {
             txn.rollback().await?; // a retried invitation (TEN-5)
@@ -121,12 +123,10 @@ impl RoutingGrpc {
             "invite to another agent's conversation",
         )?;
         if entry.interrupted || Offers::pending_for(&txn, org, conv).await?.is_some() {
-            return Err(Error::FailedPrecondition(
-                "a transfer is under way or the conversation was interrupted",
-            ));
+            return Err(Error::BusyOrInterrupted);
         }
         if !Agents::lock(&txn, org, &invited).await? {
-            return Err(Error::NotFound("agent"));
+            return Err(Error::NotFound(Entity::Agent));
         }
         let fresh = Agents::candidate(&txn, org, &invited).await?;
         let channel = Channel::of_conversation(entry.channel);
@@ -134,9 +134,7 @@ impl RoutingGrpc {
             .as_ref()
             .is_some_and(|c| can_take_direct_offer(c, channel))
         {
-            return Err(Error::FailedPrecondition(
-                "the agent is not AVAILABLE or has no free capacity",
-            ));
+            return Err(Error::AgentCannotTakeOffer);
         }
         let timeout = Queues::get(&txn, org, entry.queue_id)
             .await?
@@ -153,7 +151,7 @@ impl RoutingGrpc {
         };
         let offer = Offers::insert(&txn, &new)
             .await?
-            .ok_or(Error::FailedPrecondition("an offer is already pending"))?;
+            .ok_or(Error::OfferAlreadyPending)?;
         let staged = vec![
             self.outbox
                 .stage(
@@ -161,7 +159,7 @@ impl RoutingGrpc {
                     org,
                     conv,
                     &pb::OfferCreated {
-                        offer: Some(convert::offer(&offer)),
+                        offer: Some(views::offer(&offer)),
                     },
                 )
                 .await?,
@@ -191,14 +189,12 @@ impl RoutingGrpc {
         let conv = conversation(&req.get_ref().conversation_id)?;
         let org = who.org_id;
         if Entries::get(&self.db, org, conv).await?.is_none() {
-            return Err(Error::NotFound("conversation"));
+            return Err(Error::NotFound(Entity::Conversation));
         }
         let offer = Offers::latest_for(&self.db, org, conv, &who.id, OfferKind::Conference)
             .await?
             .filter(|o| o.status == "pending" || o.status == "accepted")
-            .ok_or(Error::FailedPrecondition(
-                "no conference invitation is pending",
-            ))?;
+            .ok_or(Error::Conference(ConferenceConflict::NothingPending))?;
         let accepted = self.accept(&who, offer.id).await?;
         let owner = accepted.offer.from_agent_id;
         Ok(view(conv, &owner, &who.id, ConferenceState::Active))
@@ -216,14 +212,12 @@ impl RoutingGrpc {
         let conv = conversation(&req.get_ref().conversation_id)?;
         let org = who.org_id;
         if Entries::get(&self.db, org, conv).await?.is_none() {
-            return Err(Error::NotFound("conversation"));
+            return Err(Error::NotFound(Entity::Conversation));
         }
         let offer = Offers::latest_for(&self.db, org, conv, &who.id, OfferKind::Conference)
             .await?
             .filter(|o| o.status == "pending" || o.status == "declined")
-            .ok_or(Error::FailedPrecondition(
-                "no conference invitation is pending",
-            ))?;
+            .ok_or(Error::Conference(ConferenceConflict::NothingPending))?;
         let offer = self.decline(&who, offer.id, "").await?;
         Ok(view(
             conv,
@@ -247,7 +241,7 @@ impl RoutingGrpc {
         let txn = self.db.begin().await?;
         Entries::lock(&txn, org, conv)
             .await?
-            .ok_or(Error::NotFound("conversation"))?;
+            .ok_or(Error::NotFound(Entity::Conversation))?;
         let c = current(&txn, org, conv).await?;
         plan(
             &who,

@@ -13,10 +13,11 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{RoutingGrpc, convert};
-use crate::error::Error;
-use crate::events::{Followup, Unanswered, after_unanswered, stage_abandoned, stage_memberships};
+use super::RoutingGrpc;
+use crate::engine::{Followup, Unanswered, after_unanswered, stage_abandoned, stage_memberships};
+use crate::error::{Entity, Error};
 use crate::store::{Agents, Entries, Legs, Memberships, Offers, Queues};
+use crate::views;
 
 impl RoutingGrpc {
     /// Interrupts one live conversation: alerts its agents, withdraws a
@@ -62,17 +63,15 @@ impl RoutingGrpc {
         let id = parse_uuid("id", &req.get_ref().id)?;
         let org = who.org_id;
         if id == default_queue_id(org) {
-            return Err(Error::FailedPrecondition(
-                "the default queue cannot be deleted",
-            ));
+            return Err(Error::DefaultQueue);
         }
         let txn = self.db.begin().await?;
         Memberships::lock(&txn, org).await?;
         let queue = Queues::get(&txn, org, id)
             .await?
-            .ok_or(Error::NotFound("queue"))?;
+            .ok_or(Error::NotFound(Entity::Queue))?;
         if !Queues::lock(&txn, org, id).await? {
-            return Err(Error::NotFound("queue"));
+            return Err(Error::NotFound(Entity::Queue));
         }
         let mut out = Followup::default();
         for conv in Entries::of_queue(&txn, org, id, &["queued"]).await? {
@@ -105,7 +104,7 @@ impl RoutingGrpc {
         out.staged
             .extend(stage_memberships(&self.outbox, &txn, org, &queue.member_agent_ids).await?);
         let e = pb::QueueChanged {
-            queue: Some(convert::queue(&queue)),
+            queue: Some(views::queue(&queue)),
             deleted: true,
         };
         out.staged.push(self.outbox.stage(&txn, org, id, &e).await?);
@@ -132,7 +131,7 @@ impl RoutingGrpc {
         }
         let org = who.org_id;
         if Agents::get(&self.db, org, &id).await?.is_none() {
-            return Err(Error::NotFound("agent"));
+            return Err(Error::NotFound(Entity::Agent));
         }
         let txn = self.db.begin().await?;
         Memberships::lock(&txn, org).await?;
@@ -145,7 +144,7 @@ impl RoutingGrpc {
             Entries::lock(&txn, org, *conv).await?;
         }
         if !Agents::lock(&txn, org, &id).await? {
-            return Err(Error::NotFound("agent"));
+            return Err(Error::NotFound(Entity::Agent));
         }
         let mut out = Followup::default();
         let mut interrupted = Vec::new();

@@ -1,12 +1,12 @@
 //! gRPC handlers of `livedesk.routing.v1.RoutingService`. Each room
 //! (agents, queues, waiting, offers, assign, transfer, conference, delete,
-//! wrap-up) holds the logic; this file maps the
-//! trait onto it. RPCs not listed answer UNIMPLEMENTED.
+//! wrap-up) holds the logic; this file maps the trait onto it. The trait
+//! has no generated default bodies, so an RPC missing here does not
+//! compile.
 
 mod agents;
 mod assign;
 mod conference;
-mod convert;
 mod delete;
 mod offers;
 mod privacy;
@@ -21,9 +21,7 @@ use livedesk_proto::routing::v1::routing_service_server::RoutingService;
 use sea_orm::DatabaseConnection;
 use tonic::{Request, Response, Status};
 
-pub(crate) use convert::offer as offer_view;
-
-use crate::events::Router;
+use crate::engine::Router;
 
 /// The gRPC service.
 #[derive(Clone)]

@@ -12,11 +12,12 @@ use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{RoutingGrpc, convert};
+use super::RoutingGrpc;
 use crate::domain::{ConferenceState, OfferKind};
-use crate::error::Error;
-use crate::events::{Unanswered, after_unanswered, conference_changed, wrap_up_legs};
+use crate::engine::{Unanswered, after_unanswered, conference_changed, wrap_up_legs};
+use crate::error::{Entity, Error};
 use crate::store::{Agents, Entries, LegRow, Legs, OfferRow, Offers};
+use crate::views;
 
 /// An accepted offer: the offer and the leg it gave the agent.
 pub(super) struct Accepted {
@@ -44,7 +45,7 @@ impl RoutingGrpc {
         )?;
         let id = parse_uuid("offer_id", &req.get_ref().offer_id)?;
         let accepted = self.accept(&who, id).await?;
-        Ok(convert::assignment(&accepted.leg))
+        Ok(views::assignment(&accepted.leg))
     }
 
     /// Accepts offer `id` of the caller, whatever its kind.
@@ -52,7 +53,7 @@ impl RoutingGrpc {
         let org = who.org_id;
         let offer = Offers::get(&self.db, org, id)
             .await?
-            .ok_or(Error::NotFound("offer"))?;
+            .ok_or(Error::NotFound(Entity::Offer))?;
         if offer.agent_id != who.id {
             return Err(forbidden(who, "accept another agent's offer"));
         }
@@ -61,10 +62,10 @@ impl RoutingGrpc {
         // Lock order everywhere: entry, then offer, then agent.
         let entry = Entries::lock(&txn, org, conv)
             .await?
-            .ok_or(Error::NotFound("conversation"))?;
+            .ok_or(Error::NotFound(Entity::Conversation))?;
         let offer = Offers::get(&txn, org, id)
             .await?
-            .ok_or(Error::NotFound("offer"))?;
+            .ok_or(Error::NotFound(Entity::Offer))?;
         if offer.status == "accepted" {
             // A retry (TEN-5): the leg this offer gave is the first result.
             let legs = Legs::of_conversation(&txn, org, conv).await?;
@@ -73,14 +74,12 @@ impl RoutingGrpc {
                 .into_iter()
                 .rev()
                 .find(|l| l.agent_id == who.id)
-                .ok_or(Error::FailedPrecondition("the offer is no longer pending"))?;
+                .ok_or(Error::OfferGone)?;
             return Ok(Accepted { offer, leg });
         }
         if !Offers::answer(&txn, org, id, &who.id, "accepted", "").await? {
             txn.rollback().await?;
-            return Err(Error::FailedPrecondition(
-                "the offer is no longer pending (expired, declined or withdrawn)",
-            ));
+            return Err(Error::OfferNotAcceptable);
         }
         let owner = Legs::active(&txn, org, conv, "owner").await?;
         let from_still_owns = entry.status == "assigned"
@@ -92,16 +91,14 @@ impl RoutingGrpc {
             OfferKind::Queue => {
                 if !Entries::transition(&txn, org, conv, "queued", "assigned").await? {
                     txn.rollback().await?;
-                    return Err(Error::FailedPrecondition(
-                        "the conversation is no longer waiting",
-                    ));
+                    return Err(Error::NoLongerWaiting);
                 }
                 Legs::insert_owner(&txn, org, conv, &who.id, offer.queue_id).await?
             }
             OfferKind::Transfer => {
                 if !from_still_owns {
                     txn.rollback().await?;
-                    return Err(Error::FailedPrecondition("the transfer no longer applies"));
+                    return Err(Error::TransferObsolete);
                 }
                 // RTG-7: the transferring agent's leg enters wrap-up.
                 staged.extend(
@@ -112,23 +109,19 @@ impl RoutingGrpc {
             OfferKind::Conference => {
                 if !from_still_owns {
                     txn.rollback().await?;
-                    return Err(Error::FailedPrecondition(
-                        "the conference invitation no longer applies",
-                    ));
+                    return Err(Error::InvitationObsolete);
                 }
                 Legs::insert_participant(&txn, org, conv, &who.id, entry.queue_id).await?
             }
         };
         let Some(leg) = leg else {
             txn.rollback().await?;
-            return Err(Error::FailedPrecondition(
-                "the conversation already has an owner or a participant",
-            ));
+            return Err(Error::AlreadyStaffed);
         };
         let agent = Agents::get(&txn, org, &who.id)
             .await?
-            .ok_or(Error::NotFound("agent"))?;
-        let mut view = convert::offer(&offer);
+            .ok_or(Error::NotFound(Entity::Agent))?;
+        let mut view = views::offer(&offer);
         view.expires_at = Some(to_proto(offer.expires_at));
         staged.push(
             self.outbox
@@ -160,7 +153,7 @@ impl RoutingGrpc {
         }
         txn.commit().await?;
         self.outbox.publish(staged).await;
-        tracing::info!(%org, conversation_id = %conv, agent_id = %who.id, kind = offer.kind, "offer accepted");
+        tracing::info!(%org, conversation_id = %conv, agent_id = %who.id, kind = offer.kind.as_str(), "offer accepted");
         Ok(Accepted { offer, leg })
     }
 
@@ -193,7 +186,7 @@ impl RoutingGrpc {
         let org = who.org_id;
         let offer = Offers::get(&self.db, org, id)
             .await?
-            .ok_or(Error::NotFound("offer"))?;
+            .ok_or(Error::NotFound(Entity::Offer))?;
         if offer.agent_id != who.id {
             return Err(forbidden(who, "decline another agent's offer"));
         }
@@ -205,9 +198,7 @@ impl RoutingGrpc {
             // A retried decline is answered like the first (TEN-5).
             return match now {
                 Some(o) if o.status == "declined" => Ok(o),
-                _ => Err(Error::FailedPrecondition(
-                    "the offer is no longer pending (expired, accepted or withdrawn)",
-                )),
+                _ => Err(Error::OfferNotDeclinable),
             };
         }
         let followup =
@@ -233,7 +224,7 @@ impl RoutingGrpc {
         };
         let rows = Offers::pending_of(&self.db, who.org_id, &agent).await?;
         Ok(pb::ListOffersResponse {
-            offers: rows.iter().map(convert::offer).collect(),
+            offers: rows.iter().map(views::offer).collect(),
         })
     }
 }

@@ -8,11 +8,12 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{RoutingGrpc, convert};
+use super::RoutingGrpc;
 use crate::domain::QueueSpec;
-use crate::error::Error;
-use crate::events::stage_memberships;
+use crate::engine::stage_memberships;
+use crate::error::{Entity, Error};
 use crate::store::{Agents, Memberships, Orgs, Queues};
+use crate::views;
 use livedesk_events::Staged;
 
 fn spec_of(q: &pb::Queue) -> Result<(QueueSpec, Option<Uuid>), Error> {
@@ -57,7 +58,7 @@ async fn check_agents<C: ConnectionTrait>(
     ids.sort();
     ids.dedup();
     if Agents::existing(db, org, &ids).await?.len() != ids.len() {
-        return Err(Error::NotFound("agent"));
+        return Err(Error::NotFound(Entity::Agent));
     }
     Ok(ids)
 }
@@ -74,8 +75,8 @@ impl RoutingGrpc {
     ) -> Result<pb::Queue, Error> {
         let row = Queues::get(&txn, org, id)
             .await?
-            .ok_or(Error::NotFound("queue"))?;
-        let view = convert::queue(&row);
+            .ok_or(Error::NotFound(Entity::Queue))?;
+        let view = views::queue(&row);
         staged.push(
             self.outbox
                 .stage(
@@ -108,7 +109,7 @@ impl RoutingGrpc {
         if let Some(k) = key
             && let Some(existing) = Queues::by_client_request(&self.db, who.org_id, k).await?
         {
-            return Ok(convert::queue(&existing));
+            return Ok(views::queue(&existing));
         }
         let txn = self.db.begin().await?;
         Memberships::lock(&txn, who.org_id).await?;
@@ -120,8 +121,8 @@ impl RoutingGrpc {
             let k = key.unwrap_or_default();
             return Queues::by_client_request(&self.db, who.org_id, k)
                 .await?
-                .map(|r| convert::queue(&r))
-                .ok_or(Error::NotFound("queue"));
+                .map(|r| views::queue(&r))
+                .ok_or(Error::NotFound(Entity::Queue));
         };
         Queues::set_members(&txn, who.org_id, id, &members).await?;
         let staged = stage_memberships(&self.outbox, &txn, who.org_id, &members).await?;
@@ -145,7 +146,7 @@ impl RoutingGrpc {
         let n = Queues::update(&txn, who.org_id, id, &spec, schedule).await?;
         if !n {
             txn.rollback().await?;
-            return Err(Error::NotFound("queue"));
+            return Err(Error::NotFound(Entity::Queue));
         }
         self.commit_queue_change(txn, who.org_id, id, vec![]).await
     }
@@ -159,10 +160,10 @@ impl RoutingGrpc {
         let id = queue_or_default(who.org_id, &req.get_ref().id)
             .map_err(|_| FieldViolation::new("id", "must be a UUID"))?;
         Queues::ensure_default(&self.db, who.org_id).await?;
-        Ok(convert::queue(
+        Ok(views::queue(
             &Queues::get(&self.db, who.org_id, id)
                 .await?
-                .ok_or(Error::NotFound("queue"))?,
+                .ok_or(Error::NotFound(Entity::Queue))?,
         ))
     }
 
@@ -178,7 +179,7 @@ impl RoutingGrpc {
         let last = rows.last().map(|r| (r.created_at, r.id));
         Ok(pb::ListQueuesResponse {
             page: Some(page.response(rows.len(), last)),
-            queues: rows.iter().map(convert::queue).collect(),
+            queues: rows.iter().map(views::queue).collect(),
         })
     }
 
@@ -196,7 +197,7 @@ impl RoutingGrpc {
         Queues::ensure_default(&txn, who.org_id).await?;
         let Some(before) = Queues::get(&txn, who.org_id, id).await? else {
             txn.rollback().await?;
-            return Err(Error::NotFound("queue"));
+            return Err(Error::NotFound(Entity::Queue));
         };
         let members = check_agents(&txn, who.org_id, &body.agent_ids).await?;
         Queues::set_members(&txn, who.org_id, id, &members).await?;
@@ -226,7 +227,7 @@ impl RoutingGrpc {
             .map_err(|_| FieldViolation::new("queue_id", "must be a UUID"))?;
         Queues::ensure_default(&self.db, who.org_id).await?;
         if Queues::get(&self.db, who.org_id, id).await?.is_none() {
-            return Err(Error::NotFound("queue"));
+            return Err(Error::NotFound(Entity::Queue));
         }
         let s = Queues::status(&self.db, who.org_id, id).await?;
         Ok(pb::QueueStatus {

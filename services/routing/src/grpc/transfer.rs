@@ -11,11 +11,12 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::{RoutingGrpc, convert};
+use super::RoutingGrpc;
 use crate::domain::{Channel, OfferKind, TransferNote, can_take_direct_offer};
-use crate::error::Error;
-use crate::events::wrap_up_legs;
+use crate::engine::wrap_up_legs;
+use crate::error::{Entity, Error};
 use crate::store::{Agents, Entries, EntryRow, Legs, NewOffer, Offers, Queues, Transfers};
+use crate::views;
 
 /// Checks, with the entry locked, that `who` owns the conversation alone
 /// (no transfer or conference under way) and may hand it on.
@@ -27,24 +28,18 @@ async fn owned_alone(
     let org = who.org_id;
     let entry = Entries::lock(txn, org, conv)
         .await?
-        .ok_or(Error::NotFound("conversation"))?;
+        .ok_or(Error::NotFound(Entity::Conversation))?;
     let owner = Legs::active(txn, org, conv, "owner").await?;
     if entry.status != "assigned" || owner.is_none_or(|o| o.agent_id != who.id) {
-        return Err(Error::FailedPrecondition(
-            "only the agent who owns the conversation may transfer it",
-        ));
+        return Err(Error::NotTheOwner);
     }
     if entry.interrupted {
-        return Err(Error::FailedPrecondition(
-            "the conversation was interrupted and can only be ended",
-        ));
+        return Err(Error::Interrupted);
     }
     if Offers::pending_for(txn, org, conv).await?.is_some()
         || Legs::active(txn, org, conv, "participant").await?.is_some()
     {
-        return Err(Error::FailedPrecondition(
-            "a transfer or conference is under way for this conversation",
-        ));
+        return Err(Error::HandoverUnderWay);
     }
     Ok(entry)
 }
@@ -91,7 +86,7 @@ impl RoutingGrpc {
         };
         if Queues::get(&txn, org, queue).await?.is_none() {
             txn.rollback().await?;
-            return Err(Error::NotFound("queue"));
+            return Err(Error::NotFound(Entity::Queue));
         }
         let mut staged = wrap_up_legs(&self.outbox, &txn, org, conv, Some(&who.id)).await?;
         Entries::requeue(&txn, org, conv, queue).await?;
@@ -172,7 +167,7 @@ impl RoutingGrpc {
         };
         if !Agents::lock(&txn, org, &target).await? {
             txn.rollback().await?;
-            return Err(Error::NotFound("agent"));
+            return Err(Error::NotFound(Entity::Agent));
         }
         let fresh = Agents::candidate(&txn, org, &target).await?;
         let channel = Channel::of_conversation(entry.channel);
@@ -181,9 +176,7 @@ impl RoutingGrpc {
             .is_some_and(|c| can_take_direct_offer(c, channel))
         {
             txn.rollback().await?;
-            return Err(Error::FailedPrecondition(
-                "the agent is not AVAILABLE or has no free capacity",
-            ));
+            return Err(Error::AgentCannotTakeOffer);
         }
         let timeout = Queues::get(&txn, org, entry.queue_id)
             .await?
@@ -200,9 +193,7 @@ impl RoutingGrpc {
         };
         let Some(offer) = Offers::insert(&txn, &new).await? else {
             txn.rollback().await?;
-            return Err(Error::FailedPrecondition(
-                "a transfer or conference is under way for this conversation",
-            ));
+            return Err(Error::HandoverUnderWay);
         };
         Transfers::insert(
             &txn,
@@ -216,7 +207,7 @@ impl RoutingGrpc {
         )
         .await?;
         let created = pb::OfferCreated {
-            offer: Some(convert::offer(&offer)),
+            offer: Some(views::offer(&offer)),
         };
         let transferred = pb::ConversationTransferred {
             conversation_id: conv.to_string(),

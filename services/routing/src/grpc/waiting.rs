@@ -11,7 +11,7 @@ use tonic::Request;
 
 use super::RoutingGrpc;
 use crate::domain::{THROUGHPUT_WINDOW_SECONDS, estimate_wait};
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::store::{Agents, Entries, Legs, Queues, WaitingCursor};
 
 impl RoutingGrpc {
@@ -24,24 +24,20 @@ impl RoutingGrpc {
         let org = who.org_id;
         let entry = Entries::get(&self.db, org, conv)
             .await?
-            .ok_or(Error::NotFound("conversation"))?;
+            .ok_or(Error::NotFound(Entity::Conversation))?;
         // A visitor sees only their own conversation (TEN-3): another's
         // answers NOT_FOUND, revealing nothing.
         if who.role == Role::Visitor
             && (entry.customer_principal_id.is_empty() || entry.customer_principal_id != who.id)
         {
-            return Err(Error::NotFound("conversation"));
+            return Err(Error::NotFound(Entity::Conversation));
         }
         if entry.status != "queued" {
-            return Err(Error::FailedPrecondition(
-                "the conversation is not waiting in a queue",
-            ));
+            return Err(Error::NotWaiting);
         }
         let position = Entries::position(&self.db, org, entry.queue_id, conv)
             .await?
-            .ok_or(Error::FailedPrecondition(
-                "the conversation is not waiting in a queue",
-            ))?;
+            .ok_or(Error::NotWaiting)?;
         let position = u32::try_from(position).unwrap_or(u32::MAX);
         let recent =
             Legs::recent_assignments(&self.db, org, entry.queue_id, THROUGHPUT_WINDOW_SECONDS)
@@ -95,7 +91,7 @@ impl RoutingGrpc {
         let org = who.org_id;
         Queues::ensure_default(&self.db, org).await?;
         if Queues::get(&self.db, org, queue).await?.is_none() {
-            return Err(Error::NotFound("queue"));
+            return Err(Error::NotFound(Entity::Queue));
         }
         if who.role == Role::Agent {
             let member = Agents::get(&self.db, org, &who.id)

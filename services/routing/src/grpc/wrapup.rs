@@ -6,11 +6,12 @@ use livedesk_proto::routing::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
 
-use super::{RoutingGrpc, convert};
+use super::RoutingGrpc;
 use crate::domain::{AutoWrapUp, WrapUpCodeText, WrapUpCodes};
-use crate::error::Error;
-use crate::events::finish_wrap_up;
+use crate::engine::finish_wrap_up;
+use crate::error::{Entity, Error};
 use crate::store::{Agents, Legs, Orgs};
+use crate::views;
 
 fn codes_view(codes: Vec<(String, String)>) -> pb::ListWrapUpCodesResponse {
     pb::ListWrapUpCodesResponse {
@@ -60,14 +61,14 @@ impl RoutingGrpc {
                 && !done.wrap_up_automatic
                 && done.wrap_up_code.as_deref() == Some(code.as_str())
             {
-                return Ok(convert::wrap_up(done));
+                return Ok(views::wrap_up(done));
             }
             return Err(if mine.is_empty() {
-                Error::NotFound("conversation")
+                Error::NotFound(Entity::Conversation)
             } else if mine.iter().any(|l| l.status == "active") {
-                Error::FailedPrecondition("the conversation has not ended yet")
+                Error::NotEnded
             } else {
-                Error::FailedPrecondition("this conversation is already wrapped up")
+                Error::AlreadyWrappedUp
             });
         };
         let staged = finish_wrap_up(&self.outbox, &txn, &leg).await?;
@@ -78,7 +79,7 @@ impl RoutingGrpc {
         if let Some(agent) = agent {
             self.router.kick_queues(who.org_id, &agent.queue_ids);
         }
-        Ok(convert::wrap_up(&leg))
+        Ok(views::wrap_up(&leg))
     }
 
     pub(super) async fn list_wrap_up_codes(

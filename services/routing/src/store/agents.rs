@@ -4,6 +4,7 @@ use livedesk_platform::db::stmt;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
+use super::changed_one;
 use super::{int_array, text_array};
 use crate::domain::{AgentState, Candidate, Capacities, StateChange, loads_from};
 
@@ -221,14 +222,10 @@ impl Agents {
 
     /// Puts an AVAILABLE agent in RONA (RTG-5); returns whether it changed.
     pub async fn to_rona<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<bool, DbErr> {
-        Ok(db
-            .execute_raw(stmt(
+        changed_one(db, stmt(
                 "UPDATE agents SET state = 4, away_reason = '', state_since = now() WHERE org_id = $1 AND id = $2 AND state = 2",
                 [org.into(), id.into()],
-            ))
-            .await?
-            .rows_affected()
-            == 1)
+            )).await
     }
 
     /// Records the next state (RTG-14).
@@ -241,14 +238,10 @@ impl Agents {
         let (state, reason) = next.map_or((0, String::new()), |c| {
             (c.to.as_i32(), c.away_reason.as_str().to_owned())
         });
-        Ok(db
-            .execute_raw(stmt(
+        changed_one(db, stmt(
                 "UPDATE agents SET next_state = $3, next_away_reason = $4 WHERE org_id = $1 AND id = $2",
                 [org.into(), id.into(), state.into(), reason.into()],
-            ))
-            .await?
-            .rows_affected()
-            == 1)
+            )).await
     }
 
     /// Applies a pending next state once the agent's load is zero (RTG-14);
@@ -376,14 +369,14 @@ impl Agents {
 
     /// Deletes an agent (RTG-11); memberships go with it.
     pub async fn delete<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<bool, DbErr> {
-        Ok(db
-            .execute_raw(stmt(
+        changed_one(
+            db,
+            stmt(
                 "DELETE FROM agents WHERE org_id = $1 AND id = $2",
                 [org.into(), id.into()],
-            ))
-            .await?
-            .rows_affected()
-            == 1)
+            ),
+        )
+        .await
     }
 
     /// Agents ordered by id after the cursor `after`, optionally filtered.

@@ -8,6 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
 use super::text_array;
+use super::{changed_one, uuids};
 
 /// A conversation known to routing.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -96,8 +97,7 @@ impl Entries {
     /// its new fields; a second delivery or a finished conversation changes
     /// nothing. Returns whether the entry is now waiting because of this call.
     pub async fn enqueue<C: ConnectionTrait>(db: &C, e: &NewEntry) -> Result<bool, DbErr> {
-        Ok(db
-            .execute_raw(stmt(
+        changed_one(db, stmt(
                 "INSERT INTO queue_entries (conversation_id, org_id, queue_id, priority, enqueued_at, created_at, customer_name, \
                    channel, first_messages, proactive, preferred_agent_id, customer_principal_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
@@ -124,10 +124,7 @@ impl Entries {
                     e.preferred_agent_id.clone().into(),
                     e.customer_principal_id.clone().into(),
                 ],
-            ))
-            .await?
-            .rows_affected()
-            == 1)
+            )).await
     }
 
     /// One entry of the org, locked for the transaction.
@@ -201,17 +198,13 @@ impl Entries {
         from: &str,
         to: &str,
     ) -> Result<bool, DbErr> {
-        Ok(db
-            .execute_raw(stmt(
+        changed_one(db, stmt(
                 "UPDATE queue_entries SET status = $4, \
                    assigned_at = CASE WHEN $4 = 'assigned' THEN now() ELSE assigned_at END, \
                    finished_at = CASE WHEN $4 IN ('ended', 'abandoned') THEN now() ELSE finished_at END \
                  WHERE org_id = $1 AND conversation_id = $2 AND status = $3",
                 [org.into(), conversation.into(), from.into(), to.into()],
-            ))
-            .await?
-            .rows_affected()
-            == 1)
+            )).await
     }
 
     /// Puts an assigned conversation back in `queue` keeping its original
@@ -222,16 +215,12 @@ impl Entries {
         conversation: Uuid,
         queue: Uuid,
     ) -> Result<bool, DbErr> {
-        Ok(db
-            .execute_raw(stmt(
+        changed_one(db, stmt(
                 "UPDATE queue_entries SET status = 'queued', queue_id = $3, requeued_at = now(), waiting_since = now(), form_offered_at = NULL, \
                    preferred_agent_id = NULL, \
                    assigned_at = NULL WHERE org_id = $1 AND conversation_id = $2 AND status = 'assigned'",
                 [org.into(), conversation.into(), queue.into()],
-            ))
-            .await?
-            .rows_affected()
-            == 1)
+            )).await
     }
 
     /// Marks a conversation interrupted (RTG-11): it can only be ended.
@@ -268,12 +257,7 @@ impl Entries {
 
     /// Queues of the org with waiting entries.
     pub async fn waiting_queues<C: ConnectionTrait>(db: &C, org: Uuid) -> Result<Vec<Uuid>, DbErr> {
-        let rows = db
-            .query_all_raw(stmt("SELECT DISTINCT queue_id FROM queue_entries WHERE org_id = $1 AND status = 'queued'", [org.into()]))
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get::<Uuid>("", "queue_id"))
-            .collect()
+        uuids(db, stmt("SELECT DISTINCT queue_id FROM queue_entries WHERE org_id = $1 AND status = 'queued'", [org.into()]), "queue_id").await
     }
 
     /// Abandons waiting entries older than their queue's max wait (RTG-13),
@@ -382,15 +366,10 @@ impl Entries {
         statuses: &[&str],
     ) -> Result<Vec<Uuid>, DbErr> {
         let statuses: Vec<String> = statuses.iter().map(|s| (*s).to_owned()).collect();
-        let rows = db
-            .query_all_raw(stmt(
+        uuids(db, stmt(
                 "SELECT conversation_id FROM queue_entries WHERE org_id = $1 AND queue_id = $2 AND status = ANY($3) ORDER BY conversation_id",
                 [org.into(), queue.into(), text_array(&statuses)],
-            ))
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get::<Uuid>("", "conversation_id"))
-            .collect()
+            ), "conversation_id").await
     }
 }
 

@@ -2,6 +2,7 @@
 //! invited participant's. A leg is 'active', then 'wrap_up', then 'done'.
 //! Unique partial indexes keep one active owner and one active participant
 //! per conversation (RTG-6, RTG-8).
+use super::uuids;
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
@@ -202,15 +203,10 @@ impl Legs {
         org: Uuid,
         agent: &str,
     ) -> Result<Vec<Uuid>, DbErr> {
-        let rows = db
-            .query_all_raw(stmt(
+        uuids(db, stmt(
                 "SELECT DISTINCT conversation_id FROM legs WHERE org_id = $1 AND agent_id = $2 AND status = 'active' ORDER BY conversation_id",
                 [org.into(), agent.into()],
-            ))
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get::<Uuid>("", "conversation_id"))
-            .collect()
+            ), "conversation_id").await
     }
 
     /// Conversations of the queue assigned in the last `window_seconds`

@@ -8,4 +8,5 @@ livedesk_events::migrator! {
     ("m0004_channel_capacity", include_str!("../../migrations/0004_channel_capacity.sql")),
     ("m0006_form_offers", include_str!("../../migrations/0006_form_offers.sql")),
     ("m0005_membership_versions", include_str!("../../migrations/0005_membership_versions.sql")),
+    ("m0007_enum_text", include_str!("../../migrations/0007_enum_text.sql")),
 }

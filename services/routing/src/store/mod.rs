@@ -28,3 +28,62 @@ pub use queues::{QueueRow, Queues};
 pub use transfers::Transfers;
 
 pub(crate) use livedesk_platform::db::{int_array, text_array, uuid_array};
+
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
+
+use crate::domain::UnknownStored;
+
+/// An unknown stored enum value refuses its row like any undecodable
+/// column: `DbErr::Type`, answered INTERNAL and logged (fail closed).
+impl From<UnknownStored> for DbErr {
+    fn from(e: UnknownStored) -> Self {
+        DbErr::Type(e.to_string())
+    }
+}
+
+/// The one row of `st`, read as `S` (columns as stored) and checked into
+/// `T` (enums parsed): a row with an unknown stored value is an error.
+pub(crate) async fn one_checked<S, T, C>(db: &C, st: Statement) -> Result<Option<T>, DbErr>
+where
+    C: ConnectionTrait,
+    S: FromQueryResult,
+    T: TryFrom<S, Error = UnknownStored>,
+{
+    Ok(S::find_by_statement(st)
+        .one(db)
+        .await?
+        .map(T::try_from)
+        .transpose()?)
+}
+
+/// Every row of `st`, checked like [`one_checked`].
+pub(crate) async fn all_checked<S, T, C>(db: &C, st: Statement) -> Result<Vec<T>, DbErr>
+where
+    C: ConnectionTrait,
+    S: FromQueryResult,
+    T: TryFrom<S, Error = UnknownStored>,
+{
+    let rows = S::find_by_statement(st).all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(T::try_from)
+        .collect::<Result<_, _>>()?)
+}
+
+/// Runs a statement and tells whether it changed exactly one row (the
+/// conditional updates and deletes of one keyed row).
+pub(crate) async fn changed_one<C: ConnectionTrait>(db: &C, st: Statement) -> Result<bool, DbErr> {
+    Ok(db.execute_raw(st).await?.rows_affected() == 1)
+}
+
+/// The single UUID column `column` of every row of `st`.
+pub(crate) async fn uuids<C: ConnectionTrait>(
+    db: &C,
+    st: Statement,
+    column: &str,
+) -> Result<Vec<uuid::Uuid>, DbErr> {
+    let rows = db.query_all_raw(st).await?;
+    rows.iter()
+        .map(|r| r.try_get::<uuid::Uuid>("", column))
+        .collect()
+}

@@ -3,13 +3,14 @@
 //! conversation; answers are conditional updates on `status = 'pending'`.
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
-use crate::domain::OfferKind;
+use super::{all_checked, changed_one, one_checked, uuids};
+use crate::domain::{OfferKind, UnknownStored};
 
 /// An offer with what the agent needs to see (customer, queue, timer).
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone)]
 pub struct OfferRow {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -17,7 +18,7 @@ pub struct OfferRow {
     pub agent_id: String,
     pub queue_id: Uuid,
     pub queue_name: String,
-    pub kind: i32,
+    pub kind: OfferKind,
     pub status: String,
     pub from_agent_id: String,
     pub expires_at: DateTime<Utc>,
@@ -31,8 +32,57 @@ pub struct OfferRow {
 impl OfferRow {
     /// What the offer is for.
     pub fn kind(&self) -> OfferKind {
-        OfferKind::from_i32(self.kind)
+        self.kind
     }
+}
+
+/// An offer as stored: its kind as its stored name.
+#[derive(FromQueryResult)]
+struct StoredOffer {
+    id: Uuid,
+    org_id: Uuid,
+    conversation_id: Uuid,
+    agent_id: String,
+    queue_id: Uuid,
+    queue_name: String,
+    kind: String,
+    status: String,
+    from_agent_id: String,
+    expires_at: DateTime<Utc>,
+    customer_name: String,
+    channel: i32,
+    first_messages: Vec<String>,
+    proactive: bool,
+    conversation_created_at: DateTime<Utc>,
+}
+
+impl TryFrom<StoredOffer> for OfferRow {
+    type Error = UnknownStored;
+
+    fn try_from(s: StoredOffer) -> Result<Self, UnknownStored> {
+        Ok(Self {
+            id: s.id,
+            org_id: s.org_id,
+            conversation_id: s.conversation_id,
+            agent_id: s.agent_id,
+            queue_id: s.queue_id,
+            queue_name: s.queue_name,
+            kind: OfferKind::from_stored(&s.kind)?,
+            status: s.status,
+            from_agent_id: s.from_agent_id,
+            expires_at: s.expires_at,
+            customer_name: s.customer_name,
+            channel: s.channel,
+            first_messages: s.first_messages,
+            proactive: s.proactive,
+            conversation_created_at: s.conversation_created_at,
+        })
+    }
+}
+
+/// The one offer `st` returns, if any.
+async fn one<C: ConnectionTrait>(db: &C, st: Statement) -> Result<Option<OfferRow>, DbErr> {
+    one_checked::<StoredOffer, _, _>(db, st).await
 }
 
 const SELECT: &str = "SELECT o.id, o.org_id, o.conversation_id, o.agent_id, o.queue_id, COALESCE(q.name, '') AS queue_name, \
@@ -67,7 +117,7 @@ impl Offers {
         db: &C,
         o: &NewOffer<'_>,
     ) -> Result<Option<OfferRow>, DbErr> {
-        OfferRow::find_by_statement(stmt(
+        one(db, stmt(
             "WITH o AS (INSERT INTO offers (id, org_id, conversation_id, agent_id, queue_id, expires_at, kind, from_agent_id, note, created_at) \
                  VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int), $7, $8, $9, clock_timestamp()) \
                  ON CONFLICT DO NOTHING RETURNING *) \
@@ -83,13 +133,11 @@ impl Offers {
                 o.agent.into(),
                 o.queue.into(),
                 o.timeout_seconds.into(),
-                o.kind.as_i32().into(),
+                o.kind.as_str().into(),
                 o.from_agent.into(),
                 o.note.into(),
             ],
-        ))
-        .one(db)
-        .await
+        )).await
     }
 
     /// One offer of the org.
@@ -98,11 +146,13 @@ impl Offers {
         org: Uuid,
         id: Uuid,
     ) -> Result<Option<OfferRow>, DbErr> {
-        OfferRow::find_by_statement(stmt(
-            &format!("{SELECT} WHERE o.org_id = $1 AND o.id = $2"),
-            [org.into(), id.into()],
-        ))
-        .one(db)
+        one(
+            db,
+            stmt(
+                &format!("{SELECT} WHERE o.org_id = $1 AND o.id = $2"),
+                [org.into(), id.into()],
+            ),
+        )
         .await
     }
 
@@ -112,12 +162,10 @@ impl Offers {
         org: Uuid,
         agent: &str,
     ) -> Result<Vec<OfferRow>, DbErr> {
-        OfferRow::find_by_statement(stmt(
+        all_checked::<StoredOffer, _, _>(db, stmt(
             &format!("{SELECT} WHERE o.org_id = $1 AND o.agent_id = $2 AND o.status = 'pending' ORDER BY o.created_at"),
             [org.into(), agent.into()],
-        ))
-        .all(db)
-        .await
+        )).await
     }
 
     /// The pending offer of a conversation, if any.
@@ -126,14 +174,12 @@ impl Offers {
         org: Uuid,
         conversation: Uuid,
     ) -> Result<Option<OfferRow>, DbErr> {
-        OfferRow::find_by_statement(stmt(
+        one(db, stmt(
             &format!(
                 "{SELECT} WHERE o.org_id = $1 AND o.conversation_id = $2 AND o.status = 'pending'"
             ),
             [org.into(), conversation.into()],
-        ))
-        .one(db)
-        .await
+        )).await
     }
 
     /// The latest offer of `kind` for a conversation to `agent`.
@@ -144,15 +190,13 @@ impl Offers {
         agent: &str,
         kind: OfferKind,
     ) -> Result<Option<OfferRow>, DbErr> {
-        OfferRow::find_by_statement(stmt(
+        one(db, stmt(
             &format!(
                 "{SELECT} WHERE o.org_id = $1 AND o.conversation_id = $2 AND o.agent_id = $3 AND o.kind = $4 \
                  ORDER BY o.created_at DESC LIMIT 1"
             ),
-            [org.into(), conversation.into(), agent.into(), kind.as_i32().into()],
-        ))
-        .one(db)
-        .await
+            [org.into(), conversation.into(), agent.into(), kind.as_str().into()],
+        )).await
     }
 
     /// Answers a pending, unexpired offer of `agent` (accept or decline).
@@ -164,15 +208,11 @@ impl Offers {
         status: &str,
         reason: &str,
     ) -> Result<bool, DbErr> {
-        Ok(db
-            .execute_raw(stmt(
+        changed_one(db, stmt(
                 "UPDATE offers SET status = $4, answered_at = now(), reason = $5 \
                  WHERE org_id = $1 AND id = $2 AND agent_id = $3 AND status = 'pending' AND expires_at > now()",
                 [org.into(), id.into(), agent.into(), status.into(), reason.into()],
-            ))
-            .await?
-            .rows_affected()
-            == 1)
+            )).await
     }
 
     /// Withdraws the pending offer of a conversation; returns it.
@@ -182,14 +222,25 @@ impl Offers {
         conversation: Uuid,
         reason: &str,
     ) -> Result<Option<OfferRow>, DbErr> {
-        let row = db
-            .query_one_raw(stmt(
+        Self::updated(
+            db,
+            org,
+            stmt(
                 "UPDATE offers SET status = 'withdrawn', answered_at = now(), reason = $3 \
                  WHERE org_id = $1 AND conversation_id = $2 AND status = 'pending' RETURNING id",
                 [org.into(), conversation.into(), reason.into()],
-            ))
-            .await?;
-        match row {
+            ),
+        )
+        .await
+    }
+
+    /// The offer an `UPDATE … RETURNING id` changed, with its details.
+    async fn updated<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        update: Statement,
+    ) -> Result<Option<OfferRow>, DbErr> {
+        match db.query_one_raw(update).await? {
             Some(r) => Self::get(db, org, r.try_get::<Uuid>("", "id")?).await,
             None => Ok(None),
         }
@@ -201,15 +252,10 @@ impl Offers {
         org: Uuid,
         agent: &str,
     ) -> Result<Vec<Uuid>, DbErr> {
-        let rows = db
-            .query_all_raw(stmt(
+        uuids(db, stmt(
                 "SELECT conversation_id FROM offers WHERE org_id = $1 AND agent_id = $2 AND status = 'pending' ORDER BY conversation_id",
                 [org.into(), agent.into()],
-            ))
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get::<Uuid>("", "conversation_id"))
-            .collect()
+            ), "conversation_id").await
     }
 
     /// Pending offers past their deadline, as (org, conversation), without
@@ -233,17 +279,11 @@ impl Offers {
         org: Uuid,
         conversation: Uuid,
     ) -> Result<Option<OfferRow>, DbErr> {
-        let row = db
-            .query_one_raw(stmt(
+        Self::updated(db, org, stmt(
                 "UPDATE offers SET status = 'expired', answered_at = now() \
                  WHERE org_id = $1 AND conversation_id = $2 AND status = 'pending' AND expires_at <= now() RETURNING id",
                 [org.into(), conversation.into()],
-            ))
-            .await?;
-        match row {
-            Some(r) => Self::get(db, org, r.try_get::<Uuid>("", "id")?).await,
-            None => Ok(None),
-        }
+            )).await
     }
 
     /// Agents who declined or let go each of `conversations` during its

@@ -8,6 +8,7 @@ use livedesk_platform::db::{int_array, stmt};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
+use super::changed_one;
 use super::entries::QUEUE_ORDER;
 use super::uuid_array;
 
@@ -25,16 +26,12 @@ impl Positions {
         queue: Uuid,
         period_ms: i64,
     ) -> Result<bool, DbErr> {
-        Ok(db
-            .execute_raw(stmt(
+        changed_one(db, stmt(
                 "INSERT INTO queue_position_runs (queue_id, ran_at) VALUES ($1, clock_timestamp()) \
                  ON CONFLICT (queue_id) DO UPDATE SET ran_at = clock_timestamp() \
                  WHERE queue_position_runs.ran_at <= clock_timestamp() - make_interval(secs => $2::float8 / 1000.0)",
                 [queue.into(), (period_ms as f64).into()],
-            ))
-            .await?
-            .rows_affected()
-            == 1)
+            )).await
     }
 
     /// Ranks `queue`, forgets conversations no longer waiting in it, and

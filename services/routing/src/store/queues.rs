@@ -5,23 +5,62 @@ use livedesk_platform::defaults::default_queue_id;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
-use super::text_array;
-use crate::domain::QueueSpec;
+use super::{all_checked, one_checked, text_array};
+use super::{changed_one, uuids};
+use crate::domain::{QueueSpec, Strategy, TransferFailurePolicy, UnknownStored};
 
-/// One queue with its members.
-#[derive(Debug, Clone, FromQueryResult)]
+/// One queue with its members, its enums parsed.
+#[derive(Debug, Clone)]
 pub struct QueueRow {
     pub id: Uuid,
     pub name: String,
-    pub strategy: i32,
+    pub strategy: Strategy,
     pub offer_timeout_seconds: i32,
     pub required_skills: Vec<String>,
     pub max_wait_seconds: i32,
-    pub transfer_failure_policy: i32,
+    pub transfer_failure_policy: TransferFailurePolicy,
     pub offer_form_after_seconds: i32,
     pub is_default: bool,
     pub created_at: DateTime<Utc>,
     pub member_agent_ids: Vec<String>,
+}
+
+/// A queue as stored: enums as their stored names.
+#[derive(FromQueryResult)]
+struct StoredQueue {
+    id: Uuid,
+    name: String,
+    strategy: String,
+    offer_timeout_seconds: i32,
+    required_skills: Vec<String>,
+    max_wait_seconds: i32,
+    transfer_failure_policy: String,
+    offer_form_after_seconds: i32,
+    is_default: bool,
+    created_at: DateTime<Utc>,
+    member_agent_ids: Vec<String>,
+}
+
+impl TryFrom<StoredQueue> for QueueRow {
+    type Error = UnknownStored;
+
+    fn try_from(s: StoredQueue) -> Result<Self, UnknownStored> {
+        Ok(Self {
+            id: s.id,
+            name: s.name,
+            strategy: Strategy::from_stored(&s.strategy)?,
+            offer_timeout_seconds: s.offer_timeout_seconds,
+            required_skills: s.required_skills,
+            max_wait_seconds: s.max_wait_seconds,
+            transfer_failure_policy: TransferFailurePolicy::from_stored(
+                &s.transfer_failure_policy,
+            )?,
+            offer_form_after_seconds: s.offer_form_after_seconds,
+            is_default: s.is_default,
+            created_at: s.created_at,
+            member_agent_ids: s.member_agent_ids,
+        })
+    }
 }
 
 const COLUMNS: &str = "q.id, q.org_id, q.name, q.strategy, q.offer_timeout_seconds, q.required_skills, \
@@ -69,12 +108,12 @@ impl Queues {
                     id.into(),
                     org.into(),
                     spec.name.as_str().into(),
-                    spec.strategy.as_i32().into(),
+                    spec.strategy.as_str().into(),
                     (spec.offer_timeout.seconds() as i32).into(),
                     text_array(&spec.required_skills),
                     schedule_id.into(),
                     (spec.max_wait.seconds() as i32).into(),
-                    spec.transfer_failure_policy.into(),
+                    spec.transfer_failure_policy.as_str().into(),
                     (spec.offer_form_after_seconds as i32).into(),
                     key.map(str::to_owned).into(),
                 ],
@@ -92,26 +131,22 @@ impl Queues {
         spec: &QueueSpec,
         schedule_id: Option<Uuid>,
     ) -> Result<bool, DbErr> {
-        Ok(db
-            .execute_raw(stmt(
+        changed_one(db, stmt(
                 "UPDATE queues SET name = $3, strategy = $4, offer_timeout_seconds = $5, required_skills = $6, schedule_id = $7, \
                    max_wait_seconds = $8, transfer_failure_policy = $9, offer_form_after_seconds = $10 WHERE org_id = $1 AND id = $2",
                 [
                     org.into(),
                     id.into(),
                     spec.name.as_str().into(),
-                    spec.strategy.as_i32().into(),
+                    spec.strategy.as_str().into(),
                     (spec.offer_timeout.seconds() as i32).into(),
                     text_array(&spec.required_skills),
                     schedule_id.into(),
                     (spec.max_wait.seconds() as i32).into(),
-                    spec.transfer_failure_policy.into(),
+                    spec.transfer_failure_policy.as_str().into(),
                     (spec.offer_form_after_seconds as i32).into(),
                 ],
-            ))
-            .await?
-            .rows_affected()
-            == 1)
+            )).await
     }
 
     /// The queue created by a retried request (TEN-5).
@@ -120,13 +155,15 @@ impl Queues {
         org: Uuid,
         key: &str,
     ) -> Result<Option<QueueRow>, DbErr> {
-        QueueRow::find_by_statement(stmt(
-            &format!(
-                "SELECT {COLUMNS} FROM queues q WHERE q.org_id = $1 AND q.client_request_id = $2"
+        one_checked::<StoredQueue, _, _>(
+            db,
+            stmt(
+                &format!(
+                    "SELECT {COLUMNS} FROM queues q WHERE q.org_id = $1 AND q.client_request_id = $2"
+                ),
+                [org.into(), key.into()],
             ),
-            [org.into(), key.into()],
-        ))
-        .one(db)
+        )
         .await
     }
 
@@ -136,11 +173,13 @@ impl Queues {
         org: Uuid,
         id: Uuid,
     ) -> Result<Option<QueueRow>, DbErr> {
-        QueueRow::find_by_statement(stmt(
-            &format!("SELECT {COLUMNS} FROM queues q WHERE q.org_id = $1 AND q.id = $2"),
-            [org.into(), id.into()],
-        ))
-        .one(db)
+        one_checked::<StoredQueue, _, _>(
+            db,
+            stmt(
+                &format!("SELECT {COLUMNS} FROM queues q WHERE q.org_id = $1 AND q.id = $2"),
+                [org.into(), id.into()],
+            ),
+        )
         .await
     }
 
@@ -152,28 +191,30 @@ impl Queues {
         limit: u64,
     ) -> Result<Vec<QueueRow>, DbErr> {
         let (at, id) = after.map_or((None, None), |(a, i)| (Some(a), Some(i)));
-        QueueRow::find_by_statement(stmt(
-            &format!(
-                "SELECT {COLUMNS} FROM queues q WHERE q.org_id = $1 \
-                 AND ($2::timestamptz IS NULL OR (q.created_at, q.id) > ($2, $3)) \
-                 ORDER BY q.created_at, q.id LIMIT $4"
+        all_checked::<StoredQueue, _, _>(
+            db,
+            stmt(
+                &format!(
+                    "SELECT {COLUMNS} FROM queues q WHERE q.org_id = $1 \
+                     AND ($2::timestamptz IS NULL OR (q.created_at, q.id) > ($2, $3)) \
+                     ORDER BY q.created_at, q.id LIMIT $4"
+                ),
+                [org.into(), at.into(), id.into(), (limit as i64).into()],
             ),
-            [org.into(), at.into(), id.into(), (limit as i64).into()],
-        ))
-        .all(db)
+        )
         .await
     }
 
     /// Deletes a queue (RTG-11); memberships go with it.
     pub async fn delete<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<bool, DbErr> {
-        Ok(db
-            .execute_raw(stmt(
+        changed_one(
+            db,
+            stmt(
                 "DELETE FROM queues WHERE org_id = $1 AND id = $2",
                 [org.into(), id.into()],
-            ))
-            .await?
-            .rows_affected()
-            == 1)
+            ),
+        )
+        .await
     }
 
     /// Locks a queue row (deletion against concurrent transfers to it).
@@ -193,13 +234,15 @@ impl Queues {
         org: Uuid,
         ids: &[Uuid],
     ) -> Result<Vec<Uuid>, DbErr> {
-        let rows = db
-            .query_all_raw(stmt(
+        uuids(
+            db,
+            stmt(
                 "SELECT id FROM queues WHERE org_id = $1 AND id = ANY($2)",
                 [org.into(), super::uuid_array(ids)],
-            ))
-            .await?;
-        rows.iter().map(|r| r.try_get::<Uuid>("", "id")).collect()
+            ),
+            "id",
+        )
+        .await
     }
 
     /// Replaces the members of a queue with `agent_ids` (all known agents).
