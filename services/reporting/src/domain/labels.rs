@@ -68,16 +68,22 @@ pub fn label<E: StoredEnum>(value: E) -> String {
         .to_ascii_lowercase()
 }
 
+/// The value of the wire number an event carried in `field`; a number the
+/// enum does not have is refused.
+pub fn from_wire<E: StoredEnum>(field: &'static str, number: i32) -> Result<E, UnknownValue> {
+    E::from_wire(number).ok_or_else(|| UnknownValue {
+        field,
+        value: number.to_string(),
+    })
+}
+
 /// The stored label of the wire number an event carried in `field`; a
 /// number the enum does not have is refused.
 pub fn label_of_wire<E: StoredEnum>(
     field: &'static str,
     number: i32,
 ) -> Result<String, UnknownValue> {
-    E::from_wire(number).map(label).ok_or_else(|| UnknownValue {
-        field,
-        value: number.to_string(),
-    })
+    from_wire::<E>(field, number).map(label)
 }
 
 /// Parses a label read back from `column`; anything but the exact label

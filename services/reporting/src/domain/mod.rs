@@ -10,5 +10,5 @@ mod request;
 
 pub use csv_out::{CHUNK_BYTES, ChunkedCsv, CsvOptions, safe_cell};
 pub use facts::{Durations, FactTimes, identity_label, mask_customer_name, seconds_between};
-pub use labels::{StoredEnum, UnknownValue, label, label_of_wire, parse_label};
+pub use labels::{StoredEnum, UnknownValue, from_wire, label, label_of_wire, parse_label};
 pub use request::{ExportKind, GroupBy, Range, Scope};

@@ -9,7 +9,7 @@ use livedesk_proto::conversations::v1::{
 };
 use sea_orm::DatabaseTransaction;
 
-use super::{required_label, required_uuid, time_or_occurred};
+use super::{required_enum, required_label, required_uuid, time_or_occurred};
 use crate::domain::{FactTimes, label, mask_customer_name};
 use crate::store::{ConversationSummary, EndedFact, Facts};
 
@@ -51,7 +51,7 @@ async fn ended_fact(
     e: ConversationEnded,
 ) -> Result<(), HandlerError> {
     let conversation_id = required_uuid("conversation_id", &e.conversation_id)?;
-    let status = ConversationStatus::try_from(e.status).unwrap_or(ConversationStatus::Unspecified);
+    let status = required_enum::<ConversationStatus>("status", e.status)?;
     // RPT-2: only ended conversations count; anything else (a paused one)
     // is not a fact of the statistics.
     if !matches!(

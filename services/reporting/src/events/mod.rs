@@ -18,13 +18,19 @@ use livedesk_events::{HandlerError, ReceivedEvent};
 use livedesk_platform::time::from_proto;
 use uuid::Uuid;
 
-use crate::domain::{StoredEnum, label_of_wire};
+use crate::domain::{StoredEnum, from_wire, label_of_wire};
 
 /// Parses an id an event must carry; a malformed one can never succeed,
 /// so it is dead-lettered at once.
 fn required_uuid(field: &'static str, raw: &str) -> Result<Uuid, HandlerError> {
     Uuid::parse_str(raw.trim())
         .map_err(|_| HandlerError::permanent(format!("{field} is not a UUID")))
+}
+
+/// The value of an enum an event carries; a number the enum does not have
+/// can never succeed, so it is dead-lettered at once.
+fn required_enum<E: StoredEnum>(field: &'static str, number: i32) -> Result<E, HandlerError> {
+    from_wire::<E>(field, number).map_err(HandlerError::permanent)
 }
 
 /// The stored label of an enum an event carries; a number the enum does

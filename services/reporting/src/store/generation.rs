@@ -30,9 +30,10 @@ pub async fn ensure_generation(db: &DatabaseConnection, generation: u32) -> Resu
         let stored = txn
             .query_one_raw(stmt("SELECT generation FROM read_model", []))
             .await?
-            .map(|r| r.try_get::<i32>("", "generation"))
-            .transpose()?
-            .unwrap_or(1);
+            // The migration inserts the one row: without it the stored
+            // generation is unknown, and guessing one could mix two models.
+            .ok_or_else(|| DbErr::RecordNotFound("the read_model row".into()))?
+            .try_get::<i32>("", "generation")?;
         if stored > generation {
             return Err(DbErr::Custom(format!(
                 "read model is at generation {stored}; LIVEDESK_REPORTING__READ_MODEL_GENERATION={generation} would go back"
