@@ -8,8 +8,10 @@
 //! its own databases (random names) and its own subject prefix, and drops
 //! both when it goes out of scope.
 
+pub mod health;
 mod ports;
 mod private_nats;
+mod private_postgres;
 mod servers;
 mod services;
 pub mod smtp;
@@ -22,6 +24,7 @@ use uuid::Uuid;
 
 pub use ports::reserve_port;
 pub use private_nats::PrivateNats;
+pub use private_postgres::PrivatePostgres;
 pub use services::{RunningService, spawn};
 
 /// The shared HS256 secret tests sign with.

@@ -174,3 +174,50 @@ async fn stopping_conversations_mid_chat_loses_no_acknowledged_message() {
     assert!(acknowledged.len() >= 30);
     suite.stop().await.unwrap();
 }
+
+// spec: TEN-7
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_notifications_ends_open_streams_well_inside_the_grace_period() {
+    let env = livedesk_testkit::TestEnv::new().await.unwrap();
+    // A long grace period: were open streams not ended at shutdown, the
+    // drain would wait for them all of it.
+    let vars = env.service_env(
+        "notifications",
+        &[("LIVEDESK_SHUTDOWN_GRACE_SECONDS".into(), "30".into())],
+    );
+    let svc = livedesk_testkit::spawn::<livedesk_notifications::App>(&vars)
+        .await
+        .unwrap();
+    let agent = env.token(livedesk_testkit::new_org(), "agent-ada", Role::Agent);
+    let client = livedesk_proto::notifications::v1::notifications_service_client::NotificationsServiceClient::new(
+        svc.channel().await.unwrap(),
+    );
+    // The response headers have arrived: the server is inside `Subscribe`.
+    let mut feed = client
+        .clone()
+        .subscribe(authed(
+            &agent,
+            SubscribeRequest {
+                after_sequence: 0,
+                replay_all: true,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let started = std::time::Instant::now();
+    let stopped = tokio::time::timeout(Duration::from_secs(40), svc.stop()).await;
+    let took = started.elapsed();
+    assert!(
+        matches!(stopped, Ok(Ok(()))),
+        "graceful stop completed: {stopped:?}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "the stop took {took:?}: open streams must end at shutdown, not at the 30 s grace"
+    );
+    let end = tokio::time::timeout(Duration::from_secs(5), feed.message())
+        .await
+        .expect("the client's stream ends with the stop");
+    assert!(!matches!(end, Ok(Some(_))), "the stream ended: {end:?}");
+}
