@@ -70,9 +70,27 @@ async fn a_conversation_past_the_max_wait_is_abandoned_and_its_offer_withdrawn()
         .unwrap()
         .into_inner();
     assert_eq!(status.waiting, 0);
-    // Exactly once, whatever the sweep's period.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    assert_eq!(rec.all::<pb::ConversationAbandoned>().len(), 1);
+    // Exactly once, whatever the sweep's period. The marker: another
+    // conversation already over the limit, enqueued now, is abandoned by a
+    // later tick of the sweep; a second abandon of the first would have
+    // been published no later than it.
+    let marker = Uuid::now_v7();
+    let mut e = queued_event(marker, &q.id, "Marker");
+    e.enqueued_at = Some(livedesk_platform::time::to_proto(
+        chrono::Utc::now() - chrono::Duration::seconds(61),
+    ));
+    publish(&env, org, marker, &e).await;
+    let marker_s = marker.to_string();
+    rec.wait::<pb::ConversationAbandoned>("the marker abandoned", |a| {
+        a.conversation_id == marker_s
+    })
+    .await;
+    let of_conv = rec
+        .all::<pb::ConversationAbandoned>()
+        .into_iter()
+        .filter(|a| a.conversation_id == conv_s)
+        .count();
+    assert_eq!(of_conv, 1);
 }
 
 // spec: RTG-13

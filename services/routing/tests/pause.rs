@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use livedesk_auth::Role;
-use livedesk_proto::conversations::v1::ConversationPaused;
+use livedesk_proto::conversations::v1::{ConversationEnded, ConversationPaused};
 use livedesk_proto::routing::v1 as pb;
 use livedesk_testkit::{TestEnv, eventually, new_org};
 use uuid::Uuid;
@@ -148,7 +148,20 @@ async fn a_resume_overtaking_its_pause_still_frees_the_leg_once() {
     let again = offers_of(&rec, conv).pop().unwrap();
     let a = accept(&env, &mut c, org, "ada", &again).await;
     assert_eq!(a.agent_id, "ada");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The marker: the conversation ends after the late pause, on the same
+    // lane of the consumer (one conversation's events are handled in
+    // order). Ada's leg enters wrap-up only if the pause left it active.
+    let ended = ConversationEnded {
+        conversation_id: conv.to_string(),
+        ..Default::default()
+    };
+    publish(&env, org, conv, &ended).await;
+    let conv_s = conv.to_string();
+    rec.wait::<pb::WrapUpStarted>("ada's leg in wrap-up", |w| {
+        w.conversation_id == conv_s && w.agent_id == "ada"
+    })
+    .await;
+    // A leg in wrap-up still counts (RTG-2): the late pause freed nothing.
     assert_eq!(agent(&env, &mut c, org, "ada").await.active_load, 1);
     assert_eq!(rec.all::<pb::ConversationAssigned>().len(), 2);
 }

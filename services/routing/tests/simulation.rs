@@ -490,8 +490,14 @@ async fn three_replicas_under_random_load_keep_every_routing_invariant() {
     for t in &tasks {
         t.abort();
     }
-    // The outbox is flushed after commit; give the last publishes a moment.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every staged event is in the stream once the outbox is empty: a row
+    // leaves `event_outbox` only after JetStream acknowledged it.
+    eventually(60, "an empty outbox", || {
+        let db = db.clone();
+        async move { (count(&db, "SELECT count(*) AS n FROM event_outbox").await == 0).then_some(()) }
+    })
+    .await
+    .unwrap();
     let events = read_stream(&env).await;
     let r = replay(events, &capacity);
 

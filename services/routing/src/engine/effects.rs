@@ -57,22 +57,24 @@ pub async fn finish_wrap_up<C: ConnectionTrait>(
             )
             .await?,
     ];
-    if let Some((from, to, reason)) =
-        Agents::apply_next_state_if_idle(txn, leg.org_id, &leg.agent_id).await?
-    {
-        staged.push(
-            stage_state_change(
-                outbox,
-                txn,
-                leg.org_id,
-                &leg.agent_id,
-                from,
-                to,
-                &reason,
-                "system",
-            )
-            .await?,
-        );
-    }
+    staged.extend(apply_next_state(outbox, txn, leg.org_id, &leg.agent_id, "system").await?);
     Ok(staged)
+}
+
+/// Applies the agent's next state when they have nothing left to finish
+/// (RTG-14) and stages the change, `changed_by` naming who caused it.
+pub async fn apply_next_state<C: ConnectionTrait>(
+    outbox: &Outbox,
+    txn: &C,
+    org: Uuid,
+    agent_id: &str,
+    changed_by: &str,
+) -> Result<Option<Staged>, DbErr> {
+    let Some((from, to, reason)) = Agents::apply_next_state_if_idle(txn, org, agent_id).await?
+    else {
+        return Ok(None);
+    };
+    let staged =
+        stage_state_change(outbox, txn, org, agent_id, from, to, &reason, changed_by).await?;
+    Ok(Some(staged))
 }

@@ -18,7 +18,7 @@ mod outcomes;
 mod router;
 pub mod sweeps;
 
-pub use effects::{finish_wrap_up, stage_state_change};
+pub use effects::{apply_next_state, finish_wrap_up, stage_state_change};
 /// A pending offer was taken back (conversation ended, picked, paused …).
 pub use livedesk_proto::routing::v1::OfferWithdrawn;
 pub use memberships::stage_memberships;

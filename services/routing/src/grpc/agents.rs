@@ -13,7 +13,7 @@ use super::RoutingGrpc;
 use crate::domain::{
     AgentState, Capacities, DisplayName, Initials, NextState, initials_of, plan_state_change,
 };
-use crate::engine::{stage_memberships, stage_state_change};
+use crate::engine::{apply_next_state, stage_memberships, stage_state_change};
 use crate::error::{Entity, Error};
 use crate::store::{AgentRow, Agents, Memberships, NewAgent, Orgs, Queues};
 use crate::views;
@@ -143,25 +143,11 @@ impl RoutingGrpc {
             return Err(Error::NotFound(Entity::Agent));
         }
         Agents::set_next_state(&txn, who.org_id, &id, next.0.as_ref()).await?;
-        let mut staged = Vec::new();
         // Nothing to finish: the state applies now (RTG-14).
-        if let Some((from, to, reason)) =
-            Agents::apply_next_state_if_idle(&txn, who.org_id, &id).await?
-        {
-            staged.push(
-                stage_state_change(
-                    &self.outbox,
-                    &txn,
-                    who.org_id,
-                    &id,
-                    from,
-                    to,
-                    &reason,
-                    &who.id,
-                )
-                .await?,
-            );
-        }
+        let staged: Vec<_> = apply_next_state(&self.outbox, &txn, who.org_id, &id, &who.id)
+            .await?
+            .into_iter()
+            .collect();
         let agent = load(&txn, who.org_id, &id).await?;
         txn.commit().await?;
         self.outbox.publish(staged).await;

@@ -12,14 +12,15 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::RoutingGrpc;
+use super::transfer::{DirectOffer, offer_directly};
 use crate::domain::ConferenceConflict;
 use crate::domain::{
-    Channel, ConferenceActor, ConferenceCommand, ConferenceRefusal, ConferenceState, OfferKind,
-    can_take_direct_offer, plan_conference,
+    ConferenceActor, ConferenceCommand, ConferenceRefusal, ConferenceState, OfferKind,
+    plan_conference,
 };
 use crate::engine::{Unanswered, after_unanswered, conference_changed, wrap_up_legs};
 use crate::error::{Entity, Error};
-use crate::store::{Agents, Entries, Legs, NewOffer, OfferRow, Offers, Queues};
+use crate::store::{Agents, Entries, Legs, OfferRow, Offers};
 use crate::views;
 
 /// The stored conference of a conversation: (state, owner, invited agent).
@@ -86,8 +87,16 @@ fn view(conv: Uuid, owner: &str, invited: &str, state: ConferenceState) -> pb::C
     }
 }
 
-fn conversation(raw: &str) -> Result<Uuid, Error> {
-    Ok(parse_uuid("conversation_id", raw)?)
+/// The calling agent (agents, supervisors and admins take part in
+/// conferences) and the conversation a request names.
+fn agent_on<T>(
+    req: &Request<T>,
+    conversation_id: &str,
+    action: &'static str,
+) -> Result<(Principal, Uuid), Error> {
+    let who = principal(req)?;
+    who.require(&[Role::Agent, Role::Supervisor, Role::Admin], action)?;
+    Ok((who, parse_uuid("conversation_id", conversation_id)?))
 }
 
 impl RoutingGrpc {
@@ -95,13 +104,8 @@ impl RoutingGrpc {
         &self,
         req: Request<pb::InviteToConferenceRequest>,
     ) -> Result<pb::Conference, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "invite to a conference",
-        )?;
         let body = req.get_ref();
-        let conv = conversation(&body.conversation_id)?;
+        let (who, conv) = agent_on(&req, &body.conversation_id, "invite to a conference")?;
         let invited = body.agent_id.trim().to_owned();
         if invited.is_empty() || invited == who.id || invited.chars().count() > 200 {
             return Err(FieldViolation::new("agent_id", "another agent's id").into());
@@ -125,33 +129,19 @@ impl RoutingGrpc {
         if entry.interrupted || Offers::pending_for(&txn, org, conv).await?.is_some() {
             return Err(Error::BusyOrInterrupted);
         }
-        if !Agents::lock(&txn, org, &invited).await? {
-            return Err(Error::NotFound(Entity::Agent));
-        }
-        let fresh = Agents::candidate(&txn, org, &invited).await?;
-        let channel = Channel::of_conversation(entry.channel);
-        if !fresh
-            .as_ref()
-            .is_some_and(|c| can_take_direct_offer(c, channel))
-        {
-            return Err(Error::AgentCannotTakeOffer);
-        }
-        let timeout = Queues::get(&txn, org, entry.queue_id)
-            .await?
-            .map_or(20, |q| q.offer_timeout_seconds);
-        let new = NewOffer {
-            org,
-            conversation: conv,
-            agent: &invited,
-            queue: entry.queue_id,
-            timeout_seconds: timeout,
-            kind: OfferKind::Conference,
-            from_agent: &who.id,
-            note: "",
-        };
-        let offer = Offers::insert(&txn, &new)
-            .await?
-            .ok_or(Error::OfferAlreadyPending)?;
+        let offer = offer_directly(
+            &txn,
+            &entry,
+            &DirectOffer {
+                org,
+                agent: &invited,
+                kind: OfferKind::Conference,
+                from_agent: &who.id,
+                note: "",
+            },
+        )
+        .await?
+        .ok_or(Error::OfferAlreadyPending)?;
         let staged = vec![
             self.outbox
                 .stage(
@@ -181,20 +171,8 @@ impl RoutingGrpc {
         &self,
         req: Request<pb::AcceptConferenceRequest>,
     ) -> Result<pb::Conference, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "join a conference",
-        )?;
-        let conv = conversation(&req.get_ref().conversation_id)?;
-        let org = who.org_id;
-        if Entries::get(&self.db, org, conv).await?.is_none() {
-            return Err(Error::NotFound(Entity::Conversation));
-        }
-        let offer = Offers::latest_for(&self.db, org, conv, &who.id, OfferKind::Conference)
-            .await?
-            .filter(|o| o.status == "pending" || o.status == "accepted")
-            .ok_or(Error::Conference(ConferenceConflict::NothingPending))?;
+        let (who, conv) = agent_on(&req, &req.get_ref().conversation_id, "join a conference")?;
+        let offer = self.invitation(&who, conv, "accepted").await?;
         let accepted = self.accept(&who, offer.id).await?;
         let owner = accepted.offer.from_agent_id;
         Ok(view(conv, &owner, &who.id, ConferenceState::Active))
@@ -204,20 +182,8 @@ impl RoutingGrpc {
         &self,
         req: Request<pb::DeclineConferenceRequest>,
     ) -> Result<pb::Conference, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "decline a conference",
-        )?;
-        let conv = conversation(&req.get_ref().conversation_id)?;
-        let org = who.org_id;
-        if Entries::get(&self.db, org, conv).await?.is_none() {
-            return Err(Error::NotFound(Entity::Conversation));
-        }
-        let offer = Offers::latest_for(&self.db, org, conv, &who.id, OfferKind::Conference)
-            .await?
-            .filter(|o| o.status == "pending" || o.status == "declined")
-            .ok_or(Error::Conference(ConferenceConflict::NothingPending))?;
+        let (who, conv) = agent_on(&req, &req.get_ref().conversation_id, "decline a conference")?;
+        let offer = self.invitation(&who, conv, "declined").await?;
         let offer = self.decline(&who, offer.id, "").await?;
         Ok(view(
             conv,
@@ -227,16 +193,29 @@ impl RoutingGrpc {
         ))
     }
 
+    /// The caller's latest invitation to `conv`, pending or already
+    /// `answered` so (a retried answer gets the first result, TEN-5).
+    async fn invitation(
+        &self,
+        who: &Principal,
+        conv: Uuid,
+        answered: &str,
+    ) -> Result<OfferRow, Error> {
+        let org = who.org_id;
+        if Entries::get(&self.db, org, conv).await?.is_none() {
+            return Err(Error::NotFound(Entity::Conversation));
+        }
+        Offers::latest_for(&self.db, org, conv, &who.id, OfferKind::Conference)
+            .await?
+            .filter(|o| o.status == "pending" || o.status == answered)
+            .ok_or(Error::Conference(ConferenceConflict::NothingPending))
+    }
+
     pub(super) async fn end_conference(
         &self,
         req: Request<pb::EndConferenceRequest>,
     ) -> Result<pb::Conference, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "end a conference",
-        )?;
-        let conv = conversation(&req.get_ref().conversation_id)?;
+        let (who, conv) = agent_on(&req, &req.get_ref().conversation_id, "end a conference")?;
         let org = who.org_id;
         let txn = self.db.begin().await?;
         Entries::lock(&txn, org, conv)

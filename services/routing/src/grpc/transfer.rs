@@ -15,7 +15,9 @@ use super::RoutingGrpc;
 use crate::domain::{Channel, OfferKind, TransferNote, can_take_direct_offer};
 use crate::engine::wrap_up_legs;
 use crate::error::{Entity, Error};
-use crate::store::{Agents, Entries, EntryRow, Legs, NewOffer, Offers, Queues, Transfers};
+use crate::store::{
+    Agents, Entries, EntryRow, Legs, NewOffer, OfferRow, Offers, Queues, Transfers,
+};
 use crate::views;
 
 /// Checks, with the entry locked, that `who` owns the conversation alone
@@ -44,21 +46,78 @@ async fn owned_alone(
     Ok(entry)
 }
 
+/// The caller of a transfer (agents, supervisors and admins), the
+/// violations found so far and the conversation, if its id parses: the
+/// other fields are checked next, and every violation reported at once.
+fn transferring<T>(
+    req: &Request<T>,
+    conversation_id: &str,
+) -> Result<(Principal, Vec<FieldViolation>, Option<Uuid>), Error> {
+    let who = principal(req)?;
+    who.require(
+        &[Role::Agent, Role::Supervisor, Role::Admin],
+        "transfer a conversation",
+    )?;
+    let mut v = Vec::new();
+    let conv = parse_uuid("conversation_id", conversation_id)
+        .map_err(|e| v.push(e))
+        .ok();
+    Ok((who, v, conv))
+}
+
+/// A transfer or conference invitation to a named agent (RTG-7, RTG-8).
+pub(super) struct DirectOffer<'a> {
+    pub org: Uuid,
+    pub agent: &'a str,
+    pub kind: OfferKind,
+    pub from_agent: &'a str,
+    pub note: &'a str,
+}
+
+/// Offers `entry`'s conversation to the named agent, with the entry
+/// locked by the caller: the agent is locked, then checked in a fresh
+/// statement (AVAILABLE, room on the conversation's channel), and the
+/// offer times out like the conversation's queue's. `None` when the
+/// conversation already has a pending offer.
+pub(super) async fn offer_directly(
+    txn: &DatabaseTransaction,
+    entry: &EntryRow,
+    o: &DirectOffer<'_>,
+) -> Result<Option<OfferRow>, Error> {
+    if !Agents::lock(txn, o.org, o.agent).await? {
+        return Err(Error::NotFound(Entity::Agent));
+    }
+    let fresh = Agents::candidate(txn, o.org, o.agent).await?;
+    let channel = Channel::of_conversation(entry.channel);
+    if !fresh
+        .as_ref()
+        .is_some_and(|c| can_take_direct_offer(c, channel))
+    {
+        return Err(Error::AgentCannotTakeOffer);
+    }
+    let timeout = Queues::get(txn, o.org, entry.queue_id)
+        .await?
+        .map_or(20, |q| q.offer_timeout_seconds);
+    let new = NewOffer {
+        org: o.org,
+        conversation: entry.conversation_id,
+        agent: o.agent,
+        queue: entry.queue_id,
+        timeout_seconds: timeout,
+        kind: o.kind,
+        from_agent: o.from_agent,
+        note: o.note,
+    };
+    Ok(Offers::insert(txn, &new).await?)
+}
+
 impl RoutingGrpc {
     pub(super) async fn transfer_to_queue(
         &self,
         req: Request<pb::TransferToQueueRequest>,
     ) -> Result<pb::TransferResponse, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "transfer a conversation",
-        )?;
         let body = req.get_ref();
-        let mut v = Vec::new();
-        let conv = parse_uuid("conversation_id", &body.conversation_id)
-            .map_err(|e| v.push(e))
-            .ok();
+        let (who, mut v, conv) = transferring(&req, &body.conversation_id)?;
         let queue = queue_or_default(who.org_id, &body.queue_id)
             .map_err(|_| v.push(FieldViolation::new("queue_id", "must be a UUID")))
             .ok();
@@ -120,16 +179,8 @@ impl RoutingGrpc {
         &self,
         req: Request<pb::TransferToAgentRequest>,
     ) -> Result<pb::TransferResponse, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "transfer a conversation",
-        )?;
         let body = req.get_ref();
-        let mut v = Vec::new();
-        let conv = parse_uuid("conversation_id", &body.conversation_id)
-            .map_err(|e| v.push(e))
-            .ok();
+        let (who, mut v, conv) = transferring(&req, &body.conversation_id)?;
         let target = body.agent_id.trim().to_owned();
         if target.is_empty() || target.chars().count() > 200 {
             v.push(FieldViolation::new("agent_id", "1 to 200 characters"));
@@ -165,36 +216,19 @@ impl RoutingGrpc {
                 return Err(e);
             }
         };
-        if !Agents::lock(&txn, org, &target).await? {
-            txn.rollback().await?;
-            return Err(Error::NotFound(Entity::Agent));
-        }
-        let fresh = Agents::candidate(&txn, org, &target).await?;
-        let channel = Channel::of_conversation(entry.channel);
-        if !fresh
-            .as_ref()
-            .is_some_and(|c| can_take_direct_offer(c, channel))
-        {
-            txn.rollback().await?;
-            return Err(Error::AgentCannotTakeOffer);
-        }
-        let timeout = Queues::get(&txn, org, entry.queue_id)
-            .await?
-            .map_or(20, |q| q.offer_timeout_seconds);
-        let new = NewOffer {
-            org,
-            conversation: conv,
-            agent: &target,
-            queue: entry.queue_id,
-            timeout_seconds: timeout,
-            kind: OfferKind::Transfer,
-            from_agent: &who.id,
-            note: note.as_str(),
-        };
-        let Some(offer) = Offers::insert(&txn, &new).await? else {
-            txn.rollback().await?;
-            return Err(Error::HandoverUnderWay);
-        };
+        let offer = offer_directly(
+            &txn,
+            &entry,
+            &DirectOffer {
+                org,
+                agent: &target,
+                kind: OfferKind::Transfer,
+                from_agent: &who.id,
+                note: note.as_str(),
+            },
+        )
+        .await?
+        .ok_or(Error::HandoverUnderWay)?;
         Transfers::insert(
             &txn,
             org,

@@ -43,6 +43,21 @@ pub struct NewAgent<'a> {
     pub queue_ids: &'a [Uuid],
 }
 
+impl NewAgent<'_> {
+    /// Key and profile as statement values `$1` to `$6` (org, id, display
+    /// name, initials, skills, capacities), shared by insert and update.
+    fn profile(&self) -> [sea_orm::Value; 6] {
+        [
+            self.org_id.into(),
+            self.id.into(),
+            self.display_name.into(),
+            self.initials.into(),
+            text_array(self.skills),
+            int_array(&self.capacities.to_stored()),
+        ]
+    }
+}
+
 #[derive(Debug, FromQueryResult)]
 struct CandidateRow {
     agent_id: String,
@@ -128,14 +143,7 @@ impl Agents {
         let fresh = db
             .execute_raw(stmt(
                 "INSERT INTO agents (org_id, id, display_name, initials, skills, capacities) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                [
-                    a.org_id.into(),
-                    a.id.into(),
-                    a.display_name.into(),
-                    a.initials.into(),
-                    text_array(a.skills),
-                    int_array(&a.capacities.to_stored()),
-                ],
+                a.profile(),
             ))
             .await?
             .rows_affected()
@@ -150,14 +158,7 @@ impl Agents {
     pub async fn update_profile<C: ConnectionTrait>(db: &C, a: &NewAgent<'_>) -> Result<(), DbErr> {
         db.execute_raw(stmt(
             "UPDATE agents SET display_name = $3, initials = $4, skills = $5, capacities = $6 WHERE org_id = $1 AND id = $2",
-            [
-                a.org_id.into(),
-                a.id.into(),
-                a.display_name.into(),
-                a.initials.into(),
-                text_array(a.skills),
-                int_array(&a.capacities.to_stored()),
-            ],
+            a.profile(),
         ))
         .await?;
         Self::set_queues(db, a.org_id, a.id, a.queue_ids).await
@@ -222,10 +223,11 @@ impl Agents {
 
     /// Puts an AVAILABLE agent in RONA (RTG-5); returns whether it changed.
     pub async fn to_rona<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<bool, DbErr> {
-        changed_one(db, stmt(
-                "UPDATE agents SET state = 4, away_reason = '', state_since = now() WHERE org_id = $1 AND id = $2 AND state = 2",
-                [org.into(), id.into()],
-            )).await
+        let st = stmt(
+            "UPDATE agents SET state = 4, away_reason = '', state_since = now() WHERE org_id = $1 AND id = $2 AND state = 2",
+            [org.into(), id.into()],
+        );
+        changed_one(db, st).await
     }
 
     /// Records the next state (RTG-14).
@@ -238,10 +240,11 @@ impl Agents {
         let (state, reason) = next.map_or((0, String::new()), |c| {
             (c.to.as_i32(), c.away_reason.as_str().to_owned())
         });
-        changed_one(db, stmt(
-                "UPDATE agents SET next_state = $3, next_away_reason = $4 WHERE org_id = $1 AND id = $2",
-                [org.into(), id.into(), state.into(), reason.into()],
-            )).await
+        let st = stmt(
+            "UPDATE agents SET next_state = $3, next_away_reason = $4 WHERE org_id = $1 AND id = $2",
+            [org.into(), id.into(), state.into(), reason.into()],
+        );
+        changed_one(db, st).await
     }
 
     /// Applies a pending next state once the agent's load is zero (RTG-14);

@@ -97,34 +97,35 @@ impl Entries {
     /// its new fields; a second delivery or a finished conversation changes
     /// nothing. Returns whether the entry is now waiting because of this call.
     pub async fn enqueue<C: ConnectionTrait>(db: &C, e: &NewEntry) -> Result<bool, DbErr> {
-        changed_one(db, stmt(
-                "INSERT INTO queue_entries (conversation_id, org_id, queue_id, priority, enqueued_at, created_at, customer_name, \
-                   channel, first_messages, proactive, preferred_agent_id, customer_principal_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                 ON CONFLICT (conversation_id) DO UPDATE SET queue_id = EXCLUDED.queue_id, priority = EXCLUDED.priority, \
-                   enqueued_at = EXCLUDED.enqueued_at, customer_name = EXCLUDED.customer_name, channel = EXCLUDED.channel, \
-                   first_messages = EXCLUDED.first_messages, proactive = EXCLUDED.proactive, \
-                   preferred_agent_id = EXCLUDED.preferred_agent_id, \
-                   customer_principal_id = CASE WHEN EXCLUDED.customer_principal_id = '' THEN queue_entries.customer_principal_id \
-                                                ELSE EXCLUDED.customer_principal_id END, \
-                   status = 'queued', requeued_at = NULL, assigned_at = NULL, waiting_since = now(), form_offered_at = NULL \
-                 WHERE queue_entries.status = 'paused' AND queue_entries.org_id = EXCLUDED.org_id \
-                   AND NOT queue_entries.interrupted",
-                [
-                    e.conversation_id.into(),
-                    e.org_id.into(),
-                    e.queue_id.into(),
-                    e.priority.into(),
-                    e.enqueued_at.into(),
-                    e.created_at.into(),
-                    e.customer_name.clone().into(),
-                    e.channel.into(),
-                    text_array(&e.first_messages),
-                    e.proactive.into(),
-                    e.preferred_agent_id.clone().into(),
-                    e.customer_principal_id.clone().into(),
-                ],
-            )).await
+        let st = stmt(
+            "INSERT INTO queue_entries (conversation_id, org_id, queue_id, priority, enqueued_at, created_at, customer_name, \
+               channel, first_messages, proactive, preferred_agent_id, customer_principal_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (conversation_id) DO UPDATE SET queue_id = EXCLUDED.queue_id, priority = EXCLUDED.priority, \
+               enqueued_at = EXCLUDED.enqueued_at, customer_name = EXCLUDED.customer_name, channel = EXCLUDED.channel, \
+               first_messages = EXCLUDED.first_messages, proactive = EXCLUDED.proactive, \
+               preferred_agent_id = EXCLUDED.preferred_agent_id, \
+               customer_principal_id = CASE WHEN EXCLUDED.customer_principal_id = '' THEN queue_entries.customer_principal_id \
+                                            ELSE EXCLUDED.customer_principal_id END, \
+               status = 'queued', requeued_at = NULL, assigned_at = NULL, waiting_since = now(), form_offered_at = NULL \
+             WHERE queue_entries.status = 'paused' AND queue_entries.org_id = EXCLUDED.org_id \
+               AND NOT queue_entries.interrupted",
+            [
+                e.conversation_id.into(),
+                e.org_id.into(),
+                e.queue_id.into(),
+                e.priority.into(),
+                e.enqueued_at.into(),
+                e.created_at.into(),
+                e.customer_name.clone().into(),
+                e.channel.into(),
+                text_array(&e.first_messages),
+                e.proactive.into(),
+                e.preferred_agent_id.clone().into(),
+                e.customer_principal_id.clone().into(),
+            ],
+        );
+        changed_one(db, st).await
     }
 
     /// One entry of the org, locked for the transaction.
@@ -198,13 +199,14 @@ impl Entries {
         from: &str,
         to: &str,
     ) -> Result<bool, DbErr> {
-        changed_one(db, stmt(
-                "UPDATE queue_entries SET status = $4, \
-                   assigned_at = CASE WHEN $4 = 'assigned' THEN now() ELSE assigned_at END, \
-                   finished_at = CASE WHEN $4 IN ('ended', 'abandoned') THEN now() ELSE finished_at END \
-                 WHERE org_id = $1 AND conversation_id = $2 AND status = $3",
-                [org.into(), conversation.into(), from.into(), to.into()],
-            )).await
+        let st = stmt(
+            "UPDATE queue_entries SET status = $4, \
+               assigned_at = CASE WHEN $4 = 'assigned' THEN now() ELSE assigned_at END, \
+               finished_at = CASE WHEN $4 IN ('ended', 'abandoned') THEN now() ELSE finished_at END \
+             WHERE org_id = $1 AND conversation_id = $2 AND status = $3",
+            [org.into(), conversation.into(), from.into(), to.into()],
+        );
+        changed_one(db, st).await
     }
 
     /// Puts an assigned conversation back in `queue` keeping its original
@@ -215,12 +217,13 @@ impl Entries {
         conversation: Uuid,
         queue: Uuid,
     ) -> Result<bool, DbErr> {
-        changed_one(db, stmt(
-                "UPDATE queue_entries SET status = 'queued', queue_id = $3, requeued_at = now(), waiting_since = now(), form_offered_at = NULL, \
-                   preferred_agent_id = NULL, \
-                   assigned_at = NULL WHERE org_id = $1 AND conversation_id = $2 AND status = 'assigned'",
-                [org.into(), conversation.into(), queue.into()],
-            )).await
+        let st = stmt(
+            "UPDATE queue_entries SET status = 'queued', queue_id = $3, requeued_at = now(), waiting_since = now(), form_offered_at = NULL, \
+               preferred_agent_id = NULL, \
+               assigned_at = NULL WHERE org_id = $1 AND conversation_id = $2 AND status = 'assigned'",
+            [org.into(), conversation.into(), queue.into()],
+        );
+        changed_one(db, st).await
     }
 
     /// Marks a conversation interrupted (RTG-11): it can only be ended.
@@ -257,7 +260,11 @@ impl Entries {
 
     /// Queues of the org with waiting entries.
     pub async fn waiting_queues<C: ConnectionTrait>(db: &C, org: Uuid) -> Result<Vec<Uuid>, DbErr> {
-        uuids(db, stmt("SELECT DISTINCT queue_id FROM queue_entries WHERE org_id = $1 AND status = 'queued'", [org.into()]), "queue_id").await
+        let st = stmt(
+            "SELECT DISTINCT queue_id FROM queue_entries WHERE org_id = $1 AND status = 'queued'",
+            [org.into()],
+        );
+        uuids(db, st, "queue_id").await
     }
 
     /// Abandons waiting entries older than their queue's max wait (RTG-13),
@@ -366,10 +373,11 @@ impl Entries {
         statuses: &[&str],
     ) -> Result<Vec<Uuid>, DbErr> {
         let statuses: Vec<String> = statuses.iter().map(|s| (*s).to_owned()).collect();
-        uuids(db, stmt(
-                "SELECT conversation_id FROM queue_entries WHERE org_id = $1 AND queue_id = $2 AND status = ANY($3) ORDER BY conversation_id",
-                [org.into(), queue.into(), text_array(&statuses)],
-            ), "conversation_id").await
+        let st = stmt(
+            "SELECT conversation_id FROM queue_entries WHERE org_id = $1 AND queue_id = $2 AND status = ANY($3) ORDER BY conversation_id",
+            [org.into(), queue.into(), text_array(&statuses)],
+        );
+        uuids(db, st, "conversation_id").await
     }
 }
 

@@ -203,10 +203,11 @@ impl Legs {
         org: Uuid,
         agent: &str,
     ) -> Result<Vec<Uuid>, DbErr> {
-        uuids(db, stmt(
-                "SELECT DISTINCT conversation_id FROM legs WHERE org_id = $1 AND agent_id = $2 AND status = 'active' ORDER BY conversation_id",
-                [org.into(), agent.into()],
-            ), "conversation_id").await
+        let st = stmt(
+            "SELECT DISTINCT conversation_id FROM legs WHERE org_id = $1 AND agent_id = $2 AND status = 'active' ORDER BY conversation_id",
+            [org.into(), agent.into()],
+        );
+        uuids(db, st, "conversation_id").await
     }
 
     /// Conversations of the queue assigned in the last `window_seconds`

@@ -117,7 +117,7 @@ impl Offers {
         db: &C,
         o: &NewOffer<'_>,
     ) -> Result<Option<OfferRow>, DbErr> {
-        one(db, stmt(
+        let st = stmt(
             "WITH o AS (INSERT INTO offers (id, org_id, conversation_id, agent_id, queue_id, expires_at, kind, from_agent_id, note, created_at) \
                  VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int), $7, $8, $9, clock_timestamp()) \
                  ON CONFLICT DO NOTHING RETURNING *) \
@@ -137,7 +137,8 @@ impl Offers {
                 o.from_agent.into(),
                 o.note.into(),
             ],
-        )).await
+        );
+        one(db, st).await
     }
 
     /// One offer of the org.
@@ -162,10 +163,13 @@ impl Offers {
         org: Uuid,
         agent: &str,
     ) -> Result<Vec<OfferRow>, DbErr> {
-        all_checked::<StoredOffer, _, _>(db, stmt(
-            &format!("{SELECT} WHERE o.org_id = $1 AND o.agent_id = $2 AND o.status = 'pending' ORDER BY o.created_at"),
+        let st = stmt(
+            &format!(
+                "{SELECT} WHERE o.org_id = $1 AND o.agent_id = $2 AND o.status = 'pending' ORDER BY o.created_at"
+            ),
             [org.into(), agent.into()],
-        )).await
+        );
+        all_checked::<StoredOffer, _, _>(db, st).await
     }
 
     /// The pending offer of a conversation, if any.
@@ -174,12 +178,13 @@ impl Offers {
         org: Uuid,
         conversation: Uuid,
     ) -> Result<Option<OfferRow>, DbErr> {
-        one(db, stmt(
+        let st = stmt(
             &format!(
                 "{SELECT} WHERE o.org_id = $1 AND o.conversation_id = $2 AND o.status = 'pending'"
             ),
             [org.into(), conversation.into()],
-        )).await
+        );
+        one(db, st).await
     }
 
     /// The latest offer of `kind` for a conversation to `agent`.
@@ -190,13 +195,19 @@ impl Offers {
         agent: &str,
         kind: OfferKind,
     ) -> Result<Option<OfferRow>, DbErr> {
-        one(db, stmt(
+        let st = stmt(
             &format!(
                 "{SELECT} WHERE o.org_id = $1 AND o.conversation_id = $2 AND o.agent_id = $3 AND o.kind = $4 \
                  ORDER BY o.created_at DESC LIMIT 1"
             ),
-            [org.into(), conversation.into(), agent.into(), kind.as_str().into()],
-        )).await
+            [
+                org.into(),
+                conversation.into(),
+                agent.into(),
+                kind.as_str().into(),
+            ],
+        );
+        one(db, st).await
     }
 
     /// Answers a pending, unexpired offer of `agent` (accept or decline).
@@ -208,11 +219,18 @@ impl Offers {
         status: &str,
         reason: &str,
     ) -> Result<bool, DbErr> {
-        changed_one(db, stmt(
-                "UPDATE offers SET status = $4, answered_at = now(), reason = $5 \
-                 WHERE org_id = $1 AND id = $2 AND agent_id = $3 AND status = 'pending' AND expires_at > now()",
-                [org.into(), id.into(), agent.into(), status.into(), reason.into()],
-            )).await
+        let st = stmt(
+            "UPDATE offers SET status = $4, answered_at = now(), reason = $5 \
+             WHERE org_id = $1 AND id = $2 AND agent_id = $3 AND status = 'pending' AND expires_at > now()",
+            [
+                org.into(),
+                id.into(),
+                agent.into(),
+                status.into(),
+                reason.into(),
+            ],
+        );
+        changed_one(db, st).await
     }
 
     /// Withdraws the pending offer of a conversation; returns it.
@@ -252,10 +270,11 @@ impl Offers {
         org: Uuid,
         agent: &str,
     ) -> Result<Vec<Uuid>, DbErr> {
-        uuids(db, stmt(
-                "SELECT conversation_id FROM offers WHERE org_id = $1 AND agent_id = $2 AND status = 'pending' ORDER BY conversation_id",
-                [org.into(), agent.into()],
-            ), "conversation_id").await
+        let st = stmt(
+            "SELECT conversation_id FROM offers WHERE org_id = $1 AND agent_id = $2 AND status = 'pending' ORDER BY conversation_id",
+            [org.into(), agent.into()],
+        );
+        uuids(db, st, "conversation_id").await
     }
 
     /// Pending offers past their deadline, as (org, conversation), without

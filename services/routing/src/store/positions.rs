@@ -26,12 +26,13 @@ impl Positions {
         queue: Uuid,
         period_ms: i64,
     ) -> Result<bool, DbErr> {
-        changed_one(db, stmt(
-                "INSERT INTO queue_position_runs (queue_id, ran_at) VALUES ($1, clock_timestamp()) \
-                 ON CONFLICT (queue_id) DO UPDATE SET ran_at = clock_timestamp() \
-                 WHERE queue_position_runs.ran_at <= clock_timestamp() - make_interval(secs => $2::float8 / 1000.0)",
-                [queue.into(), (period_ms as f64).into()],
-            )).await
+        let st = stmt(
+            "INSERT INTO queue_position_runs (queue_id, ran_at) VALUES ($1, clock_timestamp()) \
+             ON CONFLICT (queue_id) DO UPDATE SET ran_at = clock_timestamp() \
+             WHERE queue_position_runs.ran_at <= clock_timestamp() - make_interval(secs => $2::float8 / 1000.0)",
+            [queue.into(), (period_ms as f64).into()],
+        );
+        changed_one(db, st).await
     }
 
     /// Ranks `queue`, forgets conversations no longer waiting in it, and

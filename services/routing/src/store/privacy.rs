@@ -2,21 +2,24 @@
 //! legs and transfers of the customer's conversations. Routing knows
 //! customers only through conversation ids, which conversations sends.
 use livedesk_platform::db::{stmt, uuid_array};
-use livedesk_proto::common::v1::IdentityKind;
-use sea_orm::{ConnectionTrait, DbErr};
+use livedesk_platform::subject::{SubjectScope, SubjectShare};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr};
 use uuid::Uuid;
 
-/// Data-subject queries.
+/// This service's share for the shared export and erasure
+/// (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
 #[derive(Debug, Clone, Copy)]
 pub struct SubjectData;
 
-impl SubjectData {
-    /// Everything routing holds on the conversations `ids`, as JSON.
-    pub async fn export<C: ConnectionTrait>(
-        db: &C,
+impl SubjectShare for SubjectData {
+    const SERVICE: &'static str = "routing";
+
+    /// Everything routing holds on the subject's conversations, as JSON.
+    async fn export(
+        &self,
+        db: &DatabaseConnection,
         org: Uuid,
-        ids: &[Uuid],
-        _identities: &[(IdentityKind, String)],
+        s: &SubjectScope,
     ) -> Result<String, DbErr> {
         let row = db
             .query_one_raw(stmt(
@@ -25,7 +28,7 @@ impl SubjectData {
                    'offers', (SELECT coalesce(json_agg(o), '[]') FROM offers o WHERE o.org_id = $1 AND o.conversation_id = ANY($2)), \
                    'legs', (SELECT coalesce(json_agg(l), '[]') FROM legs l WHERE l.org_id = $1 AND l.conversation_id = ANY($2)) \
                  )::text AS doc",
-                [org.into(), uuid_array(ids)],
+                [org.into(), uuid_array(&s.conversations)],
             ))
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
@@ -33,45 +36,22 @@ impl SubjectData {
     }
 
     /// Redacts the customer's name, principal and first messages from the
-    /// queue entries of `ids` (offers and legs name agents, not customers).
-    pub async fn erase<C: ConnectionTrait>(
-        db: &C,
+    /// queue entries of the subject's conversations (offers and legs name
+    /// agents, not customers).
+    async fn erase(
+        &self,
+        txn: &DatabaseTransaction,
         org: Uuid,
-        ids: &[Uuid],
-        _identities: &[(IdentityKind, String)],
+        s: &SubjectScope,
     ) -> Result<(), DbErr> {
-        db.execute_raw(stmt(
+        txn.execute_raw(stmt(
             "UPDATE queue_entries SET customer_name = '', first_messages = '{}', \
                     customer_principal_id = 'erased:' || conversation_id::text \
              WHERE org_id = $1 AND conversation_id = ANY($2) \
                AND (customer_name <> '' OR cardinality(first_messages) > 0 OR customer_principal_id NOT LIKE 'erased:%')",
-            [org.into(), uuid_array(ids)],
+            [org.into(), uuid_array(&s.conversations)],
         ))
         .await?;
         Ok(())
-    }
-}
-
-/// This service's share for the shared export and erasure
-/// (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
-impl livedesk_platform::subject::SubjectShare for SubjectData {
-    const SERVICE: &'static str = "routing";
-
-    async fn export(
-        &self,
-        db: &sea_orm::DatabaseConnection,
-        org: Uuid,
-        s: &livedesk_platform::subject::SubjectScope,
-    ) -> Result<String, DbErr> {
-        Self::export(db, org, &s.conversations, &s.identities).await
-    }
-
-    async fn erase(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        org: Uuid,
-        s: &livedesk_platform::subject::SubjectScope,
-    ) -> Result<(), DbErr> {
-        Self::erase(txn, org, &s.conversations, &s.identities).await
     }
 }

@@ -67,6 +67,22 @@ const COLUMNS: &str = "q.id, q.org_id, q.name, q.strategy, q.offer_timeout_secon
      q.max_wait_seconds, q.transfer_failure_policy, q.offer_form_after_seconds, q.is_default, q.created_at, \
      COALESCE((SELECT array_agg(m.agent_id ORDER BY m.agent_id) FROM queue_members m WHERE m.queue_id = q.id), '{}'::text[]) AS member_agent_ids";
 
+/// The settings of a queue as statement values `$3` to `$10` (name,
+/// strategy, offer timeout, skills, schedule, max wait, transfer failure
+/// policy, offline-form delay), shared by insert and update.
+fn settings(spec: &QueueSpec, schedule_id: Option<Uuid>) -> [sea_orm::Value; 8] {
+    [
+        spec.name.as_str().into(),
+        spec.strategy.as_str().into(),
+        (spec.offer_timeout.seconds() as i32).into(),
+        text_array(&spec.required_skills),
+        schedule_id.into(),
+        (spec.max_wait.seconds() as i32).into(),
+        spec.transfer_failure_policy.as_str().into(),
+        (spec.offer_form_after_seconds as i32).into(),
+    ]
+}
+
 /// Staffing of a queue (RTG-10).
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct QueueStatusRow {
@@ -104,19 +120,10 @@ impl Queues {
                 "INSERT INTO queues (id, org_id, name, strategy, offer_timeout_seconds, required_skills, schedule_id, \
                    max_wait_seconds, transfer_failure_policy, offer_form_after_seconds, client_request_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING",
-                [
-                    id.into(),
-                    org.into(),
-                    spec.name.as_str().into(),
-                    spec.strategy.as_str().into(),
-                    (spec.offer_timeout.seconds() as i32).into(),
-                    text_array(&spec.required_skills),
-                    schedule_id.into(),
-                    (spec.max_wait.seconds() as i32).into(),
-                    spec.transfer_failure_policy.as_str().into(),
-                    (spec.offer_form_after_seconds as i32).into(),
-                    key.map(str::to_owned).into(),
-                ],
+                [id.into(), org.into()]
+                    .into_iter()
+                    .chain(settings(spec, schedule_id))
+                    .chain([key.map(str::to_owned).into()]),
             ))
             .await?
             .rows_affected();
@@ -131,22 +138,14 @@ impl Queues {
         spec: &QueueSpec,
         schedule_id: Option<Uuid>,
     ) -> Result<bool, DbErr> {
-        changed_one(db, stmt(
-                "UPDATE queues SET name = $3, strategy = $4, offer_timeout_seconds = $5, required_skills = $6, schedule_id = $7, \
-                   max_wait_seconds = $8, transfer_failure_policy = $9, offer_form_after_seconds = $10 WHERE org_id = $1 AND id = $2",
-                [
-                    org.into(),
-                    id.into(),
-                    spec.name.as_str().into(),
-                    spec.strategy.as_str().into(),
-                    (spec.offer_timeout.seconds() as i32).into(),
-                    text_array(&spec.required_skills),
-                    schedule_id.into(),
-                    (spec.max_wait.seconds() as i32).into(),
-                    spec.transfer_failure_policy.as_str().into(),
-                    (spec.offer_form_after_seconds as i32).into(),
-                ],
-            )).await
+        let st = stmt(
+            "UPDATE queues SET name = $3, strategy = $4, offer_timeout_seconds = $5, required_skills = $6, schedule_id = $7, \
+               max_wait_seconds = $8, transfer_failure_policy = $9, offer_form_after_seconds = $10 WHERE org_id = $1 AND id = $2",
+            [org.into(), id.into()]
+                .into_iter()
+                .chain(settings(spec, schedule_id)),
+        );
+        changed_one(db, st).await
     }
 
     /// The queue created by a retried request (TEN-5).
