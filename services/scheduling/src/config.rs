@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use livedesk_platform::app::ServiceConfig;
 use livedesk_platform::config::ports;
-use livedesk_platform::{CommonConfig, ConfigError, Env};
+use livedesk_platform::{CommonConfig, ConfigError, Env, Period};
 
 /// Typed configuration of the scheduling service.
 #[derive(Debug, Clone)]
@@ -16,8 +16,9 @@ pub struct Config {
     /// How long an org's schedules stay cached before a reload: the bound
     /// on how stale another replica's view of a changed schedule can be.
     pub cache_ttl: Duration,
-    /// Period of the open/close/closing-soon sweep (SCH-4).
-    pub sweep_interval: Duration,
+    /// Period of the open/close/closing-soon sweep (SCH-4):
+    /// `LIVEDESK_SCHEDULING__SWEEP_INTERVAL_MS`, default 15000, 0 refused.
+    pub sweep_interval: Period,
 }
 
 impl ServiceConfig for Config {
@@ -30,13 +31,50 @@ impl ServiceConfig for Config {
             cache_ttl: Duration::from_millis(
                 env.get("LIVEDESK_SCHEDULING__CACHE_TTL_MS", 5000u64)?,
             ),
-            sweep_interval: Duration::from_millis(
-                env.get("LIVEDESK_SCHEDULING__SWEEP_INTERVAL_MS", 15_000u64)?,
-            ),
+            sweep_interval: env.period_ms("LIVEDESK_SCHEDULING__SWEEP_INTERVAL_MS", 15_000)?,
         })
     }
 
     fn common(&self) -> &CommonConfig {
         &self.common
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        let secret = (
+            "LIVEDESK_AUTH_HS256_SECRET".to_owned(),
+            "a-secret-of-this-test-only".to_owned(),
+        );
+        Env::from_iter(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .chain([secret]),
+        )
+    }
+
+    #[test]
+    fn the_sweep_period_comes_from_its_key_and_defaults_to_15_s() {
+        let cfg = Config::from_env(&env(&[])).unwrap();
+        assert_eq!(cfg.sweep_interval.get(), Duration::from_secs(15));
+        let cfg =
+            Config::from_env(&env(&[("LIVEDESK_SCHEDULING__SWEEP_INTERVAL_MS", "200")])).unwrap();
+        assert_eq!(cfg.sweep_interval.get(), Duration::from_millis(200));
+    }
+
+    #[test]
+    fn a_sweep_period_of_zero_is_refused() {
+        let err =
+            Config::from_env(&env(&[("LIVEDESK_SCHEDULING__SWEEP_INTERVAL_MS", "0")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("LIVEDESK_SCHEDULING__SWEEP_INTERVAL_MS"),
+            "{err}"
+        );
     }
 }

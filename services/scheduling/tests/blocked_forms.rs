@@ -1,12 +1,12 @@
 //! Form submissions from blocked submitters (BLK-3, BLK-9): dropped before
 //! anything is stored, answered like a stored submission, announced as
 //! `FormSubmissionDropped` for blocking's count; blocking down fails closed.
-//! The count itself is proven with the real blocking service in
-//! tests/e2e/tests/forms.rs.
+//! The blocks are real (blocking's `BlockCustomer`/`BlockIp`), and the
+//! count is read back from the block.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use common::{World, scheduling_env_with, start_routing};
+use common::{World, nowhere, scheduling_env_with, spawn_routing};
 use futures::{FutureExt, StreamExt};
 use livedesk_auth::Role;
 use livedesk_events::Subjects;
@@ -87,24 +87,20 @@ async fn submit_blocked(
 // spec: BLK-3
 #[tokio::test]
 async fn a_blocked_email_is_dropped_unstored_and_counted_without_revealing_the_block() {
-    let w = World::new().await;
-    *w.blocking.blocked_value.lock().unwrap() = Some("ana@example.com".into());
+    let w = World::with_conversations().await;
+    let block = w.block_email("ana@example.com").await;
+    // Checked as a normalized email identity: the block holds the
+    // normalized address, the form has it in another case and padded.
     let (answer, event) = submit_blocked(&w, offline(w.org, " Ana@Example.com ", "", "k-1")).await;
     // The submitter sees a submission like any other.
     assert!(!answer.dropped);
     assert!(!answer.id.is_empty());
     assert_eq!(answer.values.len(), 3);
-    assert_eq!(event.block_id, w.blocking.block_id);
+    assert_eq!(event.block_id, block.id);
     assert_eq!(event.form_id, default_offline_form_id(w.org).to_string());
     assert_eq!(stored(&w).await, 0, "nothing stored");
-    // Checked as a normalized email identity.
-    let seen = w.blocking.seen.lock().unwrap().clone();
-    assert!(
-        seen[0]
-            .identities
-            .iter()
-            .any(|i| i.value == "ana@example.com")
-    );
+    // Counted on the block by blocking.
+    w.wait_dropped(&block.id, 1).await;
 
     // A retry with the same key answers the same and is not counted again.
     let nats = w.env.nats().await.unwrap();
@@ -125,8 +121,34 @@ async fn a_blocked_email_is_dropped_unstored_and_counted_without_revealing_the_b
         .unwrap()
         .into_inner();
     assert_eq!(retry.id, answer.id);
-    nats.flush().await.unwrap();
-    assert!(again.next().now_or_never().flatten().is_none());
+    // The positive marker: a submission dropped for another block (an IP
+    // block) after the retry. Its event is the next one published, and once
+    // blocking has counted it, the retry would have been counted before it.
+    let ip_block = w.block_ip("198.51.100.0/24").await;
+    let (_, marker) = submit_blocked(
+        &w,
+        offline(w.org, "marker@example.com", "198.51.100.9", "k-2"),
+    )
+    .await;
+    assert_eq!(marker.block_id, ip_block.id);
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), again.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let next = pb::FormSubmissionDropped::decode(
+        EventEnvelope::decode(next.payload)
+            .unwrap()
+            .payload
+            .as_slice(),
+    )
+    .unwrap();
+    assert_eq!(next.block_id, ip_block.id, "the retry published nothing");
+    w.wait_dropped(&ip_block.id, 1).await;
+    assert_eq!(
+        w.block(&block.id).await.dropped_messages,
+        1,
+        "the retry is not counted again"
+    );
 
     // Someone else's submission is stored as usual.
     c.submit_form(authed(
@@ -142,12 +164,13 @@ async fn a_blocked_email_is_dropped_unstored_and_counted_without_revealing_the_b
 #[tokio::test]
 async fn a_blocked_ip_is_dropped_and_unstored() {
     let w = World::new().await;
-    *w.blocking.blocked_value.lock().unwrap() = Some("203.0.113.7".into());
+    let block = w.block_ip("203.0.113.0/24").await;
     let (answer, event) =
         submit_blocked(&w, offline(w.org, "cy@example.com", "203.0.113.7", "")).await;
     assert!(!answer.dropped);
-    assert_eq!(event.block_id, w.blocking.block_id);
+    assert_eq!(event.block_id, block.id);
     assert_eq!(stored(&w).await, 0);
+    w.wait_dropped(&block.id, 1).await;
 
     let mut c = w.client().await;
     let err = c
@@ -164,12 +187,12 @@ async fn a_blocked_ip_is_dropped_and_unstored() {
 #[tokio::test]
 async fn blocking_down_is_unavailable_and_stores_nothing() {
     let env = TestEnv::new().await.unwrap();
-    let (_routing, routing_url) = start_routing().await;
-    // Nothing listens on the discard port: blocking is down.
+    let routing = spawn_routing(&env).await;
+    // Nothing listens there: blocking is down.
     let svc = livedesk_testkit::spawn::<livedesk_scheduling::App>(&scheduling_env_with(
         &env,
-        &routing_url,
-        "http://127.0.0.1:9",
+        &routing.url(),
+        &nowhere(),
         5000,
     ))
     .await

@@ -186,9 +186,9 @@ async fn a_bad_submission_lists_every_field_and_stores_nothing() {
 #[tokio::test]
 async fn the_widget_falls_back_from_offline_form_to_contact_form_to_hidden() {
     let w = World::new().await;
-    w.set_staffed(false);
+    w.set_staffed(false).await;
     let mut c = w.client().await;
-    let queue = Uuid::now_v7();
+    let queue = w.queue().await;
     let widget = || {
         authed(
             &w.token(Role::Visitor),

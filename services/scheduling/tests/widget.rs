@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use common::{World, at, office, scheduling_env};
+use common::{World, at, nowhere, office, scheduling_env};
 use livedesk_auth::Role;
 use livedesk_platform::defaults::{default_offline_form_id, default_schedule_id};
 use livedesk_proto::common::v1::Channel;
@@ -66,9 +66,9 @@ async fn assign_new(w: &World, queue: Uuid, schedule: pb::Schedule) -> String {
 #[tokio::test]
 async fn a_new_orgs_queue_is_open_and_offers_chat_when_staffed() {
     let w = World::new().await;
-    w.set_staffed(true);
+    w.set_staffed(true).await;
     let mut c = w.client().await;
-    let queue = Uuid::now_v7();
+    let queue = w.queue().await;
     let open = c
         .is_open(authed(
             &w.token(Role::Service),
@@ -109,12 +109,13 @@ async fn a_new_orgs_queue_is_open_and_offers_chat_when_staffed() {
 #[tokio::test]
 async fn an_unstaffed_queue_offers_the_default_offline_form() {
     let w = World::new().await;
-    w.set_staffed(false);
+    w.set_staffed(false).await;
+    let queue = w.queue().await;
     let mut c = w.client().await;
     let state = c
         .get_widget_state(authed(
             &w.token(Role::Visitor),
-            widget(Uuid::now_v7(), Channel::WebChat),
+            widget(queue, Channel::WebChat),
         ))
         .await
         .unwrap()
@@ -128,8 +129,8 @@ async fn an_unstaffed_queue_offers_the_default_offline_form() {
 #[tokio::test]
 async fn a_closed_queue_offers_the_form_on_web_and_out_of_hours_text_on_messaging() {
     let w = World::new().await;
-    w.set_staffed(true);
-    let queue = Uuid::now_v7();
+    w.set_staffed(true).await;
+    let queue = w.queue().await;
     assign_new(&w, queue, closed_now()).await;
     let mut c = w.client().await;
     let web = c
@@ -198,8 +199,8 @@ async fn a_closed_queue_offers_the_form_on_web_and_out_of_hours_text_on_messagin
 #[tokio::test]
 async fn the_answer_changes_at_the_closing_boundary() {
     let w = World::new().await;
-    w.set_staffed(true);
-    let queue = Uuid::now_v7();
+    w.set_staffed(true).await;
+    let queue = w.queue().await;
     assign_new(&w, queue, office("Europe/Paris")).await;
     let mut c = w.client().await;
     let ask = |t: prost_types::Timestamp| {
@@ -237,7 +238,7 @@ async fn the_answer_changes_at_the_closing_boundary() {
 
     // And live: the widget of an open queue turns to the form as soon as
     // the queue's schedule closes it (this replica invalidates its cache).
-    let live = Uuid::now_v7();
+    let live = w.queue().await;
     let chat = c
         .get_widget_state(authed(
             &w.token(Role::Visitor),
@@ -278,7 +279,7 @@ async fn another_replica_converges_within_the_cache_ttl() {
     let w = World::new().await;
     let other = livedesk_testkit::spawn::<livedesk_scheduling::App>(&scheduling_env(
         &w.env,
-        &w.routing_url,
+        &w.routing.url(),
         300,
     ))
     .await
@@ -321,15 +322,14 @@ async fn another_replica_converges_within_the_cache_ttl() {
 #[tokio::test]
 async fn routing_unreachable_is_unavailable_not_a_guess_of_unstaffed() {
     let w = World::new().await;
-    w.set_staffed(true);
+    w.set_staffed(true).await;
+    let queue = w.queue().await;
     // A scheduling replica whose routing peer answers nowhere: a port that
     // was free a moment ago and nothing listens on.
-    let nowhere = format!(
-        "http://127.0.0.1:{}",
-        livedesk_testkit::reserve_port().unwrap()
-    );
     let other = livedesk_testkit::spawn::<livedesk_scheduling::App>(&scheduling_env(
-        &w.env, &nowhere, 5000,
+        &w.env,
+        &nowhere(),
+        5000,
     ))
     .await
     .unwrap();
@@ -338,7 +338,7 @@ async fn routing_unreachable_is_unavailable_not_a_guess_of_unstaffed() {
     let err = c
         .get_widget_state(authed(
             &w.token(Role::Visitor),
-            widget(Uuid::now_v7(), Channel::WebChat),
+            widget(queue, Channel::WebChat),
         ))
         .await
         .unwrap_err();
@@ -349,7 +349,7 @@ async fn routing_unreachable_is_unavailable_not_a_guess_of_unstaffed() {
         .await
         .get_widget_state(authed(
             &w.token(Role::Visitor),
-            widget(Uuid::now_v7(), Channel::WebChat),
+            widget(queue, Channel::WebChat),
         ))
         .await
         .unwrap()

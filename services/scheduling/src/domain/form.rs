@@ -6,8 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use livedesk_platform::errors::FieldViolation;
 use regex::Regex;
 
-use super::settings::is_email;
-
 /// The kind of value a field holds (wire values of `FieldType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
@@ -237,8 +235,9 @@ impl Field {
                 }
                 Ok(Some(livedesk_pii::mask_pci(value).into_string()))
             }
-            FieldKind::Email if is_email(value) => Ok(Some(value.to_owned())),
-            FieldKind::Email => Err("not an email address".into()),
+            FieldKind::Email => livedesk_platform::EmailAddress::parse(value)
+                .map(|e| Some(e.into_string()))
+                .map_err(|_| "not an email address".into()),
             FieldKind::Phone => {
                 let digits = value.chars().filter(char::is_ascii_digit).count();
                 let allowed = value

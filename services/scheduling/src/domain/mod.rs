@@ -12,5 +12,5 @@ mod widget;
 pub use evaluate::{Evaluation, evaluate};
 pub use form::{BUILT_IN, FieldKind, FormSpec, RawField, built_in_fields};
 pub use schedule::{Exception, Hours, Interval, RawException, RawSchedule, Schedule, parse_date};
-pub use settings::{DEFAULT_CLOSING_SOON, DEFAULT_OUT_OF_HOURS, Settings, is_email};
+pub use settings::{DEFAULT_CLOSING_SOON, DEFAULT_OUT_OF_HOURS, Settings};
 pub use widget::{ChannelKind, WidgetMode, decide};

@@ -1,5 +1,6 @@
 //! Per-org scheduling settings: the texts customers see out of hours and
 //! before closing, and where form submissions are emailed.
+use livedesk_platform::EmailAddress;
 use livedesk_platform::errors::FieldViolation;
 
 /// Shown on messaging channels when the queue is closed (SCH-3).
@@ -36,17 +37,24 @@ impl Settings {
                 ));
             }
         }
-        let email = notify_email.trim();
-        if !email.is_empty() && !is_email(email) {
-            v.push(FieldViolation::new("notify_email", "not an email address"));
-        }
+        // The one email rule of every service (canonical: lowercased).
+        let email = match notify_email.trim() {
+            "" => String::new(),
+            raw => match EmailAddress::parse(raw) {
+                Ok(e) => e.into_string(),
+                Err(_) => {
+                    v.push(FieldViolation::new("notify_email", "not an email address"));
+                    String::new()
+                }
+            },
+        };
         if !v.is_empty() {
             return Err(v);
         }
         Ok(Self {
             out_of_hours_message: out_of_hours.trim().to_owned(),
             closing_soon_message: closing_soon.trim().to_owned(),
-            notify_email: email.to_owned(),
+            notify_email: email,
         })
     }
 
@@ -69,27 +77,6 @@ impl Settings {
     }
 }
 
-/// A plain `local@domain.tld` address: no spaces, no header-breaking
-/// characters, one `@`, a dot in the domain.
-pub fn is_email(s: &str) -> bool {
-    if s.len() > 254
-        || s.chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'))
-    {
-        return false;
-    }
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && !domain.contains('@')
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        }
-        None => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,11 +90,12 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(err.len(), 2);
         assert_eq!(Settings::default().out_of_hours(), DEFAULT_OUT_OF_HOURS);
-        assert!(
-            !is_email("a@b@c.d")
-                && !is_email("a@b")
-                && !is_email("a b@c.d")
-                && is_email("a.b@c.de")
+        for bad in ["a@b@c.d", "a@b", "a b@c.d"] {
+            assert!(Settings::parse("", "", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Settings::parse("", "", " A.B@C.de ").unwrap().notify_email,
+            "a.b@c.de"
         );
     }
 }

@@ -5,10 +5,9 @@
 //! instant. Safe with several replicas: the database admits one announcer
 //! (see the `announcements` store). Queues without an assignment follow the
 //! org default (always open unless edited) and are not announced.
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use livedesk_events::Outbox;
+use livedesk_platform::Period;
 use livedesk_proto::scheduling::v1 as pb;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use tokio_util::sync::CancellationToken;
@@ -18,23 +17,19 @@ use crate::domain::evaluate;
 use crate::error::Error;
 use crate::store::Announcements;
 
-/// Runs every `period` until shutdown.
+/// Runs every `period` (`LIVEDESK_SCHEDULING__SWEEP_INTERVAL_MS`) until
+/// shutdown.
 pub async fn run_sweep(
     db: DatabaseConnection,
     outbox: Outbox,
     cache: OrgCache,
-    period: Duration,
+    period: Period,
     shutdown: CancellationToken,
 ) {
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(period) => {}
-        }
-        if let Err(e) = sweep_once(&db, &outbox, &cache).await {
-            tracing::warn!(error = %e, "announcement sweep failed");
-        }
-    }
+    livedesk_platform::tasks::every("queue-announcements", period, shutdown, || {
+        sweep_once(&db, &outbox, &cache)
+    })
+    .await;
 }
 
 fn chrono_of(t: jiff::Timestamp) -> Option<DateTime<Utc>> {

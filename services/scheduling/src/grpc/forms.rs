@@ -2,7 +2,7 @@
 //! widget backend read and submit, supervisors list submissions.
 use livedesk_auth::{Role, principal};
 use livedesk_platform::defaults::{default_contact_form_id, default_offline_form_id};
-use livedesk_platform::errors::{FieldViolation, parse_uuid};
+use livedesk_platform::errors::{FieldViolation, PeerError, parse_uuid, peer};
 use livedesk_platform::identity::normalize;
 use livedesk_platform::page::Page;
 use livedesk_platform::time::to_proto;
@@ -14,8 +14,8 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::SchedulingGrpc;
-use crate::domain::{FormSpec, RawField, Settings, built_in_fields, is_email};
-use crate::error::Error;
+use crate::domain::{FormSpec, RawField, Settings, built_in_fields};
+use crate::error::{Entity, Error};
 use crate::store::{FormRow, Forms, NewSubmission, SettingsStore, SubmissionRow};
 
 type Result<T> = std::result::Result<T, Error>;
@@ -223,13 +223,18 @@ impl SchedulingGrpc {
         let spec = FormSpec::parse(&raw, "form.fields")
             .map_err(|v| violations.extend(v))
             .ok();
-        let notify = form.notify_email.trim();
-        if !notify.is_empty() && !is_email(notify) {
-            violations.push(FieldViolation::new(
-                "form.notify_email",
-                "not an email address",
-            ));
-        }
+        let notify = match form.notify_email.trim() {
+            "" => String::new(),
+            raw => livedesk_platform::EmailAddress::parse(raw)
+                .map(livedesk_platform::EmailAddress::into_string)
+                .unwrap_or_else(|_| {
+                    violations.push(FieldViolation::new(
+                        "form.notify_email",
+                        "not an email address",
+                    ));
+                    String::new()
+                }),
+        };
         let (Some(kind), Some(queue), Some(spec)) = (kind, queue, spec) else {
             return Err(Error::Invalid(violations));
         };
@@ -250,7 +255,7 @@ impl SchedulingGrpc {
             kind as i32,
             form.enabled,
             &custom,
-            notify,
+            &notify,
         )
         .await?;
         self.cache.invalidate(who.org_id);
@@ -261,7 +266,7 @@ impl SchedulingGrpc {
             kind,
             enabled: form.enabled,
             custom,
-            notify_email: notify.to_owned(),
+            notify_email: notify,
         };
         Ok(resolved.to_pb())
     }
@@ -315,10 +320,10 @@ impl SchedulingGrpc {
             None if form_id == default_contact_form_id(who.org_id) => {
                 Resolved::built_in(who.org_id, pb::FormKind::Contact)
             }
-            None => return Err(Error::NotFound("form")),
+            None => return Err(Error::NotFound(Entity::Form)),
         };
         if !form.enabled {
-            return Err(Error::FailedPrecondition("this form is disabled"));
+            return Err(Error::FormDisabled);
         }
         let spec = FormSpec::parse(&form.custom, "fields")
             .map_err(|_| Error::Corrupt(format!("form {} definition", form.id)))?;
@@ -385,7 +390,7 @@ impl SchedulingGrpc {
         }
         let row = Forms::submission(&txn, who.org_id, id)
             .await?
-            .ok_or(Error::NotFound("submission"))?;
+            .ok_or(Error::NotFound(Entity::Submission))?;
         let view = submission(&row);
         let event = pb::FormSubmitted {
             submission: Some(view.clone()),
@@ -430,14 +435,14 @@ impl SchedulingGrpc {
             self.blocking.clone().check_identities(check).await
         })
         .await
-        .map_err(Error::Peer)?
+        .map_err(peer("blocking"))?
         .into_inner();
         if !verdict.blocked {
             return Ok(None);
         }
         Uuid::parse_str(&verdict.block_id)
             .map(Some)
-            .map_err(|_| Error::Peer(tonic::Status::internal("blocked without a block id")))
+            .map_err(|_| PeerError::contract("blocking", "blocked without a block id").into())
     }
 
     /// Drops a blocked submitter's submission (BLK-3): nothing stored,

@@ -2,7 +2,7 @@
 //! settings; schedule CRUD lives in `schedules.rs`.
 use livedesk_auth::principal;
 use livedesk_platform::Runtime;
-use livedesk_platform::errors::FieldViolation;
+use livedesk_platform::errors::{FieldViolation, peer};
 use livedesk_proto::common::v1::Channel;
 use livedesk_proto::routing::v1::GetQueueStatusRequest;
 use livedesk_proto::routing::v1::routing_service_client::RoutingServiceClient;
@@ -79,7 +79,7 @@ impl SchedulingGrpc {
             self.routing.clone().get_queue_status(req).await
         })
         .await
-        .map_err(Error::Peer)?;
+        .map_err(peer("routing"))?;
         Ok(status.into_inner().staffed)
     }
 

@@ -3,14 +3,14 @@ use livedesk_auth::principal;
 use livedesk_platform::defaults::default_schedule_id;
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
 use livedesk_proto::scheduling::v1 as pb;
-use sea_orm::{SqlErr, TransactionTrait};
+use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
 use super::SchedulingGrpc;
 use super::convert;
 use crate::domain::Schedule;
-use crate::error::Error;
+use crate::error::{Entity, Error};
 use crate::store::Schedules;
 
 type Result<T> = std::result::Result<T, Error>;
@@ -71,7 +71,7 @@ impl SchedulingGrpc {
         let is_default = id == default_schedule_id(who.org_id);
         let schedule = Schedule::parse(id, is_default, &convert::raw_schedule(raw), "schedule.")?;
         if !Schedules::update(&self.db, who.org_id, &schedule).await? {
-            return Err(Error::NotFound("schedule"));
+            return Err(Error::NotFound(Entity::Schedule));
         }
         self.cache.invalidate(who.org_id);
         tracing::info!(org_id = %who.org_id, schedule_id = %id, "schedule updated");
@@ -87,7 +87,7 @@ impl SchedulingGrpc {
         let id = parse_uuid("id", &req.get_ref().id)?;
         let s = Schedules::get(&self.db, who.org_id, id)
             .await?
-            .ok_or(Error::NotFound("schedule"))?;
+            .ok_or(Error::NotFound(Entity::Schedule))?;
         Ok(convert::schedule(&s))
     }
 
@@ -111,26 +111,20 @@ impl SchedulingGrpc {
         who.require_admin("delete a schedule")?;
         let id = parse_uuid("id", &req.get_ref().id)?;
         if id == default_schedule_id(who.org_id) {
-            return Err(Error::FailedPrecondition(
-                "the default schedule cannot be deleted",
-            ));
+            return Err(Error::DefaultScheduleUndeletable);
         }
         let deleted = match Schedules::delete(&self.db, who.org_id, id).await {
             Ok(d) => d,
             // An assignment committed between our check and the delete.
-            Err(e) if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
-                return Err(Error::FailedPrecondition(
-                    "the schedule is assigned to queues; reassign them first",
-                ));
+            Err(e) if livedesk_platform::db::is_foreign_key_violation(&e) => {
+                return Err(Error::ScheduleAssigned);
             }
             Err(e) => return Err(e.into()),
         };
         if !deleted {
             return match Schedules::get(&self.db, who.org_id, id).await? {
-                None => Err(Error::NotFound("schedule")),
-                Some(_) => Err(Error::FailedPrecondition(
-                    "the schedule is assigned to queues; reassign them first",
-                )),
+                None => Err(Error::NotFound(Entity::Schedule)),
+                Some(_) => Err(Error::ScheduleAssigned),
             };
         }
         self.cache.invalidate(who.org_id);
@@ -155,7 +149,7 @@ impl SchedulingGrpc {
         };
         let txn = self.db.begin().await?;
         if Schedules::get(&txn, who.org_id, schedule).await?.is_none() {
-            return Err(Error::NotFound("schedule"));
+            return Err(Error::NotFound(Entity::Schedule));
         }
         Schedules::assign(&txn, who.org_id, queue, schedule).await?;
         txn.commit().await?;
