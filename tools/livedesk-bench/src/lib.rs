@@ -9,6 +9,7 @@ pub mod cli;
 pub mod desk;
 pub mod feed;
 pub mod load;
+pub mod machine;
 pub mod report;
 pub mod scenarios;
 pub mod stats;

@@ -22,26 +22,7 @@ pub struct BenchResult {
     pub scenarios: Vec<ScenarioResult>,
 }
 
-/// Where it ran.
-#[derive(Debug, Serialize)]
-pub struct Machine {
-    pub cores: usize,
-    pub os: &'static str,
-    pub arch: &'static str,
-    pub postgres_version: Option<String>,
-}
-
-impl Machine {
-    /// This machine.
-    pub fn here(postgres_version: Option<String>) -> Self {
-        Self {
-            cores: std::thread::available_parallelism().map_or(1, usize::from),
-            os: std::env::consts::OS,
-            arch: std::env::consts::ARCH,
-            postgres_version,
-        }
-    }
-}
+pub use crate::machine::Machine;
 
 /// The infrastructure of the suite under test.
 #[derive(Debug, Serialize)]
@@ -155,10 +136,10 @@ pub fn table(result: &BenchResult) -> String {
         })
         .collect();
     let mut out = format!(
-        "livedesk-bench ({} mode, {} cores, PostgreSQL {})\n",
+        "livedesk-bench ({} mode, PostgreSQL {})\nmachine: {}\n",
         result.mode,
-        result.machine.cores,
-        result.machine.postgres_version.as_deref().unwrap_or("?")
+        result.machine.postgres_version.as_deref().unwrap_or("?"),
+        result.machine.summary()
     );
     for row in rows {
         let cells: Vec<String> = row

@@ -65,7 +65,21 @@ async fn every_scenario_is_measured_against_its_baseline() {
     let written: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(written["machine"]["cores"], result.machine.cores);
+    // The machine it ran on, read from /proc: CPU, memory, kernel, load.
+    for key in ["cpu_model", "memory_mib", "kernel", "load_average", "busy"] {
+        assert!(
+            !written["machine"][key].is_null(),
+            "machine.{key} in {}",
+            written["machine"]
+        );
+    }
     assert_eq!(written["scenarios"].as_array().unwrap().len(), 4);
-    assert_eq!(table(&result).lines().count(), 2 + 4);
+    let printed = table(&result);
+    // Title, machine, column header, one line per scenario.
+    assert_eq!(printed.lines().count(), 3 + 4);
+    assert!(
+        printed.lines().nth(1).unwrap().starts_with("machine: "),
+        "{printed}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
