@@ -1,7 +1,6 @@
 //! Wiring: database, NATS, consumers, wake-up fan-out, retention, the
 //! email delivery worker, gRPC.
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -62,8 +61,12 @@ impl ServiceApp for App {
         let fanout = Fanout::new();
         let (f, nats, subjects) = (fanout.clone(), host.rt.nats.clone(), host.subjects.clone());
         host.spawn(move |token| f.run(nats, subjects, token));
-        let (db, days) = (host.rt.db.clone(), cfg.feed_retention_days);
-        host.spawn(move |token| run_retention_sweep(db, days, Duration::from_secs(300), token));
+        let (db, days, every) = (
+            host.rt.db.clone(),
+            cfg.feed_retention_days,
+            cfg.retention_sweep,
+        );
+        host.spawn(move |token| run_retention_sweep(db, days, every, token));
         let worker = DeliveryWorker {
             db: host.rt.db.clone(),
             outbox: host.outbox.clone(),

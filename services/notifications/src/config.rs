@@ -3,10 +3,10 @@ use std::time::Duration;
 
 use livedesk_platform::app::ServiceConfig;
 use livedesk_platform::config::ports;
-use livedesk_platform::{CommonConfig, ConfigError, Env};
+use livedesk_platform::{CommonConfig, ConfigError, EmailAddress, Env, Period};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::domain::{EmailAddress, RetryPolicy};
+use crate::domain::RetryPolicy;
 
 const P: &str = "LIVEDESK_NOTIFICATIONS__";
 
@@ -22,6 +22,8 @@ pub struct Config {
     pub common: CommonConfig,
     /// Feed rows older than this many days are deleted by the retention sweep.
     pub feed_retention_days: u32,
+    /// How often the retention sweep runs (`RETENTION_SWEEP_SECS`).
+    pub retention_sweep: Period,
     /// Email delivery over SMTP (NTF-2).
     pub smtp: SmtpConfig,
 }
@@ -46,7 +48,7 @@ pub struct SmtpConfig {
     pub retry: RetryPolicy,
     /// How often every replica looks for due deliveries (the safety net
     /// behind the immediate wake-up after a new delivery is committed).
-    pub worker_period: Duration,
+    pub worker_period: Period,
 }
 
 impl SmtpConfig {
@@ -66,6 +68,9 @@ fn invalid(key: &str, value: &str, reason: &str) -> ConfigError {
     }
 }
 
+/// A duration that is not a period (a timeout, a backoff) in
+/// milliseconds, refusing 0: periods of periodic tasks are read with
+/// `Env::period_ms`.
 fn positive_ms(env: &Env, key: &str, default: u64) -> Result<Duration, ConfigError> {
     let ms: u64 = env.get(&format!("{P}{key}"), default)?;
     if ms == 0 {
@@ -136,8 +141,8 @@ impl SmtpConfig {
                 )));
             }
         };
-        let from =
-            EmailAddress::parse(&from_raw).map_err(|why| invalid("SMTP_FROM", &from_raw, why))?;
+        let from = EmailAddress::parse(&from_raw)
+            .map_err(|why| invalid("SMTP_FROM", &from_raw, &why.to_string()))?;
         let message_id_domain = match env.opt(&format!("{P}SMTP_MESSAGE_ID_DOMAIN")) {
             Some(d) => {
                 let ok = !d.is_empty()
@@ -153,11 +158,7 @@ impl SmtpConfig {
                 }
                 d
             }
-            None => from
-                .as_str()
-                .rsplit_once('@')
-                .map(|(_, d)| d.to_owned())
-                .unwrap_or_default(),
+            None => from.domain().to_owned(),
         };
         let timeout = positive_ms(env, "SMTP_TIMEOUT_MS", 30_000)?;
         let max_attempts: u32 = env.get(&format!("{P}SMTP_MAX_ATTEMPTS"), 8u32)?;
@@ -173,7 +174,7 @@ impl SmtpConfig {
                 "must not be below SMTP_BACKOFF_BASE_MS",
             ));
         }
-        let worker_period = positive_ms(env, "EMAIL_WORKER_PERIOD_MS", 5_000)?;
+        let worker_period = env.period_ms(&format!("{P}EMAIL_WORKER_PERIOD_MS"), 5_000)?;
         Ok(Self {
             url,
             is_dev_default,
@@ -194,17 +195,18 @@ impl SmtpConfig {
 impl ServiceConfig for Config {
     /// Reads `LIVEDESK_*` variables.
     fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let feed_retention_days = env.get("LIVEDESK_NOTIFICATIONS__FEED_RETENTION_DAYS", 7u32)?;
+        let feed_retention_days = env.get(&format!("{P}FEED_RETENTION_DAYS"), 7u32)?;
         if feed_retention_days == 0 {
-            return Err(ConfigError::Invalid {
-                key: "LIVEDESK_NOTIFICATIONS__FEED_RETENTION_DAYS".into(),
-                value: "0".into(),
-                reason: "must be at least 1 day".into(),
-            });
+            return Err(invalid(
+                "FEED_RETENTION_DAYS",
+                "0",
+                "must be at least 1 day",
+            ));
         }
         Ok(Self {
             common: CommonConfig::from_env(env, "notifications", ports::NOTIFICATIONS)?,
             feed_retention_days,
+            retention_sweep: env.period_secs(&format!("{P}RETENTION_SWEEP_SECS"), 300)?,
             smtp: SmtpConfig::from_env(env)?,
         })
     }
@@ -276,5 +278,29 @@ mod tests {
                 "{bad:?} accepted"
             );
         }
+    }
+
+    #[test]
+    fn periods_come_from_config_and_zero_is_refused() {
+        let smtp = SmtpConfig::from_env(&env(&[("EMAIL_WORKER_PERIOD_MS", "250")])).unwrap();
+        assert_eq!(smtp.worker_period.get(), Duration::from_millis(250));
+        let err = SmtpConfig::from_env(&env(&[("EMAIL_WORKER_PERIOD_MS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("EMAIL_WORKER_PERIOD_MS"), "{err}");
+        // The whole configuration: the retention sweep's period.
+        let full = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("LIVEDESK_AUTH_ALLOW_DEV_SECRET", "true")];
+            all.extend_from_slice(pairs);
+            Config::from_env(&Env::from_iter(
+                all.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            ))
+        };
+        let cfg = full(&[]).unwrap();
+        assert_eq!(cfg.retention_sweep.get(), Duration::from_secs(300));
+        let cfg = full(&[("LIVEDESK_NOTIFICATIONS__RETENTION_SWEEP_SECS", "60")]).unwrap();
+        assert_eq!(cfg.retention_sweep.get(), Duration::from_secs(60));
+        let err = full(&[("LIVEDESK_NOTIFICATIONS__RETENTION_SWEEP_SECS", "0")]).unwrap_err();
+        assert!(err.to_string().contains("RETENTION_SWEEP_SECS"), "{err}");
+        let err = full(&[("LIVEDESK_NOTIFICATIONS__FEED_RETENTION_DAYS", "0")]).unwrap_err();
+        assert!(err.to_string().contains("FEED_RETENTION_DAYS"), "{err}");
     }
 }

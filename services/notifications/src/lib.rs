@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod grpc;
 mod store;
+mod views;
 
 pub use app::App;
 pub use config::Config;

@@ -413,6 +413,77 @@ async fn retention_deletes_old_rows_and_keeps_numbering() {
     );
 }
 
+// spec: NTF-1
+#[tokio::test]
+async fn an_undecodable_feed_row_ends_the_stream_with_internal_and_is_never_skipped() {
+    let env = TestEnv::new().await.unwrap();
+    let (_svc, client) = start(&env).await;
+    let db = db(&env).await;
+    let org = new_org();
+    // Row 1 is not an encoded Notification (a field with an invalid wire
+    // type); row 2 is a good one. Skipping the first would send the second.
+    let good = livedesk_proto::notifications::v1::Notification {
+        conversation_id: "c-1".into(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    db.execute_raw(stmt(
+        "INSERT INTO feeds (org_id, recipient, last_seq) VALUES ($1, 'visitor-1', 2)",
+        [org.into()],
+    ))
+    .await
+    .unwrap();
+    for (seq, body) in [(1i64, vec![0x0f_u8, 0xff, 0xff]), (2, good)] {
+        db.execute_raw(stmt(
+            "INSERT INTO notifications (org_id, recipient, seq, event_id, conversation_id, kind, body) \
+             VALUES ($1, 'visitor-1', $2, $3, 'c-1', 'message', $4)",
+            [org.into(), seq.into(), Uuid::now_v7().into(), body.into()],
+        ))
+        .await
+        .unwrap();
+    }
+    let mut stream = subscribe(&env, &client, org, "visitor-1", Role::Visitor, 0, true).await;
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), stream.message())
+        .await
+        .expect("the stream answered");
+    match first {
+        Err(status) => {
+            assert_eq!(status.code(), Code::Internal, "{status:?}");
+            assert_eq!(status.message(), "internal error", "nothing internal leaks");
+        }
+        Ok(item) => panic!("the undecodable row was skipped or sent: {item:?}"),
+    }
+}
+
+// spec: NTF-2
+#[tokio::test]
+async fn a_delivery_status_the_service_does_not_know_cannot_be_stored() {
+    let env = TestEnv::new().await.unwrap();
+    let (_svc, _client) = start(&env).await;
+    let db = db(&env).await;
+    let insert = |status: &'static str| {
+        stmt(
+            "INSERT INTO email_deliveries (id, org_id, source_event_id, kind, recipients, subject, status) \
+             VALUES ($1, $2, $3, 'transcript', '{}', 's', $4)",
+            [
+                Uuid::now_v7().into(),
+                new_org().into(),
+                Uuid::now_v7().into(),
+                status.into(),
+            ],
+        )
+    };
+    db.execute_raw(insert("sent")).await.unwrap();
+    for unknown in ["delivered", "2", "SENT"] {
+        let err = db.execute_raw(insert(unknown)).await.unwrap_err();
+        assert_eq!(
+            livedesk_platform::db::constraint_name(&err).as_deref(),
+            Some("email_deliveries_status_known"),
+            "{unknown:?}: {err}"
+        );
+    }
+}
+
 // spec: TEN-7
 #[tokio::test]
 async fn shutdown_ends_open_streams_and_completes() {

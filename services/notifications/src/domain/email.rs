@@ -3,56 +3,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use livedesk_platform::EmailAddress;
 use livedesk_platform::errors::FieldViolation;
 
-/// Longest address accepted (RFC 5321 path limit).
-const MAX_ADDRESS: usize = 254;
 /// Longest subject accepted (well under the 998-octet line limit).
 const MAX_SUBJECT: usize = 255;
 /// Most recipients of one email.
 const MAX_RECIPIENTS: usize = 50;
-
-/// A recipient address: one `local@domain`, no whitespace, no control
-/// characters (CR/LF would start a new header), nothing that could close
-/// or add an address (`<>,;"`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailAddress(String);
-
-impl EmailAddress {
-    /// Parses one address; the reason is safe to show (it never echoes the address).
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let a = raw.trim();
-        if a.is_empty() {
-            return Err("is empty");
-        }
-        if a.len() > MAX_ADDRESS {
-            return Err("is too long");
-        }
-        if a.chars()
-            .any(|c| c.is_control() || c.is_whitespace() || "<>,;\"()[]\\".contains(c))
-        {
-            return Err("contains a forbidden character (CR/LF, space or separator)");
-        }
-        let Some((local, domain)) = a.rsplit_once('@') else {
-            return Err("has no @");
-        };
-        if local.is_empty()
-            || local.contains('@')
-            || domain.is_empty()
-            || !domain.contains('.')
-            || domain.starts_with('.')
-            || domain.ends_with('.')
-        {
-            return Err("is not an address of the form name@domain");
-        }
-        Ok(Self(a.to_owned()))
-    }
-
-    /// The address.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// A subject line: one line, no control characters, at most 255 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,9 +67,11 @@ impl OutgoingEmail {
         }
         let mut addresses = Vec::with_capacity(to.len());
         for (i, raw) in to.iter().enumerate() {
-            match EmailAddress::parse(raw) {
+            // The one validator of the platform: its reasons never echo
+            // the address (TEN-8).
+            match EmailAddress::parse_field(&format!("to[{i}]"), raw) {
                 Ok(a) => addresses.push(a),
-                Err(why) => violations.push(FieldViolation::new(format!("to[{i}]"), why)),
+                Err(v) => violations.push(v),
             }
         }
         let subject = Subject::parse(subject)
@@ -136,7 +95,8 @@ impl OutgoingEmail {
     }
 }
 
-/// Delivery status; the numbers are those of `DeliveryStatus` in the proto.
+/// Delivery status. Stored as text (`email_deliveries.status`, checked by
+/// a constraint); sent with the numbers of `DeliveryStatus` in the proto.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Pending = 1,
@@ -148,21 +108,35 @@ pub enum Status {
 }
 
 impl Status {
-    /// The stored / wire number.
+    /// Every status, for tests of the stored and wire forms.
+    pub const ALL: [Status; 5] = [
+        Self::Pending,
+        Self::Sent,
+        Self::Retrying,
+        Self::Failed,
+        Self::Suppressed,
+    ];
+
+    /// The wire number (`DeliveryStatus`).
     pub fn as_i32(self) -> i32 {
         self as i32
     }
 
-    /// Reads a stored number.
-    pub fn from_i32(v: i32) -> Option<Self> {
-        Some(match v {
-            1 => Self::Pending,
-            2 => Self::Sent,
-            3 => Self::Retrying,
-            4 => Self::Failed,
-            5 => Self::Suppressed,
-            _ => return None,
-        })
+    /// The stored text (the values of the table's CHECK constraint).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Retrying => "retrying",
+            Self::Failed => "failed",
+            Self::Suppressed => "suppressed",
+        }
+    }
+
+    /// Reads a stored status; `None` for a value this version does not
+    /// know, which its caller treats as a corrupt row (never a default).
+    pub fn from_stored(v: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == v)
     }
 
     /// Whether no further attempt will be made.
@@ -390,75 +364,53 @@ mod tests {
 
     // spec: NTF-2
     #[test]
+    fn a_refused_recipient_is_named_by_position_never_by_address() {
+        let err =
+            OutgoingEmail::parse(&["secret person@x.example".into()], "s", "t", "").unwrap_err();
+        assert_eq!(err[0].field, "to[0]");
+        assert!(
+            !err[0].description.contains("secret"),
+            "{}",
+            err[0].description
+        );
+    }
+
+    /// The state after `outcome` from `status` with `attempts` made, at
+    /// most 3 attempts in all.
+    fn next(status: Status, attempts: u32, outcome: Attempt, now: DateTime<Utc>) -> Transition {
+        DeliveryState { status, attempts }
+            .after(outcome, 3, now)
+            .unwrap()
+    }
+
+    fn transient() -> Attempt {
+        Attempt::Failed {
+            error: "timeout".into(),
+            permanent: false,
+        }
+    }
+
+    // spec: NTF-2
+    #[test]
     fn failures_retry_with_backoff_then_fail() {
         let now = Utc::now();
-        let mut s = DeliveryState {
-            status: Status::Pending,
-            attempts: 0,
-        };
-        let t = s
-            .after(
-                Attempt::Failed {
-                    error: "timeout".into(),
-                    permanent: false,
-                },
-                3,
-                now,
-            )
-            .unwrap();
+        let t = next(Status::Pending, 0, transient(), now);
         assert_eq!((t.status, t.attempts), (Status::Retrying, 1));
         assert_eq!(t.next_attempt_at, Some(now + chrono::Duration::seconds(30)));
-        s = DeliveryState {
-            status: t.status,
-            attempts: t.attempts,
-        };
-        let t = s
-            .after(
-                Attempt::Failed {
-                    error: "timeout".into(),
-                    permanent: false,
-                },
-                3,
-                now,
-            )
-            .unwrap();
+        let t = next(t.status, t.attempts, transient(), now);
         assert_eq!(t.next_attempt_at, Some(now + chrono::Duration::seconds(60)));
-        s = DeliveryState {
-            status: t.status,
-            attempts: t.attempts,
-        };
-        let t = s
-            .after(
-                Attempt::Failed {
-                    error: "timeout".into(),
-                    permanent: false,
-                },
-                3,
-                now,
-            )
-            .unwrap();
+        let t = next(t.status, t.attempts, transient(), now);
         assert_eq!((t.status, t.next_attempt_at), (Status::Failed, None));
-        let sent = DeliveryState {
-            status: Status::Retrying,
-            attempts: 1,
-        }
-        .after(Attempt::Sent, 3, now)
-        .unwrap();
+        let sent = next(Status::Retrying, 1, Attempt::Sent, now);
         assert_eq!(sent.status, Status::Sent);
-        let permanent = DeliveryState {
-            status: Status::Pending,
-            attempts: 0,
-        }
-        .after(
-            Attempt::Failed {
-                error: "550".into(),
-                permanent: true,
-            },
-            3,
-            now,
-        )
-        .unwrap();
-        assert_eq!(permanent.status, Status::Failed);
+        let permanent = Attempt::Failed {
+            error: "550".into(),
+            permanent: true,
+        };
+        assert_eq!(
+            next(Status::Pending, 0, permanent, now).status,
+            Status::Failed
+        );
     }
 
     // spec: NTF-3
@@ -474,6 +426,58 @@ mod tests {
                 .is_none()
             );
         }
+    }
+
+    #[test]
+    fn stored_statuses_read_back_and_unknown_ones_are_refused() {
+        for s in Status::ALL {
+            assert_eq!(Status::from_stored(s.as_str()), Some(s));
+        }
+        // The wire numbers are those of the proto.
+        use livedesk_proto::notifications::v1::DeliveryStatus as Wire;
+        assert_eq!(Status::Pending.as_i32(), Wire::Pending as i32);
+        assert_eq!(Status::Sent.as_i32(), Wire::Sent as i32);
+        assert_eq!(Status::Retrying.as_i32(), Wire::Retrying as i32);
+        assert_eq!(Status::Failed.as_i32(), Wire::Failed as i32);
+        assert_eq!(Status::Suppressed.as_i32(), Wire::Suppressed as i32);
+        for unknown in ["", "1", "PENDING", "queued"] {
+            assert_eq!(Status::from_stored(unknown), None, "{unknown:?}");
+        }
+    }
+
+    /// Every address the platform's validator accepts is one lettre (the
+    /// SMTP path, `Mailer::compose`) accepts too: a recipient recorded
+    /// PENDING never fails at send time for its shape.
+    fn relay_accepts(raw: &str) -> Result<(), TestCaseError> {
+        if let Ok(a) = EmailAddress::parse(raw) {
+            prop_assert!(
+                a.as_str().parse::<lettre::Address>().is_ok(),
+                "the platform accepts {:?}, lettre refuses it",
+                a.as_str()
+            );
+        }
+        Ok(())
+    }
+
+    // spec: NTF-2
+    #[test]
+    fn addresses_the_platform_accepts_the_relay_path_accepts() {
+        let samples = [
+            "ana@shop.example",
+            "Melissa.Ng+shop@Mail.Example.COM",
+            "o'brien@xn--bcher-kva.example",
+            "josé@bücher.example",
+            "a!#$%&'*+-/=?^_`{|}~@b.example",
+            "x@a-b.c-d.example",
+        ];
+        for raw in samples {
+            assert!(EmailAddress::parse(raw).is_ok(), "{raw:?} refused");
+            relay_accepts(raw).unwrap();
+        }
+        let long_label = format!("a@{}.example", "b".repeat(63));
+        relay_accepts(&long_label).unwrap();
+        let longest = format!("{}@{}.example", "a".repeat(64), "b".repeat(63));
+        relay_accepts(&longest).unwrap();
     }
 
     proptest! {
@@ -494,6 +498,20 @@ mod tests {
             if let Ok(s) = Subject::parse(&raw) {
                 prop_assert!(!s.as_str().contains(['\r', '\n']));
             }
+        }
+
+        // spec: NTF-2
+        #[test]
+        fn the_platform_and_the_relay_path_agree_on_address_shaped_text(
+            raw in "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~.é-]{1,70}@[a-zA-Z0-9ü.-]{1,70}"
+        ) {
+            relay_accepts(&raw)?;
+        }
+
+        // spec: NTF-2
+        #[test]
+        fn the_platform_and_the_relay_path_agree_on_any_text(raw in "\\PC{0,30}@\\PC{0,30}") {
+            relay_accepts(&raw)?;
         }
     }
 }

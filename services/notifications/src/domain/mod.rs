@@ -7,7 +7,7 @@ mod subscription;
 
 pub use audience::{Recipients, reachable_customer};
 pub use email::{
-    Attempt, DeliveryState, EmailAddress, OutgoingEmail, RetryPolicy, Status, Subject, Transition,
-    backoff, html_from_text, message_id, safe_error,
+    Attempt, DeliveryState, OutgoingEmail, RetryPolicy, Status, Subject, Transition, backoff,
+    html_from_text, message_id, safe_error,
 };
 pub use subscription::StartAt;

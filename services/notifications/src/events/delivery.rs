@@ -7,6 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use livedesk_platform::Period;
+
 use chrono::Utc;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
@@ -25,7 +27,7 @@ use crate::config::SmtpConfig;
 use crate::domain::{
     Attempt, DeliveryState, RetryPolicy, Status, html_from_text, message_id, safe_error,
 };
-use crate::grpc::delivery_view;
+use crate::error::Error;
 use crate::store::{Claimed, Emails};
 
 /// Deliveries claimed at once by one worker.
@@ -148,7 +150,8 @@ pub struct DeliveryWorker {
     pub mailer: Mailer,
     pub retry: RetryPolicy,
     pub lease: Duration,
-    pub period: Duration,
+    /// The safety net behind the wake-up (`EMAIL_WORKER_PERIOD_MS`).
+    pub period: Period,
     /// Notified after a consumer commits a new PENDING delivery.
     pub wake: Arc<Notify>,
 }
@@ -156,6 +159,12 @@ pub struct DeliveryWorker {
 impl DeliveryWorker {
     /// Runs until shutdown: drains what is due, then waits for a wake-up
     /// or the period.
+    ///
+    /// Not `livedesk_platform::tasks::every`: besides its period this
+    /// worker wakes at once when a consumer commits a new delivery (the
+    /// `Notify`), and it drains whole batches before it waits, so it keeps
+    /// its own `select!`; the period is still a validated [`Period`] from
+    /// configuration.
     pub async fn run(self, shutdown: CancellationToken) {
         loop {
             loop {
@@ -171,13 +180,13 @@ impl DeliveryWorker {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.period) => {}
+                _ = tokio::time::sleep(self.period.get()) => {}
             }
         }
     }
 
     /// Claims one batch and attempts each; returns how many were claimed.
-    pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<usize, sea_orm::DbErr> {
+    pub async fn run_once(&self, shutdown: &CancellationToken) -> Result<usize, Error> {
         let token = Uuid::now_v7();
         let claimed = Emails::claim(&self.db, token, self.lease, BATCH).await?;
         let n = claimed.len();
@@ -194,11 +203,16 @@ impl DeliveryWorker {
         Ok(n)
     }
 
-    async fn attempt(&self, d: &Claimed) -> Result<(), sea_orm::DbErr> {
-        let Some(status) = Status::from_i32(d.status) else {
-            return Ok(());
-        };
-        let attempts = u32::try_from(d.attempts).unwrap_or(u32::MAX);
+    async fn attempt(&self, d: &Claimed) -> Result<(), Error> {
+        // An unknown stored status is a corrupt row: never sent on a guess
+        // (the round fails and is logged; the row stays claimed until its
+        // lease passes).
+        let status = d.status()?;
+        let attempts = u32::try_from(d.attempts).map_err(|_| crate::error::Corrupt::Delivery {
+            id: d.id,
+            what: "attempts",
+            value: d.attempts.to_string(),
+        })?;
         let before = DeliveryState {
             status,
             attempts: attempts.saturating_sub(1),
@@ -235,7 +249,7 @@ impl DeliveryWorker {
                 d.org_id,
                 d.id,
                 &EmailDeliveryChanged {
-                    delivery: Some(delivery_view(&row)),
+                    delivery: Some(crate::views::delivery(&row)?),
                 },
             )
             .await?;

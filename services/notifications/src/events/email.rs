@@ -8,7 +8,6 @@ use sea_orm::DatabaseTransaction;
 
 use super::FeedEvents;
 use crate::domain::{OutgoingEmail, Status};
-use crate::grpc::delivery_view;
 use crate::store::{Emails, NewEmail};
 
 /// What an event asks to send.
@@ -91,7 +90,9 @@ pub async fn record(
             event.org_id,
             row.id,
             &EmailDeliveryChanged {
-                delivery: Some(delivery_view(&row)),
+                // The row was just written: one that does not read back
+                // is a bug, retried rather than announced with a guess.
+                delivery: Some(crate::views::delivery(&row).map_err(HandlerError::transient)?),
             },
         )
         .await?;

@@ -1,8 +1,8 @@
 //! Feed retention: rows older than the configured number of days are
 //! deleted, with the conversations that ended before then. Deletes are
 //! idempotent, so every replica may run the sweep.
-use std::time::Duration;
-
+use livedesk_platform::Period;
+use livedesk_platform::tasks::every;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
@@ -10,22 +10,18 @@ use crate::store::{Conversations, Feed};
 
 const BATCH: i64 = 5000;
 
-/// Sweeps every `period` until shutdown.
+/// Sweeps every `period` (`RETENTION_SWEEP_SECS`) until shutdown.
 pub async fn run_retention_sweep(
     db: DatabaseConnection,
     days: u32,
-    period: Duration,
+    period: Period,
     shutdown: CancellationToken,
 ) {
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(period) => {}
-        }
-        if let Err(e) = sweep_once(&db, days, &shutdown).await {
-            tracing::warn!(error = %e, "feed retention sweep failed");
-        }
-    }
+    let stop = shutdown.clone();
+    every("feed_retention", period, shutdown, || async {
+        sweep_once(&db, days, &stop).await.map(drop)
+    })
+    .await;
 }
 
 /// Deletes everything past retention, in batches; returns the feed rows deleted.

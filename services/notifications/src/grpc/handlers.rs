@@ -11,7 +11,6 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use super::convert;
 use super::subscribe::Stream;
 use crate::domain::StartAt;
 use crate::error::Error;
@@ -73,8 +72,8 @@ impl NotificationsGrpc {
         let id = parse_uuid("id", &req.get_ref().id)?;
         let row = Emails::get(&self.db, who.org_id, id)
             .await?
-            .ok_or(Error::NotFound("email delivery"))?;
-        Ok(convert::delivery(&row))
+            .ok_or(Error::DeliveryNotFound)?;
+        Ok(crate::views::delivery(&row)?)
     }
 
     async fn list(
@@ -88,9 +87,12 @@ impl NotificationsGrpc {
             return Err(FieldViolation::new("request_id", "is required").into());
         }
         let rows = Emails::by_request(&self.db, who.org_id, request_id).await?;
-        Ok(pb::ListEmailDeliveriesResponse {
-            deliveries: rows.iter().map(convert::delivery).collect(),
-        })
+        // One unreadable row fails the list: it is never left out.
+        let deliveries = rows
+            .iter()
+            .map(crate::views::delivery)
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(pb::ListEmailDeliveriesResponse { deliveries })
     }
 }
 

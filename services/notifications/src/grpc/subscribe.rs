@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::Status;
 use uuid::Uuid;
 
-use super::convert;
+use crate::error::Error;
 use crate::events::{TypingNote, Wake};
 use crate::store::Feed;
 
@@ -67,35 +67,34 @@ impl Stream {
                 Ok(rows) => rows,
                 Err(e) => {
                     // The client resumes from its last sequence on reconnect.
-                    tracing::warn!(error = %e, "feed read failed, ending stream");
-                    let _ = self
-                        .tx
-                        .send(Err(Status::unavailable(
-                            "feed temporarily unavailable, resubscribe",
-                        )))
-                        .await;
-                    return Next::Stop;
+                    return self.fail(Error::FeedUnavailable(e)).await;
                 }
             };
             let full = rows.len() as i64 == PAGE;
             for row in rows {
-                match convert::notification(&row) {
-                    Ok(n) => {
-                        if self.tx.send(Ok(n)).await.is_err() {
-                            return Next::Stop;
-                        }
-                        *last_sent = Instant::now();
-                    }
-                    Err(e) => {
-                        tracing::error!(seq = row.seq, error = %e, "undecodable feed row skipped")
-                    }
+                // An undecodable row ends the stream with INTERNAL (logged
+                // with its sequence by the status conversion): skipping it
+                // would lose a notification without anyone knowing.
+                let n = match crate::views::notification(&row) {
+                    Ok(n) => n,
+                    Err(corrupt) => return self.fail(corrupt.into()).await,
+                };
+                if self.tx.send(Ok(n)).await.is_err() {
+                    return Next::Stop;
                 }
+                *last_sent = Instant::now();
                 self.last = row.seq;
             }
             if !full {
                 return Next::Read;
             }
         }
+    }
+
+    /// Ends the stream with `e`'s status (the one conversion of errors).
+    async fn fail(&self, e: Error) -> Next {
+        let _ = self.tx.send(Err(Status::from(e))).await;
+        Next::Stop
     }
 
     /// Waits for a reason to read again; sends heartbeats while idle.

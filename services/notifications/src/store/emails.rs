@@ -6,13 +6,16 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
 use crate::domain::{Status, Transition};
+use crate::error::Corrupt;
 
 /// The queryable part of a delivery (never the addresses or bodies).
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct EmailRow {
     pub id: Uuid,
     pub kind: String,
-    pub status: i32,
+    /// As stored; read by `crate::views::delivery`, which refuses a
+    /// value this version does not know.
+    pub status: String,
     pub attempts: i32,
     pub last_error: String,
     pub updated_at: DateTime<Utc>,
@@ -45,7 +48,8 @@ pub struct Claimed {
     pub subject: String,
     pub text_body: String,
     pub html_body: String,
-    pub status: i32,
+    /// As stored; read through `status()`, which refuses an unknown value.
+    pub status: String,
     /// Counting this attempt.
     pub attempts: i32,
     pub claim_token: Uuid,
@@ -59,7 +63,20 @@ impl Claimed {
             .filter(|a| !a.is_empty())
             .collect()
     }
+
+    /// The stored status; an unknown one is a corrupt row.
+    pub fn status(&self) -> Result<Status, Corrupt> {
+        Status::from_stored(&self.status).ok_or_else(|| Corrupt::Delivery {
+            id: self.id,
+            what: "status",
+            value: self.status.clone(),
+        })
+    }
 }
+
+/// The statuses a worker may still attempt (`Status::Pending`,
+/// `Status::Retrying`), as a SQL list.
+const OPEN: &str = "('pending', 'retrying')";
 
 const COLUMNS: &str = "id, kind, status, attempts, last_error, updated_at, request_id";
 
@@ -97,7 +114,7 @@ impl Emails {
                 e.subject.to_owned().into(),
                 e.text_body.to_owned().into(),
                 e.html_body.to_owned().into(),
-                e.status.as_i32().into(),
+                e.status.as_str().into(),
                 e.last_error.to_owned().into(),
                 due.into(),
             ],
@@ -148,16 +165,18 @@ impl Emails {
     ) -> Result<Vec<Claimed>, DbErr> {
         let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
         Claimed::find_by_statement(stmt(
-            "UPDATE email_deliveries d \
-               SET claim_token = $1, attempts = d.attempts + 1, \
-                   next_attempt_at = now() + make_interval(secs => $2::float8 / 1000.0), updated_at = now() \
-             WHERE d.id IN ( \
-               SELECT id FROM email_deliveries \
-                WHERE status IN (1, 3) AND next_attempt_at <= now() \
-                ORDER BY next_attempt_at \
-                FOR UPDATE SKIP LOCKED LIMIT $3) \
-             RETURNING d.id, d.org_id, array_to_string(d.recipients, ',') AS recipients, d.subject, \
-               d.text_body, d.html_body, d.status, d.attempts, d.claim_token",
+            &format!(
+                "UPDATE email_deliveries d \
+                   SET claim_token = $1, attempts = d.attempts + 1, \
+                       next_attempt_at = now() + make_interval(secs => $2::float8 / 1000.0), updated_at = now() \
+                 WHERE d.id IN ( \
+                   SELECT id FROM email_deliveries \
+                    WHERE status IN {OPEN} AND next_attempt_at <= now() \
+                    ORDER BY next_attempt_at \
+                    FOR UPDATE SKIP LOCKED LIMIT $3) \
+                 RETURNING d.id, d.org_id, array_to_string(d.recipients, ',') AS recipients, d.subject, \
+                   d.text_body, d.html_body, d.status, d.attempts, d.claim_token"
+            ),
             [token.into(), lease_ms.into(), limit.into()],
         ))
         .all(db)
@@ -183,12 +202,12 @@ impl Emails {
                    recipients = CASE WHEN $7 THEN '{{}}'::text[] ELSE recipients END, \
                    text_body = CASE WHEN $7 THEN '' ELSE text_body END, \
                    html_body = CASE WHEN $7 THEN '' ELSE html_body END \
-                 WHERE id = $1 AND claim_token = $2 AND status IN (1, 3) RETURNING {COLUMNS}"
+                 WHERE id = $1 AND claim_token = $2 AND status IN {OPEN} RETURNING {COLUMNS}"
             ),
             [
                 id.into(),
                 token.into(),
-                t.status.as_i32().into(),
+                t.status.as_str().into(),
                 i32::try_from(t.attempts).unwrap_or(i32::MAX).into(),
                 t.last_error.clone().into(),
                 t.next_attempt_at.into(),
@@ -203,11 +222,31 @@ impl Emails {
     /// its attempt not counted.
     pub async fn release<C: ConnectionTrait>(db: &C, id: Uuid, token: Uuid) -> Result<(), DbErr> {
         db.execute_raw(stmt(
-            "UPDATE email_deliveries SET claim_token = NULL, attempts = attempts - 1, \
-               next_attempt_at = now() WHERE id = $1 AND claim_token = $2 AND status IN (1, 3)",
+            &format!(
+                "UPDATE email_deliveries SET claim_token = NULL, attempts = attempts - 1, \
+                   next_attempt_at = now() WHERE id = $1 AND claim_token = $2 AND status IN {OPEN}"
+            ),
             [id.into(), token.into()],
         ))
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_statuses_are_the_stored_texts_of_pending_and_retrying() {
+        let open = [Status::Pending, Status::Retrying]
+            .map(|s| format!("'{}'", s.as_str()))
+            .join(", ");
+        assert_eq!(OPEN, format!("({open})"));
+        assert!(
+            Status::ALL
+                .iter()
+                .all(|s| s.is_terminal() != OPEN.contains(s.as_str()))
+        );
     }
 }

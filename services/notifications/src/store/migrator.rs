@@ -4,4 +4,5 @@ livedesk_events::migrator! {
     Migrator,
     ("m0001_notifications", include_str!("../../migrations/0001_init.sql")),
     ("m0002_delivery_claims", include_str!("../../migrations/0002_delivery_claims.sql")),
+    ("m0003_text_statuses", include_str!("../../migrations/0003_text_statuses.sql")),
 }

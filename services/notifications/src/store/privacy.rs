@@ -5,8 +5,9 @@
 //! outside any conversation such as form copies, naming) the customer's
 //! email addresses.
 use livedesk_platform::db::{stmt, text_array};
+use livedesk_platform::subject::{SubjectScope, SubjectShare};
 use livedesk_proto::common::v1::IdentityKind;
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr};
 use uuid::Uuid;
 
 /// The customer principals: the customer members of the conversations and
@@ -24,20 +25,18 @@ const DELIVERIES: &str = "org_id = $1 AND ( \
     OR (conversation_id = '' AND EXISTS (SELECT 1 FROM unnest($3::text[]) e \
                                          WHERE position(e IN lower(text_body || ' ' || subject)) > 0)))";
 
-fn params(
-    org: Uuid,
-    ids: &[Uuid],
-    identities: &[(IdentityKind, String)],
-    requests: &[Uuid],
-) -> [sea_orm::Value; 5] {
+/// `$1` the org, `$2` the conversations, `$3` the lowercased emails, `$4`
+/// the web visitor ids, `$5` the requests.
+fn params(org: Uuid, scope: &SubjectScope) -> [sea_orm::Value; 5] {
     let of = |kind: IdentityKind| -> Vec<String> {
-        identities
+        scope
+            .identities
             .iter()
             .filter(|(k, _)| *k == kind)
             .map(|(_, v)| v.clone())
             .collect()
     };
-    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    let ids: Vec<String> = scope.conversations.iter().map(Uuid::to_string).collect();
     let emails: Vec<String> = of(IdentityKind::Email)
         .iter()
         .map(|e| e.to_lowercase())
@@ -47,23 +46,31 @@ fn params(
         text_array(&ids),
         text_array(&emails),
         text_array(&of(IdentityKind::WebVisitor)),
-        text_array(&requests.iter().map(Uuid::to_string).collect::<Vec<_>>()),
+        text_array(
+            &scope
+                .requests
+                .iter()
+                .map(Uuid::to_string)
+                .collect::<Vec<_>>(),
+        ),
     ]
 }
 
-/// Data-subject queries.
+/// This service's share of a customer's data, for the shared export and
+/// erasure (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
 #[derive(Debug, Clone, Copy)]
 pub struct SubjectData;
 
-impl SubjectData {
+impl SubjectShare for SubjectData {
+    const SERVICE: &'static str = "notifications";
+
     /// The customer's share, as JSON (feed bodies are the encoded
     /// `Notification` messages, base64).
-    pub async fn export<C: ConnectionTrait>(
-        db: &C,
+    async fn export(
+        &self,
+        db: &DatabaseConnection,
         org: Uuid,
-        ids: &[Uuid],
-        identities: &[(IdentityKind, String)],
-        requests: &[Uuid],
+        scope: &SubjectScope,
     ) -> Result<String, DbErr> {
         let row = db
             .query_one_raw(stmt(
@@ -83,7 +90,7 @@ impl SubjectData {
                        'email_deliveries', (SELECT coalesce(json_agg(d ORDER BY d.created_at), '[]') FROM email_deliveries d WHERE {DELIVERIES}) \
                      )::text AS doc"
                 ),
-                params(org, ids, identities, requests),
+                params(org, scope),
             ))
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
@@ -94,14 +101,13 @@ impl SubjectData {
     /// customer, clears the tracked customer, and empties the matching
     /// email deliveries (a pending one is failed: it has no recipient any
     /// more), and the customer's own feed counter.
-    pub async fn erase<C: ConnectionTrait>(
-        db: &C,
+    async fn erase(
+        &self,
+        db: &DatabaseTransaction,
         org: Uuid,
-        ids: &[Uuid],
-        identities: &[(IdentityKind, String)],
-        requests: &[Uuid],
+        scope: &SubjectScope,
     ) -> Result<(), DbErr> {
-        let p = params(org, ids, identities, requests);
+        let p = params(org, scope);
         for sql in [
             format!(
                 "DELETE FROM notifications WHERE org_id = $1 AND (conversation_id = ANY($2::text[]) OR recipient IN {PRINCIPALS})"
@@ -116,8 +122,8 @@ impl SubjectData {
                 .to_owned(),
             format!(
                 "UPDATE email_deliveries SET recipients = '{{}}', subject = '', text_body = '', html_body = '', \
-                        last_error = CASE WHEN status IN (1, 3) THEN 'erased before delivery (PRV-2)' ELSE '' END, \
-                        status = CASE WHEN status IN (1, 3) THEN 4 ELSE status END, \
+                        last_error = CASE WHEN status IN ('pending', 'retrying') THEN 'erased before delivery (PRV-2)' ELSE '' END, \
+                        status = CASE WHEN status IN ('pending', 'retrying') THEN 'failed' ELSE status END, \
                         next_attempt_at = NULL, updated_at = now() \
                  WHERE {DELIVERIES} AND (cardinality(recipients) > 0 OR subject <> '' OR text_body <> '' OR html_body <> '')"
             ),
@@ -125,29 +131,5 @@ impl SubjectData {
             db.execute_raw(stmt(&sql, p.clone())).await?;
         }
         Ok(())
-    }
-}
-
-/// This service's share for the shared export and erasure
-/// (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
-impl livedesk_platform::subject::SubjectShare for SubjectData {
-    const SERVICE: &'static str = "notifications";
-
-    async fn export(
-        &self,
-        db: &sea_orm::DatabaseConnection,
-        org: Uuid,
-        s: &livedesk_platform::subject::SubjectScope,
-    ) -> Result<String, DbErr> {
-        Self::export(db, org, &s.conversations, &s.identities, &s.requests).await
-    }
-
-    async fn erase(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        org: Uuid,
-        s: &livedesk_platform::subject::SubjectScope,
-    ) -> Result<(), DbErr> {
-        Self::erase(txn, org, &s.conversations, &s.identities, &s.requests).await
     }
 }
