@@ -237,7 +237,8 @@ pub async fn export_csv(
 mod tests {
     use super::parse_hours;
 
-    // spec: OPS-4
+    // No spec tag: this parses the operator's input inside the tool; OPS-4
+    // is proven against the services by tests/e2e/tests/operator_cli.rs.
     #[test]
     fn weekly_hours_parse_with_lunch_breaks_and_day_ranges() {
         let hours = parse_hours("mon-fri=09:00-12:00,13:30-18:00;sat=10:00-14:00").unwrap();
