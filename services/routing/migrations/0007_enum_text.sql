@@ -33,3 +33,31 @@ END;
 ALTER TABLE offers ALTER COLUMN kind SET DEFAULT 'queue';
 ALTER TABLE offers ADD CONSTRAINT offers_kind_known
     CHECK (kind IN ('queue', 'transfer', 'conference'));
+
+-- An agent's state, and the next state to apply once their work is done
+-- (NULL: none; protobuf's 0).
+ALTER TABLE agents ALTER COLUMN state DROP DEFAULT;
+ALTER TABLE agents ALTER COLUMN state TYPE text USING CASE state
+    WHEN 1 THEN 'offline'
+    WHEN 2 THEN 'available'
+    WHEN 3 THEN 'away'
+    WHEN 4 THEN 'rona'
+END;
+ALTER TABLE agents ALTER COLUMN state SET DEFAULT 'offline';
+ALTER TABLE agents ADD CONSTRAINT agents_state_known
+    CHECK (state IN ('offline', 'available', 'away', 'rona'));
+
+ALTER TABLE agents ALTER COLUMN next_state DROP DEFAULT;
+ALTER TABLE agents ALTER COLUMN next_state DROP NOT NULL;
+-- 0 is "no next state"; any other unknown number becomes a name the CHECK
+-- refuses, stopping the migration.
+ALTER TABLE agents ALTER COLUMN next_state TYPE text USING CASE next_state
+    WHEN 0 THEN NULL
+    WHEN 1 THEN 'offline'
+    WHEN 2 THEN 'available'
+    WHEN 3 THEN 'away'
+    WHEN 4 THEN 'rona'
+    ELSE 'unknown ' || next_state
+END;
+ALTER TABLE agents ADD CONSTRAINT agents_next_state_known
+    CHECK (next_state IN ('offline', 'available', 'away', 'rona'));

@@ -4,7 +4,7 @@
 use livedesk_platform::time::{opt_to_proto, to_proto};
 use livedesk_proto::routing::v1 as pb;
 
-use crate::domain::{Capacities, Channel};
+use crate::domain::{AgentState, Capacities, Channel};
 use crate::store::{AgentRow, LegRow, OfferRow, QueueRow};
 
 /// The API view of an agent.
@@ -23,9 +23,9 @@ pub fn agent(r: &AgentRow) -> pb::Agent {
                 capacity: Capacities::from_stored(&r.capacities).of(ch),
             })
             .collect(),
-        state: r.state,
+        state: r.state.as_i32(),
         away_reason: r.away_reason.clone(),
-        next_state: r.next_state,
+        next_state: r.next_state.map_or(0, AgentState::as_i32),
         active_load: u32::try_from(r.load).unwrap_or(0),
         state_since: Some(to_proto(r.state_since)),
         idle_since: Some(to_proto(r.idle_since)),

@@ -309,8 +309,8 @@ async fn three_replicas_under_random_load_keep_every_routing_invariant() {
                     .await
                     .map(|r| r.len())
                     .unwrap_or(0);
-                let free = count(&db, "SELECT count(*) AS n FROM agents a WHERE a.state = 2 AND (agent_channel_loads(a.org_id, a.id))[1] < a.capacities[1]").await;
-                let slots = count(&db, "SELECT COALESCE(sum(a.capacities[1] - (agent_channel_loads(a.org_id, a.id))[1]), 0)::bigint AS n FROM agents a WHERE a.state = 2 AND (agent_channel_loads(a.org_id, a.id))[1] < a.capacities[1]").await;
+                let free = count(&db, "SELECT count(*) AS n FROM agents a WHERE a.state = 'available' AND (agent_channel_loads(a.org_id, a.id))[1] < a.capacities[1]").await;
+                let slots = count(&db, "SELECT COALESCE(sum(a.capacities[1] - (agent_channel_loads(a.org_id, a.id))[1]), 0)::bigint AS n FROM agents a WHERE a.state = 'available' AND (agent_channel_loads(a.org_id, a.id))[1] < a.capacities[1]").await;
                 println!(
                     "trace t={:>5.1}s queued={q} pending={p} stuck={st} free_agents={free} free_slots={slots}",
                     t0.elapsed().as_secs_f64()

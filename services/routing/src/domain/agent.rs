@@ -12,8 +12,15 @@ pub enum AgentState {
     Rona = 4,
 }
 
+super::stored::stored_as_text!(AgentState, "agents.state", {
+    Offline => "offline",
+    Available => "available",
+    Away => "away",
+    Rona => "rona",
+});
+
 impl AgentState {
-    /// Parses a wire/database value; `None` for UNSPECIFIED or unknown.
+    /// Parses a wire value; `None` for UNSPECIFIED or unknown.
     pub fn from_i32(v: i32) -> Option<Self> {
         match v {
             1 => Some(Self::Offline),
@@ -24,7 +31,7 @@ impl AgentState {
         }
     }
 
-    /// The wire/database value.
+    /// The wire value.
     pub fn as_i32(self) -> i32 {
         self as i32
     }

@@ -42,7 +42,7 @@ pub(crate) use stored_as_text;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use crate::domain::{OfferKind, Strategy, TransferFailurePolicy};
+    use crate::domain::{AgentState, OfferKind, Strategy, TransferFailurePolicy};
 
     #[test]
     fn every_stored_name_round_trips() {
@@ -62,6 +62,14 @@ mod tests {
         for k in [OfferKind::Queue, OfferKind::Transfer, OfferKind::Conference] {
             assert_eq!(OfferKind::from_stored(k.as_str()).unwrap(), k);
         }
+        for a in [
+            AgentState::Offline,
+            AgentState::Available,
+            AgentState::Away,
+            AgentState::Rona,
+        ] {
+            assert_eq!(AgentState::from_stored(a.as_str()).unwrap(), a);
+        }
     }
 
     #[test]
@@ -70,5 +78,6 @@ mod tests {
         assert_eq!(e.column, "queues.strategy");
         assert!(TransferFailurePolicy::from_stored("1").is_err());
         assert!(OfferKind::from_stored("").is_err());
+        assert!(AgentState::from_stored("2").is_err());
     }
 }

@@ -327,8 +327,7 @@ impl RoutingGrpc {
             0 => None,
             s => Some(
                 AgentState::from_i32(s)
-                    .ok_or_else(|| FieldViolation::new("state", "unknown state"))?
-                    .as_i32(),
+                    .ok_or_else(|| FieldViolation::new("state", "unknown state"))?,
             ),
         };
         let rows = Agents::list(&self.db, who.org_id, queue, state, after, size).await?;

@@ -4,12 +4,11 @@ use livedesk_platform::db::stmt;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
-use super::changed_one;
-use super::{int_array, text_array};
-use crate::domain::{AgentState, Candidate, Capacities, StateChange, loads_from};
+use super::{all_checked, changed_one, int_array, one_checked, text_array};
+use crate::domain::{AgentState, Candidate, Capacities, StateChange, UnknownStored, loads_from};
 
 /// One agent with memberships and current load.
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone)]
 pub struct AgentRow {
     pub id: String,
     pub display_name: String,
@@ -17,13 +16,61 @@ pub struct AgentRow {
     pub skills: Vec<String>,
     /// One capacity per channel, in channel order (RTG-1).
     pub capacities: Vec<i32>,
-    pub state: i32,
+    pub state: AgentState,
     pub away_reason: String,
-    pub next_state: i32,
+    pub next_state: Option<AgentState>,
     pub state_since: DateTime<Utc>,
     pub idle_since: DateTime<Utc>,
     pub queue_ids: Vec<Uuid>,
     pub load: i64,
+}
+
+/// An agent as stored: states as their stored names.
+#[derive(FromQueryResult)]
+struct StoredAgent {
+    id: String,
+    display_name: String,
+    initials: String,
+    skills: Vec<String>,
+    capacities: Vec<i32>,
+    state: String,
+    away_reason: String,
+    next_state: Option<String>,
+    state_since: DateTime<Utc>,
+    idle_since: DateTime<Utc>,
+    queue_ids: Vec<Uuid>,
+    load: i64,
+}
+
+impl TryFrom<StoredAgent> for AgentRow {
+    type Error = UnknownStored;
+
+    fn try_from(s: StoredAgent) -> Result<Self, UnknownStored> {
+        Ok(Self {
+            id: s.id,
+            display_name: s.display_name,
+            initials: s.initials,
+            skills: s.skills,
+            capacities: s.capacities,
+            state: AgentState::from_stored(&s.state)?,
+            away_reason: s.away_reason,
+            next_state: next_state(s.next_state.as_deref())?,
+            state_since: s.state_since,
+            idle_since: s.idle_since,
+            queue_ids: s.queue_ids,
+            load: s.load,
+        })
+    }
+}
+
+/// A stored next state: NULL is none, a name must be known.
+fn next_state(stored: Option<&str>) -> Result<Option<AgentState>, UnknownStored> {
+    stored.map(AgentState::from_stored).transpose()
+}
+
+/// A stored state as its wire number (events carry numbers).
+fn wire_state(stored: &str) -> Result<i32, DbErr> {
+    Ok(AgentState::from_stored(stored)?.as_i32())
 }
 
 const COLUMNS: &str = "a.org_id, a.id, a.display_name, a.initials, a.skills, a.capacities, a.state, a.away_reason, \
@@ -61,8 +108,8 @@ impl NewAgent<'_> {
 #[derive(Debug, FromQueryResult)]
 struct CandidateRow {
     agent_id: String,
-    state: i32,
-    next_state: i32,
+    state: String,
+    next_state: Option<String>,
     skills: Vec<String>,
     capacities: Vec<i32>,
     loads: Vec<i64>,
@@ -71,12 +118,14 @@ struct CandidateRow {
     member: bool,
 }
 
-impl From<CandidateRow> for Candidate {
-    fn from(r: CandidateRow) -> Self {
-        Candidate {
+impl TryFrom<CandidateRow> for Candidate {
+    type Error = UnknownStored;
+
+    fn try_from(r: CandidateRow) -> Result<Self, UnknownStored> {
+        Ok(Candidate {
             agent_id: r.agent_id,
-            state: AgentState::from_i32(r.state),
-            has_next_state: r.next_state != 0,
+            state: Some(AgentState::from_stored(&r.state)?),
+            has_next_state: next_state(r.next_state.as_deref())?.is_some(),
             member: r.member,
             skills: r.skills,
             loads: loads_from(&r.loads),
@@ -84,7 +133,7 @@ impl From<CandidateRow> for Candidate {
             idle_since: r.idle_since,
             last_offered_at: r.last_offered_at,
             excluded: false,
-        }
+        })
     }
 }
 
@@ -98,12 +147,11 @@ impl Agents {
         org: Uuid,
         id: &str,
     ) -> Result<Option<AgentRow>, DbErr> {
-        AgentRow::find_by_statement(stmt(
+        let st = stmt(
             &format!("SELECT {COLUMNS} FROM agents a WHERE a.org_id = $1 AND a.id = $2"),
             [org.into(), id.into()],
-        ))
-        .one(db)
-        .await
+        );
+        one_checked::<StoredAgent, _, _>(db, st).await
     }
 
     /// Locks one agent row for the rest of the transaction.
@@ -210,21 +258,22 @@ impl Agents {
     ) -> Result<Option<i32>, DbErr> {
         let row = db
             .query_one_raw(stmt(
-                "UPDATE agents a SET state = $3, away_reason = $4, next_state = 0, next_away_reason = '', \
+                "UPDATE agents a SET state = $3, away_reason = $4, next_state = NULL, next_away_reason = '', \
                    state_since = CASE WHEN a.state = $3 THEN a.state_since ELSE now() END, \
-                   idle_since = CASE WHEN $3 = 2 AND a.state <> 2 THEN now() ELSE a.idle_since END \
+                   idle_since = CASE WHEN $3 = 'available' AND a.state <> 'available' THEN now() ELSE a.idle_since END \
                  FROM (SELECT state AS old_state FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE) old \
                  WHERE a.org_id = $1 AND a.id = $2 RETURNING old.old_state",
-                [org.into(), id.into(), change.to.as_i32().into(), change.away_reason.as_str().into()],
+                [org.into(), id.into(), change.to.as_str().into(), change.away_reason.as_str().into()],
             ))
             .await?;
-        row.map(|r| r.try_get::<i32>("", "old_state")).transpose()
+        row.map(|r| wire_state(&r.try_get::<String>("", "old_state")?))
+            .transpose()
     }
 
     /// Puts an AVAILABLE agent in RONA (RTG-5); returns whether it changed.
     pub async fn to_rona<C: ConnectionTrait>(db: &C, org: Uuid, id: &str) -> Result<bool, DbErr> {
         let st = stmt(
-            "UPDATE agents SET state = 4, away_reason = '', state_since = now() WHERE org_id = $1 AND id = $2 AND state = 2",
+            "UPDATE agents SET state = 'rona', away_reason = '', state_since = now() WHERE org_id = $1 AND id = $2 AND state = 'available'",
             [org.into(), id.into()],
         );
         changed_one(db, st).await
@@ -237,8 +286,8 @@ impl Agents {
         id: &str,
         next: Option<&StateChange>,
     ) -> Result<bool, DbErr> {
-        let (state, reason) = next.map_or((0, String::new()), |c| {
-            (c.to.as_i32(), c.away_reason.as_str().to_owned())
+        let (state, reason) = next.map_or((None, String::new()), |c| {
+            (Some(c.to.as_str()), c.away_reason.as_str().to_owned())
         });
         let st = stmt(
             "UPDATE agents SET next_state = $3, next_away_reason = $4 WHERE org_id = $1 AND id = $2",
@@ -256,18 +305,18 @@ impl Agents {
     ) -> Result<Option<(i32, i32, String)>, DbErr> {
         let row = db
             .query_one_raw(stmt(
-                "UPDATE agents a SET state = a.next_state, away_reason = a.next_away_reason, next_state = 0, \
+                "UPDATE agents a SET state = a.next_state, away_reason = a.next_away_reason, next_state = NULL, \
                    next_away_reason = '', state_since = now() \
                  FROM (SELECT state AS old_state FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE) old \
-                 WHERE a.org_id = $1 AND a.id = $2 AND a.next_state <> 0 AND agent_load($1, $2) = 0 \
+                 WHERE a.org_id = $1 AND a.id = $2 AND a.next_state IS NOT NULL AND agent_load($1, $2) = 0 \
                  RETURNING old.old_state, a.state, a.away_reason",
                 [org.into(), id.into()],
             ))
             .await?;
         row.map(|r| {
             Ok((
-                r.try_get("", "old_state")?,
-                r.try_get("", "state")?,
+                wire_state(&r.try_get::<String>("", "old_state")?)?,
+                wire_state(&r.try_get::<String>("", "state")?)?,
                 r.try_get("", "away_reason")?,
             ))
         })
@@ -321,14 +370,17 @@ impl Agents {
                a.last_offered_at, COALESCE(l.loads, '{0,0,0,0,0}'::bigint[]) AS loads, true AS member \
              FROM agents a JOIN queue_members m ON m.org_id = a.org_id AND m.agent_id = a.id \
                LEFT JOIN l ON l.agent_id = a.id \
-             WHERE a.org_id = $1 AND m.queue_id = $2 AND a.state = 2 AND a.next_state = 0 \
+             WHERE a.org_id = $1 AND m.queue_id = $2 AND a.state = 'available' AND a.next_state IS NULL \
                AND EXISTS (SELECT 1 FROM generate_series(1, 5) s(ch) \
                  WHERE COALESCE(l.loads[s.ch], 0) < a.capacities[s.ch])",
             [org.into(), queue.into()],
         ))
         .all(db)
         .await?;
-        Ok(rows.into_iter().map(Candidate::from).collect())
+        Ok(rows
+            .into_iter()
+            .map(Candidate::try_from)
+            .collect::<Result<_, _>>()?)
     }
 
     /// One member of `queue` as a routing candidate, read in a fresh
@@ -349,7 +401,7 @@ impl Agents {
         ))
         .one(db)
         .await?;
-        Ok(row.map(Candidate::from))
+        Ok(row.map(Candidate::try_from).transpose()?)
     }
 
     /// One agent as a candidate for a direct offer (RTG-7, RTG-8), read in
@@ -367,7 +419,7 @@ impl Agents {
         ))
         .one(db)
         .await?;
-        Ok(row.map(Candidate::from))
+        Ok(row.map(Candidate::try_from).transpose()?)
     }
 
     /// Deletes an agent (RTG-11); memberships go with it.
@@ -387,21 +439,26 @@ impl Agents {
         db: &C,
         org: Uuid,
         queue: Option<Uuid>,
-        state: Option<i32>,
+        state: Option<AgentState>,
         after: Option<String>,
         limit: u64,
     ) -> Result<Vec<AgentRow>, DbErr> {
-        AgentRow::find_by_statement(stmt(
+        let st = stmt(
             &format!(
                 "SELECT {COLUMNS} FROM agents a WHERE a.org_id = $1 \
                  AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM queue_members m WHERE m.queue_id = $2 AND m.agent_id = a.id AND m.org_id = a.org_id)) \
-                 AND ($3::int IS NULL OR a.state = $3) \
+                 AND ($3::text IS NULL OR a.state = $3) \
                  AND ($4::text IS NULL OR a.id > $4) \
                  ORDER BY a.id LIMIT $5"
             ),
-            [org.into(), queue.into(), state.into(), after.into(), (limit as i64).into()],
-        ))
-        .all(db)
-        .await
+            [
+                org.into(),
+                queue.into(),
+                state.map(AgentState::as_str).into(),
+                after.into(),
+                (limit as i64).into(),
+            ],
+        );
+        all_checked::<StoredAgent, _, _>(db, st).await
     }
 }

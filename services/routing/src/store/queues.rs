@@ -274,7 +274,7 @@ impl Queues {
         let row = QueueStatusRow::find_by_statement(stmt(
             "SELECT \
                (SELECT count(*) FROM queue_members m JOIN agents a ON a.org_id = m.org_id AND a.id = m.agent_id \
-                 WHERE m.org_id = $1 AND m.queue_id = $2 AND a.state = 2) AS available_agents, \
+                 WHERE m.org_id = $1 AND m.queue_id = $2 AND a.state = 'available') AS available_agents, \
                (SELECT count(*) FROM queue_entries e WHERE e.org_id = $1 AND e.queue_id = $2 AND e.status = 'queued') AS waiting, \
                COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(e.enqueued_at))::bigint FROM queue_entries e \
                  WHERE e.org_id = $1 AND e.queue_id = $2 AND e.status = 'queued'), 0) AS oldest_wait_seconds",

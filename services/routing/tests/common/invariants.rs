@@ -175,7 +175,7 @@ pub const STUCK: &str = concat!(
      free AS (SELECT a.id, m.queue_id, a.skills, s.ch FROM agents a \
        JOIN queue_members m ON m.org_id = a.org_id AND m.agent_id = a.id CROSS JOIN generate_series(1, 5) s(ch) \
        LEFT JOIN load l ON l.agent_id = a.id AND l.ch = s.ch \
-       WHERE a.state = 2 AND a.next_state = 0 AND COALESCE(l.n, 0) < a.capacities[s.ch]) \
+       WHERE a.state = 'available' AND a.next_state IS NULL AND COALESCE(l.n, 0) < a.capacities[s.ch]) \
      SELECT e.conversation_id::text AS id, \
        NOT EXISTS (SELECT 1 FROM offers p WHERE p.status = 'pending') AS quiet \
      FROM queue_entries e JOIN queues q ON q.id = e.queue_id \
