@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::events::{
     DeliveryWorker, ErasureEvents, Fanout, FeedEvents, Mailer, run_retention_sweep,
 };
-use crate::grpc::{DataSubjectGrpc, NotificationsGrpc};
+use crate::grpc::{DataSubjectGrpc, NotificationsGrpc, StreamTiming};
 use crate::store::Migrator;
 
 /// The streams this service consumes.
@@ -81,6 +81,10 @@ impl ServiceApp for App {
             db: host.rt.db.clone(),
             fanout,
             shutdown: CancellationToken::new(),
+            timing: StreamTiming {
+                reread: cfg.stream_reread,
+                heartbeat: cfg.stream_heartbeat,
+            },
         };
         let privacy = DataSubjectGrpc {
             db: host.rt.db.clone(),

@@ -24,6 +24,11 @@ pub struct Config {
     pub feed_retention_days: u32,
     /// How often the retention sweep runs (`RETENTION_SWEEP_SECS`).
     pub retention_sweep: Period,
+    /// How often an open `Subscribe` stream re-reads its feed without a
+    /// wake-up (the safety net behind lost wake-ups).
+    pub stream_reread: Period,
+    /// How long an idle `Subscribe` stream waits before a heartbeat.
+    pub stream_heartbeat: Period,
     /// Email delivery over SMTP (NTF-2).
     pub smtp: SmtpConfig,
 }
@@ -207,6 +212,8 @@ impl ServiceConfig for Config {
             common: CommonConfig::from_env(env, "notifications", ports::NOTIFICATIONS)?,
             feed_retention_days,
             retention_sweep: env.period_secs(&format!("{P}RETENTION_SWEEP_SECS"), 300)?,
+            stream_reread: env.period_ms(&format!("{P}STREAM_REREAD_MS"), 5_000)?,
+            stream_heartbeat: env.period_ms(&format!("{P}STREAM_HEARTBEAT_MS"), 15_000)?,
             smtp: SmtpConfig::from_env(env)?,
         })
     }
@@ -286,20 +293,29 @@ mod tests {
         assert_eq!(smtp.worker_period.get(), Duration::from_millis(250));
         let err = SmtpConfig::from_env(&env(&[("EMAIL_WORKER_PERIOD_MS", "0")])).unwrap_err();
         assert!(err.to_string().contains("EMAIL_WORKER_PERIOD_MS"), "{err}");
-        // The whole configuration: the retention sweep's period.
-        let full = |pairs: &[(&str, &str)]| {
+        // The whole configuration: the retention sweep's and the streams' periods.
+        fn full(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
             let mut all = vec![("LIVEDESK_AUTH_ALLOW_DEV_SECRET", "true")];
             all.extend_from_slice(pairs);
             Config::from_env(&Env::from_iter(
                 all.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
             ))
-        };
+        }
         let cfg = full(&[]).unwrap();
         assert_eq!(cfg.retention_sweep.get(), Duration::from_secs(300));
         let cfg = full(&[("LIVEDESK_NOTIFICATIONS__RETENTION_SWEEP_SECS", "60")]).unwrap();
         assert_eq!(cfg.retention_sweep.get(), Duration::from_secs(60));
-        let err = full(&[("LIVEDESK_NOTIFICATIONS__RETENTION_SWEEP_SECS", "0")]).unwrap_err();
-        assert!(err.to_string().contains("RETENTION_SWEEP_SECS"), "{err}");
+        assert_eq!(cfg.stream_reread.get(), Duration::from_secs(5));
+        assert_eq!(cfg.stream_heartbeat.get(), Duration::from_secs(15));
+        for key in [
+            "RETENTION_SWEEP_SECS",
+            "STREAM_REREAD_MS",
+            "STREAM_HEARTBEAT_MS",
+        ] {
+            let full_key = format!("{P}{key}");
+            let err = full(&[(full_key.as_str(), "0")]).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
         let err = full(&[("LIVEDESK_NOTIFICATIONS__FEED_RETENTION_DAYS", "0")]).unwrap_err();
         assert!(err.to_string().contains("FEED_RETENTION_DAYS"), "{err}");
     }

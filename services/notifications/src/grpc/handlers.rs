@@ -11,7 +11,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use super::subscribe::Stream;
+use super::subscribe::{Stream, StreamTiming};
 use crate::domain::StartAt;
 use crate::error::Error;
 use crate::events::Fanout;
@@ -25,6 +25,7 @@ pub struct NotificationsGrpc {
     /// Cancelled when the service shuts down: open streams end, so the
     /// server's graceful drain completes.
     pub shutdown: CancellationToken,
+    pub timing: StreamTiming,
 }
 
 type Result<T> = std::result::Result<Response<T>, Status>;
@@ -58,6 +59,7 @@ impl NotificationsGrpc {
             typing,
             tx,
             shutdown: self.shutdown.clone(),
+            timing: self.timing,
         };
         tokio::spawn(stream.run());
         Ok(Box::pin(ReceiverStream::new(rx)))

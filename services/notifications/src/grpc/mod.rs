@@ -6,3 +6,4 @@ mod subscribe;
 
 pub use handlers::NotificationsGrpc;
 pub use privacy::DataSubjectGrpc;
+pub use subscribe::StreamTiming;

@@ -3,8 +3,7 @@
 //! wake-up naming its principal (or the periodic safety re-read) and reads
 //! again. A missed wake-up, a lagging broadcast or a reconnect therefore
 //! never loses a notification; it can only delay one.
-use std::time::Duration;
-
+use livedesk_platform::Period;
 use livedesk_proto::notifications::v1::notification::Kind;
 use livedesk_proto::notifications::v1::{Heartbeat, Notification};
 use sea_orm::DatabaseConnection;
@@ -18,10 +17,6 @@ use crate::error::Error;
 use crate::events::{TypingNote, Wake};
 use crate::store::Feed;
 
-/// Re-read even without a wake-up this often.
-const SAFETY_REREAD: Duration = Duration::from_secs(5);
-/// Send a heartbeat after this long without sending anything.
-const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Rows read per query.
 const PAGE: i64 = 256;
 
@@ -37,6 +32,17 @@ pub struct Stream {
     pub typing: broadcast::Receiver<TypingNote>,
     pub tx: mpsc::Sender<Result<Notification, Status>>,
     pub shutdown: CancellationToken,
+    pub timing: StreamTiming,
+}
+
+/// The timers of every `Subscribe` stream, from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamTiming {
+    /// Re-read even without a wake-up this often (`STREAM_REREAD_MS`).
+    pub reread: Period,
+    /// Send a heartbeat after this long without sending anything
+    /// (`STREAM_HEARTBEAT_MS`).
+    pub heartbeat: Period,
 }
 
 enum Next {
@@ -99,13 +105,13 @@ impl Stream {
 
     /// Waits for a reason to read again; sends heartbeats while idle.
     async fn wait(&mut self, last_sent: &mut Instant) -> Next {
-        let reread = Instant::now() + SAFETY_REREAD;
+        let reread = Instant::now() + self.timing.reread.get();
         loop {
             tokio::select! {
                 _ = self.shutdown.cancelled() => return Next::Stop,
                 _ = self.tx.closed() => return Next::Stop,
                 _ = sleep_until(reread) => return Next::Read,
-                _ = sleep_until(*last_sent + HEARTBEAT) => {
+                _ = sleep_until(*last_sent + self.timing.heartbeat.get()) => {
                     let beat = Notification { sequence: 0, at: None, conversation_id: String::new(), kind: Some(Kind::Heartbeat(Heartbeat {})) };
                     if self.tx.send(Ok(beat)).await.is_err() {
                         return Next::Stop;
