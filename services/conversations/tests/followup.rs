@@ -7,7 +7,6 @@ mod common;
 use common::{Harness, send};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1 as pb;
-use livedesk_proto::scheduling::v1::WidgetMode;
 use livedesk_testkit::authed;
 
 async fn end_as(h: &Harness, token: &str, id: &str, status: pb::RequestStatus) {
@@ -114,7 +113,7 @@ async fn a_follow_up_goes_through_the_schedule_check() {
         pb::RequestStatus::Open,
     )
     .await;
-    h.set_mode(WidgetMode::OfflineForm);
+    h.close_with_offline_form().await;
     let err = h
         .client()
         .await

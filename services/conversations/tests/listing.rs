@@ -36,7 +36,7 @@ async fn web(h: &Harness, visitor: &str, queue: &str, priority: pb::Priority) ->
 #[tokio::test]
 async fn every_filter_narrows_the_list_and_the_closed_list_includes_blocked() {
     let h = Harness::start().await;
-    let q1 = uuid::Uuid::now_v7().to_string();
+    let q1 = h.queue().await.to_string();
     let ended = web(&h, "v1", &q1, pb::Priority::High).await;
     h.assign(&ended.id, "a1", "Alice").await;
     h.client()

@@ -232,7 +232,7 @@ async fn applied(h: &Harness, agent: &str, version: u64) {
 async fn agents_read_only_their_queues_and_their_own_conversations() {
     let h = Harness::start().await;
     let mut c = h.client().await;
-    let (queue_a, queue_b) = (Uuid::now_v7(), Uuid::now_v7());
+    let (queue_a, queue_b) = (h.queue().await, h.queue().await);
     memberships(&h, "agent-a", &[queue_a], 1).await;
     memberships(&h, "agent-b", &[queue_b], 2).await;
     applied(&h, "agent-a", 1).await;

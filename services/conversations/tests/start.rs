@@ -4,6 +4,8 @@ mod common;
 
 use common::{Harness, conversation};
 use livedesk_auth::Role;
+use livedesk_conversations::domain::offline_action;
+use livedesk_proto::common::v1::{Channel, CustomerIdentity, IdentityKind};
 use livedesk_proto::conversations::v1 as pb;
 use livedesk_proto::scheduling::v1::WidgetMode;
 use livedesk_testkit::authed;
@@ -56,7 +58,7 @@ async fn a_start_queues_the_conversation_announces_it_and_never_stores_a_card_nu
 #[tokio::test]
 async fn a_closed_queue_answers_the_form_to_show_and_stores_nothing() {
     let h = Harness::start().await;
-    h.set_mode(WidgetMode::OfflineForm);
+    h.close_with_offline_form().await;
     let resp = h.start_chat("v1", "hello?", "").await.unwrap();
     assert_eq!(
         resp.outcome,
@@ -68,7 +70,7 @@ async fn a_closed_queue_answers_the_form_to_show_and_stores_nothing() {
         resp.form_id,
         livedesk_platform::defaults::default_offline_form_id(h.org).to_string()
     );
-    h.set_mode(WidgetMode::Hidden);
+    h.hide_when_closed().await;
     let resp = h.start_chat("v1", "hello?", "").await.unwrap();
     assert_eq!(
         resp.outcome,
@@ -84,11 +86,35 @@ async fn a_closed_queue_answers_the_form_to_show_and_stores_nothing() {
 #[tokio::test]
 async fn a_messaging_channel_out_of_hours_is_created_with_the_out_of_hours_message() {
     let h = Harness::start().await;
-    h.set_mode(WidgetMode::MessagingOutOfHours);
-    let resp = h.start_chat("v1", "hello?", "").await.unwrap();
+    h.close("We are closed; we answer tomorrow from 9:00.")
+        .await;
+    h.wait_widget(Channel::Messenger, WidgetMode::MessagingOutOfHours)
+        .await;
+    // A messaging channel (here Messenger, through its connector) is never
+    // refused out of hours: the conversation waits for the team.
+    let req = pb::StartConversationRequest {
+        channel: Channel::Messenger as i32,
+        customer: Some(pb::Customer {
+            name: "Melissa".into(),
+            identities: vec![CustomerIdentity {
+                kind: IdentityKind::Messenger as i32,
+                value: "psid-1".into(),
+            }],
+            ..Default::default()
+        }),
+        first_message: "hello?".into(),
+        ..Default::default()
+    };
+    let resp = h
+        .client()
+        .await
+        .start_conversation(authed(&h.token("connector", Role::Service), req))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(resp.out_of_hours_message.contains("closed"));
     let c = conversation(&resp);
-    let token = h.token("v1", Role::Visitor);
+    let token = h.token("sup", Role::Supervisor);
     let msgs = h
         .client()
         .await
@@ -196,5 +222,37 @@ async fn agents_do_not_start_conversations_and_services_start_them_for_a_named_c
     assert_eq!(
         queued.customer_principal_id,
         "IDENTITY_KIND_EMAIL:melissa@gmail.com"
+    );
+}
+
+// Scheduling cannot be made to send an unknown mode, so the mapping is
+// tested directly: an unknown or missing mode must never read as "open".
+// spec: CNV-3
+#[test]
+fn an_unknown_or_missing_widget_mode_is_an_internal_error_never_chat() {
+    for mode in [99, WidgetMode::Unspecified as i32] {
+        let err = offline_action(mode).expect_err("fails closed");
+        assert_eq!(
+            tonic::Status::from(err).code(),
+            tonic::Code::Internal,
+            "{mode}"
+        );
+    }
+    assert_eq!(offline_action(WidgetMode::Chat as i32).unwrap(), None);
+    assert_eq!(
+        offline_action(WidgetMode::MessagingOutOfHours as i32).unwrap(),
+        None
+    );
+    assert_eq!(
+        offline_action(WidgetMode::OfflineForm as i32).unwrap(),
+        Some(pb::OfflineAction::OfflineForm)
+    );
+    assert_eq!(
+        offline_action(WidgetMode::ContactForm as i32).unwrap(),
+        Some(pb::OfflineAction::ContactForm)
+    );
+    assert_eq!(
+        offline_action(WidgetMode::Hidden as i32).unwrap(),
+        Some(pb::OfflineAction::Hidden)
     );
 }

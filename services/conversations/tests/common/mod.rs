@@ -1,79 +1,56 @@
-//! Test harness: the conversations service against the REAL blocking
-//! service, PostgreSQL and NATS; scheduling is played by a tiny in-test
-//! gRPC server whose widget mode each test chooses (the peer's API, not a
-//! mock of storage or messaging).
+//! Test harness: the conversations service against the REAL blocking,
+//! scheduling and routing services, PostgreSQL and NATS. What the widget
+//! shows is set up through scheduling's and routing's own APIs (a schedule,
+//! forms, an AVAILABLE agent), not answered by a stand-in.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
 
 use livedesk_auth::Role;
 use livedesk_events::Subjects;
 use livedesk_proto::conversations::v1 as pb;
 use livedesk_proto::conversations::v1::conversations_service_client::ConversationsServiceClient;
 use livedesk_proto::events::v1::EventEnvelope;
-use livedesk_proto::scheduling::v1::scheduling_service_server::{
-    SchedulingService, SchedulingServiceServer,
-};
-use livedesk_proto::scheduling::v1::{GetWidgetStateRequest, WidgetMode, WidgetState};
+use livedesk_proto::routing::v1 as rtg;
+use livedesk_proto::routing::v1::routing_service_client::RoutingServiceClient;
+use livedesk_proto::scheduling::v1 as sch;
+use livedesk_proto::scheduling::v1::scheduling_service_client::SchedulingServiceClient;
 use livedesk_testkit::{RunningService, TestEnv, authed, spawn};
 use prost::Message as _;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tonic::transport::Channel;
 use uuid::Uuid;
 
-/// Scheduling as seen by conversations: answers the mode the test set.
-#[derive(Clone)]
-pub struct FakeScheduling {
-    pub mode: Arc<AtomicI32>,
-}
+/// The agent whose AVAILABLE state staffs the default queue, so the
+/// widget offers chat (SCH-3).
+pub const STAFF: &str = "staff-on-duty";
 
-#[tonic::async_trait]
-impl SchedulingService for FakeScheduling {
-    async fn get_widget_state(
-        &self,
-        _req: tonic::Request<GetWidgetStateRequest>,
-    ) -> Result<tonic::Response<WidgetState>, tonic::Status> {
-        let mode = self.mode.load(Ordering::SeqCst);
-        Ok(tonic::Response::new(WidgetState {
-            mode,
-            open: mode == WidgetMode::Chat as i32,
-            staffed: mode == WidgetMode::Chat as i32,
-            form_id: String::new(),
-            out_of_hours_message: "We are closed; we answer tomorrow from 9:00.".into(),
-            next_opening: None,
-        }))
-    }
-}
+/// A skill no agent has: the default queue requires it, so real routing
+/// never offers a conversation and the tests play routing's decisions
+/// (assignments, transfers …) themselves, while the queue still counts as
+/// staffed (staffing counts AVAILABLE members, skills aside).
+const UNMATCHED_SKILL: &str = "played-by-the-tests";
 
 /// Everything a test talks to.
 pub struct Harness {
     pub env: TestEnv,
     pub conversations: RunningService,
     pub blocking: RunningService,
-    pub mode: Arc<AtomicI32>,
+    pub scheduling: RunningService,
+    pub routing: RunningService,
     pub org: Uuid,
     pub db: DatabaseConnection,
     /// The conversations service's own keys (for a second replica).
     pub conv_extra: Vec<(String, String)>,
     pub attachments_dir: String,
-    _scheduling: tokio::task::JoinHandle<()>,
 }
 
 impl Harness {
-    /// Starts scheduling (fake), blocking (real) and conversations.
+    /// Starts routing, scheduling, blocking and conversations, and
+    /// staffs the org's default queue (the widget offers chat).
     pub async fn start() -> Harness {
         let env = TestEnv::new().await.unwrap();
-        let mode = Arc::new(AtomicI32::new(WidgetMode::Chat as i32));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let scheduling_url = format!("http://{}", listener.local_addr().unwrap());
-        let fake = FakeScheduling { mode: mode.clone() };
-        let scheduling = tokio::spawn(async move {
-            let _ = tonic::transport::Server::builder()
-                .add_service(SchedulingServiceServer::new(fake))
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-                .await;
-        });
+        let routing = spawn::<livedesk_routing::App>(&env.service_env("routing", &[]))
+            .await
+            .unwrap();
         // Blocking and conversations call each other: reserve a port first.
         let port = livedesk_testkit::reserve_port().unwrap();
         let conversations_url = format!("http://127.0.0.1:{port}");
@@ -83,6 +60,15 @@ impl Harness {
                 "LIVEDESK_BLOCKING__CONVERSATIONS_URL".into(),
                 conversations_url,
             )],
+        ))
+        .await
+        .unwrap();
+        let scheduling = spawn::<livedesk_scheduling::App>(&env.service_env(
+            "scheduling",
+            &[
+                ("LIVEDESK_SCHEDULING__ROUTING_URL".into(), routing.url()),
+                ("LIVEDESK_SCHEDULING__BLOCKING_URL".into(), blocking.url()),
+            ],
         ))
         .await
         .unwrap();
@@ -97,7 +83,7 @@ impl Harness {
             ),
             (
                 "LIVEDESK_CONVERSATIONS__SCHEDULING_URL".to_string(),
-                scheduling_url,
+                scheduling.url(),
             ),
             (
                 "LIVEDESK_CONVERSATIONS__NATURAL_CLOSE_SWEEP_SECS".to_string(),
@@ -124,17 +110,231 @@ impl Harness {
         let db = livedesk_platform::db::connect(&env.database_url("conversations"))
             .await
             .unwrap();
-        Harness {
+        let h = Harness {
             env,
             conversations,
             blocking,
-            mode,
+            scheduling,
+            routing,
             org: livedesk_testkit::new_org(),
             db,
             conv_extra,
             attachments_dir,
-            _scheduling: scheduling,
-        }
+        };
+        h.staff().await;
+        h
+    }
+
+    /// A routing client.
+    pub async fn routing_client(&self) -> RoutingServiceClient<Channel> {
+        RoutingServiceClient::new(self.routing.channel().await.unwrap())
+    }
+
+    /// A scheduling client.
+    pub async fn scheduling_client(&self) -> SchedulingServiceClient<Channel> {
+        SchedulingServiceClient::new(self.scheduling.channel().await.unwrap())
+    }
+
+    /// Staffs the default queue: [`STAFF`] is AVAILABLE in it, and the
+    /// queue requires a skill nobody has (see [`UNMATCHED_SKILL`]). Waits
+    /// until scheduling offers chat.
+    async fn staff(&self) {
+        let admin = self.token("admin", Role::Admin);
+        let mut routing = self.routing_client().await;
+        let mut queue = routing
+            .get_queue(authed(&admin, rtg::GetQueueRequest { id: String::new() }))
+            .await
+            .unwrap()
+            .into_inner();
+        queue.required_skills = vec![UNMATCHED_SKILL.into()];
+        queue.member_agent_ids.clear();
+        routing
+            .update_queue(authed(
+                &admin,
+                rtg::UpdateQueueRequest { queue: Some(queue) },
+            ))
+            .await
+            .unwrap();
+        routing
+            .set_agent_state(authed(
+                &self.token(STAFF, Role::Agent),
+                rtg::SetAgentStateRequest {
+                    state: rtg::AgentState::Available as i32,
+                    display_name: "Staff".into(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap();
+        self.wait_widget(
+            livedesk_proto::common::v1::Channel::WebChat,
+            sch::WidgetMode::Chat,
+        )
+        .await;
+    }
+
+    /// A new queue in routing, staffed like the default one (see
+    /// [`Harness::staff`]); waits until scheduling offers chat in it.
+    pub async fn queue(&self) -> Uuid {
+        let admin = self.token("admin", Role::Admin);
+        let mut routing = self.routing_client().await;
+        let queue = routing
+            .create_queue(authed(
+                &admin,
+                rtg::CreateQueueRequest {
+                    queue: Some(rtg::Queue {
+                        name: format!("Queue {}", Uuid::now_v7()),
+                        required_skills: vec![UNMATCHED_SKILL.into()],
+                        ..Default::default()
+                    }),
+                    client_request_id: String::new(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        routing
+            .set_queue_members(authed(
+                &admin,
+                rtg::SetQueueMembersRequest {
+                    queue_id: queue.id.clone(),
+                    agent_ids: vec![STAFF.into()],
+                },
+            ))
+            .await
+            .unwrap();
+        self.wait_widget_in(
+            &queue.id,
+            livedesk_proto::common::v1::Channel::WebChat,
+            sch::WidgetMode::Chat,
+        )
+        .await;
+        Uuid::parse_str(&queue.id).unwrap()
+    }
+
+    /// Waits until scheduling shows `mode` on `channel` for the default queue.
+    pub async fn wait_widget(
+        &self,
+        channel: livedesk_proto::common::v1::Channel,
+        mode: sch::WidgetMode,
+    ) {
+        self.wait_widget_in("", channel, mode).await;
+    }
+
+    /// Waits until scheduling shows `mode` on `channel` for `queue`.
+    pub async fn wait_widget_in(
+        &self,
+        queue: &str,
+        channel: livedesk_proto::common::v1::Channel,
+        mode: sch::WidgetMode,
+    ) {
+        let token = self.token("v-probe", Role::Visitor);
+        livedesk_testkit::eventually(10, "widget mode", || async {
+            let state = self
+                .scheduling_client()
+                .await
+                .get_widget_state(authed(
+                    &token,
+                    sch::GetWidgetStateRequest {
+                        queue_id: queue.to_owned(),
+                        channel: channel as i32,
+                    },
+                ))
+                .await
+                .ok()?
+                .into_inner();
+            (state.mode == mode as i32).then_some(())
+        })
+        .await
+        .unwrap();
+    }
+
+    /// Closes the default queue now (a schedule closed today and
+    /// tomorrow, UTC, however close to midnight the test runs) with
+    /// `out_of_hours` as the org's out-of-hours text.
+    pub async fn close(&self, out_of_hours: &str) {
+        let admin = self.token("admin", Role::Admin);
+        let mut c = self.scheduling_client().await;
+        c.update_settings(authed(
+            &admin,
+            sch::SchedulingSettings {
+                out_of_hours_message: out_of_hours.into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+        let today = chrono::Utc::now().date_naive();
+        let exceptions = [today, today.succ_opt().unwrap()]
+            .iter()
+            .map(|d| sch::DateException {
+                date: d.format("%Y-%m-%d").to_string(),
+                closed: true,
+                hours: vec![],
+                name: "Closed".into(),
+            })
+            .collect();
+        let schedule = c
+            .create_schedule(authed(
+                &admin,
+                sch::CreateScheduleRequest {
+                    schedule: Some(sch::Schedule {
+                        name: "Closed".into(),
+                        time_zone: "UTC".into(),
+                        always_open: true,
+                        exceptions,
+                        ..Default::default()
+                    }),
+                    client_request_id: String::new(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        c.assign_schedule(authed(
+            &admin,
+            sch::AssignScheduleRequest {
+                queue_id: livedesk_platform::defaults::default_queue_id(self.org).to_string(),
+                schedule_id: schedule.id,
+            },
+        ))
+        .await
+        .unwrap();
+    }
+
+    /// Closes the default queue with its offline form on (the default):
+    /// web chats are offered the offline form.
+    pub async fn close_with_offline_form(&self) {
+        self.close("").await;
+        self.wait_widget(
+            livedesk_proto::common::v1::Channel::WebChat,
+            sch::WidgetMode::OfflineForm,
+        )
+        .await;
+    }
+
+    /// Turns the org's offline form off (and no contact form is on): a
+    /// closed web chat is hidden.
+    pub async fn hide_when_closed(&self) {
+        self.scheduling_client()
+            .await
+            .upsert_form(authed(
+                &self.token("admin", Role::Admin),
+                sch::UpsertFormRequest {
+                    form: Some(sch::Form {
+                        kind: sch::FormKind::Offline as i32,
+                        enabled: false,
+                        ..Default::default()
+                    }),
+                },
+            ))
+            .await
+            .unwrap();
+        self.wait_widget(
+            livedesk_proto::common::v1::Channel::WebChat,
+            sch::WidgetMode::Hidden,
+        )
+        .await;
     }
 
     /// Another replica of the conversations service on the same database
@@ -145,11 +345,6 @@ impl Harness {
         )
         .await
         .unwrap()
-    }
-
-    /// Sets what scheduling answers.
-    pub fn set_mode(&self, mode: WidgetMode) {
-        self.mode.store(mode as i32, Ordering::SeqCst);
     }
 
     /// A client of the conversations service.
