@@ -27,16 +27,7 @@ impl Subjects {
     }
 
     fn stream_prefix(&self) -> String {
-        self.prefix
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect()
+        livedesk_platform::nats::stream_prefix(&self.prefix)
     }
 
     /// Subject of an event of `type_name` (fully qualified proto name).

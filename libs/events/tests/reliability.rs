@@ -45,12 +45,7 @@ async fn database(env: &TestEnv, name: &str) -> DatabaseConnection {
 }
 
 async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    db.query_one_raw(livedesk_platform::db::stmt(sql, []))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap()
+    livedesk_testkit::count(db, sql, []).await.unwrap()
 }
 
 fn blocked_event(reason: &str) -> CustomerBlocked {

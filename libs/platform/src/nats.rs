@@ -21,3 +21,30 @@ pub async fn connect(
 pub fn is_connected(client: &async_nats::Client) -> bool {
     client.connection_state() == async_nats::connection::State::Connected
 }
+
+/// The start of every JetStream stream name under subject `prefix`:
+/// stream names allow fewer characters than subjects, so the prefix is
+/// upper-cased and anything but letters and digits becomes `_`
+/// (`t1a-b` → `T1A_B`). The one rule the event streams and the test
+/// harness's clean-up share (EVT-4).
+pub fn stream_prefix(prefix: &str) -> String {
+    prefix
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stream_prefixes_are_upper_case_letters_digits_and_underscores() {
+        assert_eq!(super::stream_prefix("livedesk"), "LIVEDESK");
+        assert_eq!(super::stream_prefix("t1a-b.c"), "T1A_B_C");
+    }
+}

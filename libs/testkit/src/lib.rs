@@ -15,6 +15,7 @@ mod private_postgres;
 mod servers;
 mod services;
 pub mod smtp;
+mod sql;
 
 use std::sync::{Arc, Mutex};
 
@@ -26,6 +27,7 @@ pub use ports::reserve_port;
 pub use private_nats::PrivateNats;
 pub use private_postgres::PrivatePostgres;
 pub use services::{RunningService, spawn};
+pub use sql::count;
 
 /// The shared HS256 secret tests sign with.
 pub const TEST_SECRET: &str = "livedesk-test-secret-0123456789abcdef";
@@ -152,18 +154,9 @@ impl TestEnv {
     }
 }
 
+/// `T…_`: the start of this test's stream names (stream `<PREFIX>_<PRODUCER>`).
 fn livedesk_events_prefix(prefix: &str) -> String {
-    let upper: String = prefix
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{upper}_")
+    format!("{}_", livedesk_platform::nats::stream_prefix(prefix))
 }
 
 impl Drop for TestEnv {

@@ -17,7 +17,7 @@ use livedesk_proto::privacy::v1::privacy_service_client::PrivacyServiceClient;
 use livedesk_proto::routing::v1 as rtg;
 use livedesk_proto::scheduling::v1::{FieldValue, SubmitFormRequest};
 use livedesk_testkit::{authed, eventually};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use uuid::Uuid;
 
 const SERVICES: [&str; 6] = [
@@ -64,9 +64,7 @@ impl Customer {
 }
 
 async fn db(suite: &Suite, service: &str) -> DatabaseConnection {
-    Database::connect(suite.env.database_url(service))
-        .await
-        .unwrap()
+    suite.env.db(service).await.unwrap()
 }
 
 /// Rows per table of one database whose text (or, for bytea, hex) holds
@@ -129,12 +127,7 @@ async fn dump(db: &DatabaseConnection, table: &str) -> Vec<String> {
 }
 
 async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
-    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap()
+    livedesk_testkit::count(db, sql, []).await.unwrap()
 }
 
 /// Starts a chat for `c`, posts a message and an attachment, gives its
