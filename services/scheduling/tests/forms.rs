@@ -301,3 +301,27 @@ async fn forms_honour_roles_and_org_boundaries() {
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 }
+
+// A form kind the service does not know cannot be stored: the table's
+// CHECK refuses it (one storage rule for enums: a text label and a CHECK).
+#[tokio::test]
+async fn an_unknown_form_kind_is_refused_by_the_table() {
+    use sea_orm::ConnectionTrait;
+    let w = World::new().await;
+    let db = livedesk_platform::db::connect(&w.env.database_url("scheduling"))
+        .await
+        .unwrap();
+    let insert = |kind: &str| {
+        livedesk_platform::db::stmt(
+            "INSERT INTO forms (id, org_id, queue_id, kind, enabled) VALUES ($1, $2, NULL, $3, true)",
+            [Uuid::now_v7().into(), w.org.into(), kind.to_owned().into()],
+        )
+    };
+    let err = db.execute_raw(insert("survey")).await.unwrap_err();
+    assert_eq!(
+        livedesk_platform::db::sqlstate(&err).as_deref(),
+        Some("23514"),
+        "check_violation: {err}"
+    );
+    db.execute_raw(insert("contact")).await.unwrap();
+}

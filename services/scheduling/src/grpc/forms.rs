@@ -162,9 +162,12 @@ fn submission(row: &SubmissionRow) -> pb::FormSubmission {
         form_id: row.form_id.to_string(),
         kind: row.kind,
         values: row
-            .values()
-            .into_iter()
-            .map(|(key, value)| pb::FieldValue { key, value })
+            .values
+            .iter()
+            .map(|(key, value)| pb::FieldValue {
+                key: key.clone(),
+                value: value.clone(),
+            })
             .collect(),
         submitted_at: Some(to_proto(row.submitted_at)),
         dropped: false,

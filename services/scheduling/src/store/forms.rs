@@ -1,7 +1,7 @@
 //! Queries on `forms` and `form_submissions`.
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -32,15 +32,51 @@ struct ValueJson {
     value: String,
 }
 
+/// The stored label of a `FormKind` wire value (`forms.kind` and
+/// `form_submissions.kind` are text with a CHECK, migration 0006).
+pub(crate) fn kind_label(kind: i32) -> Result<&'static str, DbErr> {
+    match kind {
+        1 => Ok("offline"),
+        2 => Ok("contact"),
+        other => Err(DbErr::Custom(format!(
+            "no stored label for form kind {other}"
+        ))),
+    }
+}
+
+/// The `FormKind` wire value of a stored label; an unknown label is an
+/// error (fail closed), never a default kind.
+pub(crate) fn kind_of_label(label: &str) -> Result<i32, DbErr> {
+    match label {
+        "offline" => Ok(1),
+        "contact" => Ok(2),
+        other => Err(DbErr::Type(format!("unknown stored form kind {other:?}"))),
+    }
+}
+
 /// One stored form.
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone)]
 pub struct FormRow {
     pub id: Uuid,
     pub queue_id: Option<Uuid>,
+    /// `FormKind` wire value.
     pub kind: i32,
     pub enabled: bool,
     fields: serde_json::Value,
     pub notify_email: String,
+}
+
+impl FromQueryResult for FormRow {
+    fn from_query_result(r: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: r.try_get(pre, "id")?,
+            queue_id: r.try_get(pre, "queue_id")?,
+            kind: kind_of_label(&r.try_get::<String>(pre, "kind")?)?,
+            enabled: r.try_get(pre, "enabled")?,
+            fields: r.try_get(pre, "fields")?,
+            notify_email: r.try_get(pre, "notify_email")?,
+        })
+    }
 }
 
 impl FormRow {
@@ -66,24 +102,35 @@ impl FormRow {
     }
 }
 
-/// One stored submission.
-#[derive(Debug, Clone, FromQueryResult)]
+/// One stored submission; a row whose kind or values do not decode is an
+/// error, never a submission with a default kind or no values.
+#[derive(Debug, Clone)]
 pub struct SubmissionRow {
     pub id: Uuid,
     pub form_id: Uuid,
+    /// `FormKind` wire value.
     pub kind: i32,
     pub queue_id: Option<Uuid>,
-    field_values: serde_json::Value,
+    /// The submitted (validated, PCI-masked) values, in the form's order.
+    pub values: Vec<(String, String)>,
     pub submitted_at: DateTime<Utc>,
     pub conversation_id: Option<Uuid>,
 }
 
-impl SubmissionRow {
-    /// The submitted (validated, PCI-masked) values.
-    pub fn values(&self) -> Vec<(String, String)> {
-        serde_json::from_value::<Vec<ValueJson>>(self.field_values.clone())
-            .map(|v| v.into_iter().map(|x| (x.key, x.value)).collect())
-            .unwrap_or_default()
+impl FromQueryResult for SubmissionRow {
+    fn from_query_result(r: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        let values: Vec<ValueJson> =
+            serde_json::from_value(r.try_get::<serde_json::Value>(pre, "field_values")?)
+                .map_err(|e| DbErr::Json(format!("form_submissions.field_values: {e}")))?;
+        Ok(Self {
+            id: r.try_get(pre, "id")?,
+            form_id: r.try_get(pre, "form_id")?,
+            kind: kind_of_label(&r.try_get::<String>(pre, "kind")?)?,
+            queue_id: r.try_get(pre, "queue_id")?,
+            values: values.into_iter().map(|v| (v.key, v.value)).collect(),
+            submitted_at: r.try_get(pre, "submitted_at")?,
+            conversation_id: r.try_get(pre, "conversation_id")?,
+        })
     }
 }
 
@@ -152,7 +199,7 @@ impl Forms {
                     new_id.into(),
                     org.into(),
                     queue.into(),
-                    kind.into(),
+                    kind_label(kind)?.into(),
                     enabled.into(),
                     serde_json::json!(fields).into(),
                     notify_email.to_owned().into(),
@@ -172,7 +219,7 @@ impl Forms {
     ) -> Result<Option<FormRow>, DbErr> {
         FormRow::find_by_statement(stmt(
             &format!("SELECT {FORM_COLUMNS} FROM forms WHERE org_id = $1 AND kind = $2 AND queue_id IS NOT DISTINCT FROM $3"),
-            [org.into(), kind.into(), queue.into()],
+            [org.into(), kind_label(kind)?.into(), queue.into()],
         ))
         .one(db)
         .await
@@ -213,7 +260,7 @@ impl Forms {
                     s.id.into(),
                     s.org.into(),
                     s.form_id.into(),
-                    s.kind.into(),
+                    kind_label(s.kind)?.into(),
                     s.queue_id.into(),
                     serde_json::json!(values).into(),
                     s.visitor_id.to_owned().into(),
@@ -318,5 +365,21 @@ impl Forms {
         SubmissionRow::find_by_statement(stmt(&sql, values))
             .all(db)
             .await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_kinds_are_stored_as_labels_and_an_unknown_label_is_an_error() {
+        for kind in [1, 2] {
+            assert_eq!(kind_of_label(kind_label(kind).unwrap()).unwrap(), kind);
+        }
+        assert!(kind_label(0).is_err(), "UNSPECIFIED is never stored");
+        assert!(kind_of_label("survey").is_err());
+        assert!(kind_of_label("").is_err());
     }
 }

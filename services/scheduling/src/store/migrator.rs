@@ -6,4 +6,5 @@ livedesk_events::migrator! {
     ("m0002_form_submissions", include_str!("../../migrations/0002_form_submissions.sql")),
     ("m0003_announcements", include_str!("../../migrations/0003_announcements.sql")),
     ("m0005_form_routing", include_str!("../../migrations/0005_form_routing.sql")),
+    ("m0006_kinds_as_text", include_str!("../../migrations/0006_kinds_as_text.sql")),
 }

@@ -66,7 +66,7 @@ impl SettingsStore {
                 Ok(FormMeta {
                     id: r.try_get("", "id")?,
                     queue_id: r.try_get("", "queue_id")?,
-                    kind: r.try_get("", "kind")?,
+                    kind: super::forms::kind_of_label(&r.try_get::<String>("", "kind")?)?,
                     enabled: r.try_get("", "enabled")?,
                 })
             })
