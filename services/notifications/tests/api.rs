@@ -488,13 +488,31 @@ async fn a_delivery_status_the_service_does_not_know_cannot_be_stored() {
 #[tokio::test]
 async fn shutdown_ends_open_streams_and_completes() {
     let env = TestEnv::new().await.unwrap();
-    let (svc, client) = start(&env).await;
+    // A long grace period: a stream left open would hold the stop for all
+    // of it, so a stop well inside it shows the streams were ended.
+    let grace = std::time::Duration::from_secs(20);
+    let vars = [(
+        "LIVEDESK_SHUTDOWN_GRACE_SECONDS".to_owned(),
+        grace.as_secs().to_string(),
+    )];
+    let svc = livedesk_testkit::spawn::<livedesk_notifications::App>(
+        &env.service_env("notifications", &vars),
+    )
+    .await
+    .unwrap();
+    let client = Client::new(svc.channel().await.unwrap());
     let org = new_org();
     let mut visitor = subscribe(&env, &client, org, "visitor-1", Role::Visitor, 0, false).await;
-    let stopped = tokio::time::timeout(std::time::Duration::from_secs(30), svc.stop()).await;
+    let started = std::time::Instant::now();
+    let stopped = tokio::time::timeout(grace * 2, svc.stop()).await;
     assert!(
         matches!(stopped, Ok(Ok(()))),
         "graceful stop completed: {stopped:?}"
+    );
+    assert!(
+        started.elapsed() < grace / 2,
+        "the stop waited {:?}: open streams held it (grace {grace:?})",
+        started.elapsed()
     );
     let end = tokio::time::timeout(std::time::Duration::from_secs(30), visitor.message())
         .await
