@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::RoutingGrpc;
+use super::{RoutingGrpc, acting_agent};
 use crate::domain::{
     AgentState, Capacities, DisplayName, Initials, NextState, initials_of, plan_state_change,
 };
@@ -83,11 +83,7 @@ impl RoutingGrpc {
         &self,
         req: Request<pb::SetAgentStateRequest>,
     ) -> Result<pb::Agent, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "set an agent state",
-        )?;
+        let who = acting_agent(&req, "set an agent state")?;
         let body = req.get_ref();
         let id = target(&who, &body.agent_id, "set another agent's state")?;
         let change = plan_state_change(body.state, &body.away_reason)?;
@@ -116,8 +112,7 @@ impl RoutingGrpc {
             );
         }
         let agent = load(&txn, who.org_id, &id).await?;
-        txn.commit().await?;
-        self.outbox.publish(staged).await;
+        self.commit(txn, staged).await?;
         tracing::info!(org = %who.org_id, agent_id = %id, from, to = change.to.as_i32(), "agent state set");
         if change.to == AgentState::Available {
             self.router.kick_queues(who.org_id, &agent.queue_ids);
@@ -129,11 +124,7 @@ impl RoutingGrpc {
         &self,
         req: Request<pb::SetNextAgentStateRequest>,
     ) -> Result<pb::Agent, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "set a next state",
-        )?;
+        let who = acting_agent(&req, "set a next state")?;
         let body = req.get_ref();
         let id = target(&who, &body.agent_id, "set another agent's next state")?;
         let next = NextState::parse(body.next_state, &body.away_reason)?;
@@ -149,8 +140,7 @@ impl RoutingGrpc {
             .into_iter()
             .collect();
         let agent = load(&txn, who.org_id, &id).await?;
-        txn.commit().await?;
-        self.outbox.publish(staged).await;
+        self.commit(txn, staged).await?;
         Ok(views::agent(&agent))
     }
 
@@ -158,11 +148,7 @@ impl RoutingGrpc {
         &self,
         req: Request<pb::UpsertAgentRequest>,
     ) -> Result<pb::Agent, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "update an agent",
-        )?;
+        let who = acting_agent(&req, "update an agent")?;
         let body = req.get_ref();
         let is_admin = who.role == Role::Admin;
         let id = if body.id.trim().is_empty() || body.id.trim() == who.id {
@@ -278,8 +264,7 @@ impl RoutingGrpc {
         } else {
             vec![]
         };
-        txn.commit().await?;
-        self.outbox.publish(staged).await;
+        self.commit(txn, staged).await?;
         // New memberships or capacity may make the agent eligible now.
         self.router.kick_queues(who.org_id, &row.queue_ids);
         Ok(views::agent(&row))

@@ -10,7 +10,7 @@ use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::RoutingGrpc;
+use super::{RoutingGrpc, acting_agent};
 use crate::domain::Channel;
 use crate::engine::{Followup, Unanswered, after_unanswered};
 use crate::error::{Entity, Error};
@@ -21,11 +21,7 @@ impl RoutingGrpc {
         &self,
         req: Request<pb::PickConversationRequest>,
     ) -> Result<pb::Assignment, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "pick a conversation",
-        )?;
+        let who = acting_agent(&req, "pick a conversation")?;
         let conversation = parse_uuid("conversation_id", &req.get_ref().conversation_id)?;
         self.assign_directly(
             who.org_id,

@@ -4,15 +4,15 @@
 //! their display name for the "<agent> joined the chat" message) or
 //! declines; the owner or the participant ends it, and the participant's
 //! leg enters wrap-up. Who may do what is the pure [`plan_conference`].
-use livedesk_auth::{AuthError, Principal, Role, principal};
+use livedesk_auth::{AuthError, Principal};
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
 use livedesk_proto::routing::v1 as pb;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::RoutingGrpc;
 use super::transfer::{DirectOffer, offer_directly};
+use super::{RoutingGrpc, acting_agent};
 use crate::domain::ConferenceConflict;
 use crate::domain::{
     ConferenceActor, ConferenceCommand, ConferenceRefusal, ConferenceState, OfferKind,
@@ -94,8 +94,7 @@ fn agent_on<T>(
     conversation_id: &str,
     action: &'static str,
 ) -> Result<(Principal, Uuid), Error> {
-    let who = principal(req)?;
-    who.require(&[Role::Agent, Role::Supervisor, Role::Admin], action)?;
+    let who = acting_agent(req, action)?;
     Ok((who, parse_uuid("conversation_id", conversation_id)?))
 }
 
@@ -162,8 +161,7 @@ impl RoutingGrpc {
                 )
                 .await?,
         ];
-        txn.commit().await?;
-        self.outbox.publish(staged).await;
+        self.commit(txn, staged).await?;
         Ok(view(conv, &who.id, &invited, ConferenceState::Requested))
     }
 
@@ -251,8 +249,7 @@ impl RoutingGrpc {
             invited_agent_display_name: String::new(),
         };
         staged.push(self.outbox.stage(&txn, org, conv, &ended).await?);
-        txn.commit().await?;
-        self.outbox.publish(staged).await;
+        self.commit(txn, staged).await?;
         if let Some(agent) = freed
             && let Some(a) = Agents::get(&self.db, org, &agent).await?
         {

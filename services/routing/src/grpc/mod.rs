@@ -33,6 +33,38 @@ pub struct RoutingGrpc {
 
 type Result<T> = std::result::Result<Response<T>, Status>;
 
+/// The caller of an RPC agents take part in (agents, and supervisors and
+/// admins acting as agents; a service never does), checked for `action`.
+fn acting_agent<T>(
+    req: &Request<T>,
+    action: &'static str,
+) -> std::result::Result<livedesk_auth::Principal, crate::error::Error> {
+    let who = livedesk_auth::principal(req)?;
+    who.require(
+        &[
+            livedesk_auth::Role::Agent,
+            livedesk_auth::Role::Supervisor,
+            livedesk_auth::Role::Admin,
+        ],
+        action,
+    )?;
+    Ok(who)
+}
+
+impl RoutingGrpc {
+    /// Commits a handler's transaction, then publishes what it staged (the
+    /// outbox relay publishes it anyway if this replica stops in between).
+    async fn commit(
+        &self,
+        txn: sea_orm::DatabaseTransaction,
+        staged: Vec<livedesk_events::Staged>,
+    ) -> std::result::Result<(), sea_orm::DbErr> {
+        txn.commit().await?;
+        self.outbox.publish(staged).await;
+        Ok(())
+    }
+}
+
 macro_rules! rpcs {
     ($($name:ident($req:ty) -> $resp:ty;)*) => {
         #[tonic::async_trait]

@@ -4,7 +4,7 @@
 //! declines the invitation. Both lock the entry first and update the offer
 //! only while it is pending and unexpired, so a late answer or a double
 //! click changes nothing; a retried accept returns the first result (TEN-5).
-use livedesk_auth::{AuthError, Principal, Role, principal};
+use livedesk_auth::{AuthError, Principal, principal};
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
 use livedesk_platform::time::to_proto;
 use livedesk_proto::routing::v1 as pb;
@@ -12,7 +12,7 @@ use sea_orm::TransactionTrait;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::RoutingGrpc;
+use super::{RoutingGrpc, acting_agent};
 use crate::domain::{ConferenceState, OfferKind};
 use crate::engine::{Unanswered, after_unanswered, conference_changed, wrap_up_legs};
 use crate::error::{Entity, Error};
@@ -38,11 +38,7 @@ impl RoutingGrpc {
         &self,
         req: Request<pb::AcceptOfferRequest>,
     ) -> Result<pb::Assignment, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "accept an offer",
-        )?;
+        let who = acting_agent(&req, "accept an offer")?;
         let id = parse_uuid("offer_id", &req.get_ref().offer_id)?;
         let accepted = self.accept(&who, id).await?;
         Ok(views::assignment(&accepted.leg))
@@ -151,8 +147,7 @@ impl RoutingGrpc {
             };
             staged.push(self.outbox.stage(&txn, org, conv, &assigned).await?);
         }
-        txn.commit().await?;
-        self.outbox.publish(staged).await;
+        self.commit(txn, staged).await?;
         tracing::info!(%org, conversation_id = %conv, agent_id = %who.id, kind = offer.kind.as_str(), "offer accepted");
         Ok(Accepted { offer, leg })
     }
@@ -161,11 +156,7 @@ impl RoutingGrpc {
         &self,
         req: Request<pb::DeclineOfferRequest>,
     ) -> Result<pb::DeclineOfferResponse, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "decline an offer",
-        )?;
+        let who = acting_agent(&req, "decline an offer")?;
         let body = req.get_ref();
         let id = parse_uuid("offer_id", &body.offer_id)?;
         let reason = body.reason.trim();

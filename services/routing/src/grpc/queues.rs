@@ -90,8 +90,7 @@ impl RoutingGrpc {
                 )
                 .await?,
         );
-        txn.commit().await?;
-        self.outbox.publish(staged).await;
+        self.commit(txn, staged).await?;
         self.router.kick_queues(org, &[id]);
         Ok(view)
     }

@@ -3,7 +3,7 @@
 //! agent's leg enters wrap-up) or to a named agent (an offer of kind
 //! TRANSFER; accepted → new owner, declined or unanswered → the source
 //! queue's policy). A retried call returns the first result (TEN-5).
-use livedesk_auth::{Principal, Role, principal};
+use livedesk_auth::Principal;
 use livedesk_platform::defaults::queue_or_default;
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
 use livedesk_proto::routing::v1 as pb;
@@ -11,7 +11,7 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tonic::Request;
 use uuid::Uuid;
 
-use super::RoutingGrpc;
+use super::{RoutingGrpc, acting_agent};
 use crate::domain::{Channel, OfferKind, TransferNote, can_take_direct_offer};
 use crate::engine::wrap_up_legs;
 use crate::error::{Entity, Error};
@@ -53,11 +53,7 @@ fn transferring<T>(
     req: &Request<T>,
     conversation_id: &str,
 ) -> Result<(Principal, Vec<FieldViolation>, Option<Uuid>), Error> {
-    let who = principal(req)?;
-    who.require(
-        &[Role::Agent, Role::Supervisor, Role::Admin],
-        "transfer a conversation",
-    )?;
+    let who = acting_agent(req, "transfer a conversation")?;
     let mut v = Vec::new();
     let conv = parse_uuid("conversation_id", conversation_id)
         .map_err(|e| v.push(e))
@@ -168,8 +164,7 @@ impl RoutingGrpc {
             note: note.as_str().to_owned(),
         };
         staged.push(self.outbox.stage(&txn, org, conv, &e).await?);
-        txn.commit().await?;
-        self.outbox.publish(staged).await;
+        self.commit(txn, staged).await?;
         tracing::info!(%org, conversation_id = %conv, from = %who.id, to_queue = %queue, from_queue = %entry.queue_id, "transferred to a queue");
         self.router.kick_queues(org, &[queue]);
         Ok(response)
@@ -254,8 +249,7 @@ impl RoutingGrpc {
             self.outbox.stage(&txn, org, conv, &created).await?,
             self.outbox.stage(&txn, org, conv, &transferred).await?,
         ];
-        txn.commit().await?;
-        self.outbox.publish(staged).await;
+        self.commit(txn, staged).await?;
         tracing::info!(%org, conversation_id = %conv, from = %who.id, to = %target, "transfer offered");
         Ok(pb::TransferResponse {
             conversation_id: conv.to_string(),

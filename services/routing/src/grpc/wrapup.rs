@@ -1,12 +1,12 @@
 //! Wrap-up (RTG-9): submitting a code, the org's codes, and the org's
 //! routing settings (auto-wrap-up delay).
-use livedesk_auth::{Role, principal};
+use livedesk_auth::principal;
 use livedesk_platform::errors::{FieldViolation, parse_uuid};
 use livedesk_proto::routing::v1 as pb;
 use sea_orm::TransactionTrait;
 use tonic::Request;
 
-use super::RoutingGrpc;
+use super::{RoutingGrpc, acting_agent};
 use crate::domain::{AutoWrapUp, WrapUpCodeText, WrapUpCodes};
 use crate::engine::finish_wrap_up;
 use crate::error::{Entity, Error};
@@ -27,11 +27,7 @@ impl RoutingGrpc {
         &self,
         req: Request<pb::SubmitWrapUpRequest>,
     ) -> Result<pb::WrapUp, Error> {
-        let who = principal(&req)?;
-        who.require(
-            &[Role::Agent, Role::Supervisor, Role::Admin],
-            "submit a wrap-up",
-        )?;
+        let who = acting_agent(&req, "submit a wrap-up")?;
         let body = req.get_ref();
         let mut violations = Vec::new();
         let conversation = parse_uuid("conversation_id", &body.conversation_id)
@@ -73,8 +69,7 @@ impl RoutingGrpc {
         };
         let staged = finish_wrap_up(&self.outbox, &txn, &leg).await?;
         let agent = Agents::get(&txn, who.org_id, &who.id).await?;
-        txn.commit().await?;
-        self.outbox.publish(staged).await;
+        self.commit(txn, staged).await?;
         // Capacity freed: waiting conversations may go to this agent now.
         if let Some(agent) = agent {
             self.router.kick_queues(who.org_id, &agent.queue_ids);
