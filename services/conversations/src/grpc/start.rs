@@ -285,7 +285,7 @@ impl ConversationsGrpc {
                 pb::OfflineAction::ContactForm => {
                     livedesk_platform::defaults::default_contact_form_id(org)
                 }
-                _ => Uuid::nil(),
+                pb::OfflineAction::Hidden | pb::OfflineAction::Unspecified => Uuid::nil(),
             };
             (action, default_form)
         });
