@@ -8,8 +8,11 @@ use crate::errors::FieldViolation;
 
 /// Longest address (RFC 5321's path limit, less its angle brackets).
 pub const MAX_ADDRESS: usize = 254;
-/// Longest label of a domain name (RFC 1035).
+/// Longest label of a domain name, in octets (RFC 1035).
 const MAX_LABEL: usize = 63;
+/// Longest local part, in octets (RFC 5321 4.5.3.1.1): relays, and
+/// lettre on the notifications service's way to one, refuse longer ones.
+const MAX_LOCAL: usize = 64;
 
 /// A valid email address in canonical form (trimmed, lowercased), of the
 /// plain `local@domain` shape every mail system accepts:
@@ -50,11 +53,15 @@ impl EmailAddress {
         if raw.chars().any(char::is_control) {
             return Err(EmailError::Forbidden);
         }
-        let v = raw.trim();
+        // Lowercased first: every limit applies to the form that is stored
+        // and sent (a few letters change their length in UTF-8 when
+        // lowercased).
+        let v = raw.trim().to_lowercase();
+        let v = v.as_str();
         if v.is_empty() {
             return Err(EmailError::Empty);
         }
-        if v.chars().count() > MAX_ADDRESS {
+        if v.len() > MAX_ADDRESS {
             return Err(EmailError::TooLong);
         }
         if v.chars()
@@ -66,7 +73,7 @@ impl EmailAddress {
         if !is_dot_atom(local) || !is_domain(domain) {
             return Err(EmailError::Shape);
         }
-        Ok(Self(v.to_lowercase()))
+        Ok(Self(v.to_owned()))
     }
 
     /// Parses `raw`, naming the request `field` on failure.
@@ -110,6 +117,7 @@ fn is_atext(c: char) -> bool {
 
 fn is_dot_atom(s: &str) -> bool {
     !s.is_empty()
+        && s.len() <= MAX_LOCAL
         && s.split('.')
             .all(|atom| !atom.is_empty() && atom.chars().all(is_atext))
 }
@@ -119,7 +127,7 @@ fn is_domain(s: &str) -> bool {
     labels.len() >= 2
         && labels.iter().all(|l| {
             !l.is_empty()
-                && l.chars().count() <= MAX_LABEL
+                && l.len() <= MAX_LABEL
                 && !l.starts_with('-')
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_alphanumeric() || c == '-')
@@ -171,8 +179,13 @@ mod tests {
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?} was accepted");
         }
-        let long = format!("{}@example.com", "a".repeat(250));
+        let long = format!("{}@{}.example.com", "a".repeat(60), "b".repeat(200));
         assert_eq!(EmailAddress::parse(&long), Err(EmailError::TooLong));
+        // Octets, not characters: relays count octets.
+        assert!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+        assert!(EmailAddress::parse(&format!("{}@example.com", "é".repeat(33))).is_err());
+        assert!(EmailAddress::parse(&format!("a@{}.example", "ü".repeat(32))).is_err());
+        assert!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(64))).is_ok());
     }
 
     #[test]
