@@ -261,3 +261,45 @@ pub async fn accept(c: &Clients, agent: &str, id: &str) -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+
+/// Opens the notification feed of `token`'s user (`replay_all`: from the
+/// start of what is kept, else only what comes next).
+pub async fn subscribe(
+    c: &Clients,
+    token: &str,
+    replay_all: bool,
+) -> anyhow::Result<tonic::Streaming<livedesk_proto::notifications::v1::Notification>> {
+    Ok(c.notifications
+        .clone()
+        .subscribe(livedeskctl::tokens::authed(
+            token,
+            livedesk_proto::notifications::v1::SubscribeRequest {
+                after_sequence: 0,
+                replay_all,
+            },
+        ))
+        .await?
+        .into_inner())
+}
+
+/// Blocks the customer of conversation `conversation_id` as `token`'s
+/// user, for `reason`.
+pub async fn block_customer(
+    c: &Clients,
+    token: &str,
+    conversation_id: &str,
+    reason: &str,
+) -> anyhow::Result<livedesk_proto::blocking::v1::Block> {
+    Ok(c.blocking
+        .clone()
+        .block_customer(livedeskctl::tokens::authed(
+            token,
+            livedesk_proto::blocking::v1::BlockCustomerRequest {
+                conversation_id: conversation_id.to_owned(),
+                reason: reason.to_owned(),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner())
+}

@@ -5,8 +5,8 @@
 //! Keys: the test-only fixtures of `libs/auth/tests/keys/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use livedesk_platform::app::ServiceConfig;
 use livedesk_auth::{Issuer, Role};
+use livedesk_platform::app::ServiceConfig;
 use livedesk_platform::config::{DEV_SECRET, ports};
 use livedesk_platform::{CommonConfig, ServiceApp};
 use livedesk_proto::scheduling::v1 as pb;

@@ -177,20 +177,9 @@ async fn a_block_ends_every_live_conversation_refuses_replies_and_email_and_an_u
         .await
         .unwrap();
 
-    let block = c
-        .blocking
-        .clone()
-        .block_customer(authed(
-            &agent,
-            blk::BlockCustomerRequest {
-                conversation_id: first.id.clone(),
-                reason: "abuse".into(),
-                ..Default::default()
-            },
-        ))
+    let block = livedesk_e2e::block_customer(c, &agent, &first.id, "abuse")
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
 
     // Both of the customer's conversations end BLOCKED; the bystander's not.
     wait_status(c, &supervisor, &first.id, cnv::ConversationStatus::Blocked).await;

@@ -15,7 +15,7 @@ use livedesk_auth::Role;
 use livedesk_e2e::Suite;
 use livedesk_proto::common::v1::Channel;
 use livedesk_proto::conversations::v1 as cnv;
-use livedesk_proto::notifications::v1::{SubscribeRequest, notification::Kind};
+use livedesk_proto::notifications::v1::notification::Kind;
 use livedesk_proto::routing::v1 as rtg;
 use livedeskctl::tokens::authed;
 use sea_orm::ConnectionTrait;
@@ -85,19 +85,7 @@ async fn messages_from_send_to_the_agents_stream() {
         ))
         .await
         .unwrap();
-    let mut feed = c
-        .notifications
-        .clone()
-        .subscribe(authed(
-            &agent,
-            SubscribeRequest {
-                after_sequence: 0,
-                replay_all: false,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut feed = livedesk_e2e::subscribe(c, &agent, false).await.unwrap();
 
     // Open the conversations and accept every offer.
     let mut visitors = Vec::new();

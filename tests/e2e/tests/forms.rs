@@ -13,8 +13,8 @@ use livedesk_e2e::{Suite, accept, available};
 use livedesk_proto::blocking::v1 as blk;
 use livedesk_proto::common::v1::{Channel, CustomerIdentity, IdentityKind};
 use livedesk_proto::conversations::v1 as cnv;
+use livedesk_proto::notifications::v1::Notification;
 use livedesk_proto::notifications::v1::notification::Kind;
-use livedesk_proto::notifications::v1::{Notification, SubscribeRequest};
 use livedesk_proto::routing::v1 as rtg;
 use livedesk_proto::scheduling::v1 as sch;
 use livedesk_testkit::eventually;
@@ -363,19 +363,7 @@ async fn a_customer_waiting_past_the_queues_delay_is_offered_the_offline_form_on
     let busy = start(c, &first, &queue.id, vec![]).await;
     accept(c, &agent, &busy.id).await.unwrap();
 
-    let mut feed = c
-        .notifications
-        .clone()
-        .subscribe(authed(
-            &waiting,
-            SubscribeRequest {
-                after_sequence: 0,
-                replay_all: true,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut feed = livedesk_e2e::subscribe(c, &waiting, true).await.unwrap();
     let chat = start(c, &waiting, &queue.id, vec![]).await;
     let offer = loop {
         let n = next(&mut feed).await;
@@ -627,20 +615,9 @@ async fn a_blocked_customers_form_looks_accepted_is_never_listed_and_is_counted_
     )
     .await;
     accept(c, &agent, &chat.id).await.unwrap();
-    let block = c
-        .blocking
-        .clone()
-        .block_customer(authed(
-            &agent,
-            blk::BlockCustomerRequest {
-                conversation_id: chat.id.clone(),
-                reason: "abuse".into(),
-                ..Default::default()
-            },
-        ))
+    let block = livedesk_e2e::block_customer(c, &agent, &chat.id, "abuse")
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     let get_block = || async {
         c.blocking
             .clone()

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 
 use livedesk_auth::Role;
 use livedesk_e2e::Suite;
-use livedesk_proto::blocking::v1 as blk;
 use livedesk_proto::common::v1::Channel;
 use livedesk_proto::conversations::v1 as cnv;
 use livedesk_proto::routing::v1 as rtg;
@@ -227,16 +226,7 @@ async fn no_service_logs_message_bodies_emails_phones_or_card_numbers() {
     let supervisor = tokens
         .mint("supervisor-logs", Role::Supervisor, None)
         .unwrap();
-    c.blocking
-        .clone()
-        .block_customer(authed(
-            &supervisor,
-            blk::BlockCustomerRequest {
-                conversation_id: second.id.clone(),
-                reason: "test".into(),
-                ..Default::default()
-            },
-        ))
+    livedesk_e2e::block_customer(c, &supervisor, &second.id, "test")
         .await
         .unwrap();
     eventually(20, "the second conversation blocked", || async {

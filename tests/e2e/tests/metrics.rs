@@ -11,8 +11,8 @@ use livedesk_auth::Role;
 use livedesk_e2e::Suite;
 use livedesk_proto::common::v1::Channel;
 use livedesk_proto::conversations::v1 as cnv;
+use livedesk_proto::notifications::v1::Notification;
 use livedesk_proto::notifications::v1::notification::Kind;
-use livedesk_proto::notifications::v1::{Notification, SubscribeRequest};
 use livedesk_proto::reporting::v1::{ExportCsvRequest, ExportKind};
 use livedesk_proto::routing::v1 as rtg;
 use livedesk_testkit::eventually;
@@ -189,19 +189,7 @@ async fn rpcs_are_counted_by_method_and_final_status_streams_included() {
     // A Subscribe stream is counted when it ends, with its final status:
     // nothing while it is open, CANCELLED (1) once the client goes away.
     let sub = "/livedesk.notifications.v1.NotificationsService/Subscribe";
-    let feed = c
-        .notifications
-        .clone()
-        .subscribe(authed(
-            &agent,
-            SubscribeRequest {
-                after_sequence: 0,
-                replay_all: true,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let feed = livedesk_e2e::subscribe(&c, &agent, true).await.unwrap();
     let open = scrape(suite.notifications.metrics_addr).await;
     assert!(
         open.with(RPC, "rpc_method", sub).is_empty(),
@@ -248,19 +236,7 @@ async fn rpcs_are_counted_by_method_and_final_status_streams_included() {
 
 /// Subscribes `agent`'s feed, then makes the agent available.
 async fn available(c: &livedeskctl::Clients, agent: &str) -> tonic::Streaming<Notification> {
-    let feed = c
-        .notifications
-        .clone()
-        .subscribe(authed(
-            agent,
-            SubscribeRequest {
-                after_sequence: 0,
-                replay_all: true,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let feed = livedesk_e2e::subscribe(c, agent, true).await.unwrap();
     c.routing
         .clone()
         .set_agent_state(authed(

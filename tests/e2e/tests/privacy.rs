@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use livedesk_auth::Role;
 use livedesk_e2e::Suite;
-use livedesk_proto::blocking::v1::{BlockCustomerRequest, CheckIdentitiesRequest};
+use livedesk_proto::blocking::v1::CheckIdentitiesRequest;
 use livedesk_proto::common::v1::{Channel, CustomerIdentity, IdentityKind};
 use livedesk_proto::conversations::v1 as cnv;
 use livedesk_proto::privacy::v1 as prv;
@@ -323,18 +323,7 @@ async fn export_then_erase_one_customer_leaves_the_other_untouched() {
     play_customer(&suite, org, &supervisor, &mut b).await;
 
     // A is blocked (the chat ends as BLOCKED); B's chat is ended by staff.
-    suite
-        .clients
-        .blocking
-        .clone()
-        .block_customer(authed(
-            &supervisor,
-            BlockCustomerRequest {
-                conversation_id: a.conversation_id.clone(),
-                reason: "abuse".into(),
-                ..Default::default()
-            },
-        ))
+    livedesk_e2e::block_customer(&suite.clients, &supervisor, &a.conversation_id, "abuse")
         .await
         .unwrap();
     suite

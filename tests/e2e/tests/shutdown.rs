@@ -35,19 +35,7 @@ async fn stopping_conversations_mid_chat_loses_no_acknowledged_message() {
         ))
         .await
         .unwrap();
-    let mut feed = c
-        .notifications
-        .clone()
-        .subscribe(authed(
-            &agent,
-            SubscribeRequest {
-                after_sequence: 0,
-                replay_all: true,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut feed = livedesk_e2e::subscribe(&c, &agent, true).await.unwrap();
     let start = cnv::StartConversationRequest {
         channel: Channel::WebChat as i32,
         customer: Some(cnv::Customer {
