@@ -7,6 +7,24 @@ use sea_orm::DatabaseTransaction;
 
 use crate::store::Blocks;
 
+/// Counts one drop (a chat message or a form submission) against the
+/// block named by the event; an event without a valid block id is a
+/// contract breach and dead-lettered, never skipped silently.
+async fn count_drop(
+    txn: &DatabaseTransaction,
+    org: uuid::Uuid,
+    block_id: &str,
+    event: &'static str,
+) -> Result<(), HandlerError> {
+    let Ok(block_id) = uuid::Uuid::parse_str(block_id) else {
+        return Err(HandlerError::permanent(format!(
+            "{event} without a valid block_id"
+        )));
+    };
+    Blocks::count_dropped(txn, org, block_id).await?;
+    Ok(())
+}
+
 /// Consumes the conversations stream.
 pub struct ConversationEvents;
 
@@ -17,13 +35,7 @@ impl EventHandler for ConversationEvents {
         event: &ReceivedEvent,
     ) -> Result<Vec<Staged>, HandlerError> {
         if let Some(dropped) = event.payload::<MessageDropped>() {
-            let dropped = dropped?;
-            let Ok(block_id) = uuid::Uuid::parse_str(&dropped.block_id) else {
-                return Err(HandlerError::permanent(
-                    "MessageDropped without a valid block_id",
-                ));
-            };
-            Blocks::count_dropped(txn, event.org_id, block_id).await?;
+            count_drop(txn, event.org_id, &dropped?.block_id, "MessageDropped").await?;
         }
         Ok(vec![])
     }
@@ -40,12 +52,13 @@ impl EventHandler for SchedulingEvents {
         event: &ReceivedEvent,
     ) -> Result<Vec<Staged>, HandlerError> {
         if let Some(dropped) = event.payload::<FormSubmissionDropped>() {
-            let Ok(block_id) = uuid::Uuid::parse_str(&dropped?.block_id) else {
-                return Err(HandlerError::permanent(
-                    "FormSubmissionDropped without a valid block_id",
-                ));
-            };
-            Blocks::count_dropped(txn, event.org_id, block_id).await?;
+            count_drop(
+                txn,
+                event.org_id,
+                &dropped?.block_id,
+                "FormSubmissionDropped",
+            )
+            .await?;
         }
         Ok(vec![])
     }

@@ -121,13 +121,16 @@ impl Blocks {
         org: Uuid,
         key: &str,
     ) -> Result<Option<BlockRow>, DbErr> {
-        let row = BlockRow::find_by_statement(stmt(
-            &format!("SELECT {COLUMNS} FROM blocks WHERE org_id = $1 AND client_request_id = $2"),
-            [org.into(), key.to_owned().into()],
-        ))
-        .one(db)
-        .await?;
-        Self::with_identities(db, row).await
+        Self::load_one(
+            db,
+            stmt(
+                &format!(
+                    "SELECT {COLUMNS} FROM blocks WHERE org_id = $1 AND client_request_id = $2"
+                ),
+                [org.into(), key.to_owned().into()],
+            ),
+        )
+        .await
     }
 
     /// One block of the org.
@@ -136,20 +139,41 @@ impl Blocks {
         org: Uuid,
         id: Uuid,
     ) -> Result<Option<BlockRow>, DbErr> {
-        let row = BlockRow::find_by_statement(stmt(
-            &format!("SELECT {COLUMNS} FROM blocks WHERE org_id = $1 AND id = $2"),
-            [org.into(), id.into()],
-        ))
-        .one(db)
-        .await?;
-        Self::with_identities(db, row).await
+        Self::load_one(
+            db,
+            stmt(
+                &format!("SELECT {COLUMNS} FROM blocks WHERE org_id = $1 AND id = $2"),
+                [org.into(), id.into()],
+            ),
+        )
+        .await
     }
 
-    async fn with_identities<C: ConnectionTrait>(
+    /// Runs `statement` (selecting `COLUMNS`) for one block with its identities.
+    async fn load_one<C: ConnectionTrait>(
         db: &C,
-        row: Option<BlockRow>,
+        statement: sea_orm::Statement,
     ) -> Result<Option<BlockRow>, DbErr> {
-        let Some(mut row) = row else { return Ok(None) };
+        let Some(mut row) = BlockRow::find_by_statement(statement).one(db).await? else {
+            return Ok(None);
+        };
+        Self::load_identities(db, &mut row).await?;
+        Ok(Some(row))
+    }
+
+    /// Runs `statement` (selecting `COLUMNS`) for blocks with their identities.
+    async fn load_all<C: ConnectionTrait>(
+        db: &C,
+        statement: sea_orm::Statement,
+    ) -> Result<Vec<BlockRow>, DbErr> {
+        let mut rows = BlockRow::find_by_statement(statement).all(db).await?;
+        for row in &mut rows {
+            Self::load_identities(db, row).await?;
+        }
+        Ok(rows)
+    }
+
+    async fn load_identities<C: ConnectionTrait>(db: &C, row: &mut BlockRow) -> Result<(), DbErr> {
         let ids = db
             .query_all_raw(stmt(
                 "SELECT kind, value FROM block_identities WHERE block_id = $1 ORDER BY kind, value",
@@ -167,7 +191,7 @@ impl Blocks {
                 ))
             })
             .collect::<Result<_, DbErr>>()?;
-        Ok(Some(row))
+        Ok(())
     }
 
     /// Lists blocks newest first, after the keyset cursor `(blocked_at, id)`.
@@ -179,7 +203,7 @@ impl Blocks {
         limit: u64,
     ) -> Result<Vec<BlockRow>, DbErr> {
         let (at, id) = after.map_or((None, None), |(a, i)| (Some(a), Some(i)));
-        let rows = BlockRow::find_by_statement(stmt(
+        Self::load_all(db, stmt(
             &format!(
                 "SELECT {COLUMNS} FROM blocks WHERE org_id = $1 \
                  AND ($2::boolean = false OR (unblocked_at IS NULL AND (expires_at IS NULL OR expires_at > now()))) \
@@ -187,16 +211,7 @@ impl Blocks {
                  ORDER BY blocked_at DESC, id DESC LIMIT $5"
             ),
             [org.into(), active_only.into(), at.into(), id.into(), (limit as i64).into()],
-        ))
-        .all(db)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            if let Some(r) = Self::with_identities(db, Some(r)).await? {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        )).await
     }
 
     /// The first active block matching any identity or the IP (BLK-3, BLK-9).
@@ -266,25 +281,20 @@ impl Blocks {
         db: &C,
         limit: u64,
     ) -> Result<Vec<BlockRow>, DbErr> {
-        let rows = BlockRow::find_by_statement(stmt(
-            &format!(
-                "UPDATE blocks SET expiry_published = true WHERE id IN ( \
+        Self::load_all(
+            db,
+            stmt(
+                &format!(
+                    "UPDATE blocks SET expiry_published = true WHERE id IN ( \
                    SELECT id FROM blocks WHERE expiry_published = false AND expires_at IS NOT NULL \
                    AND expires_at <= now() AND unblocked_at IS NULL \
                    ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
                  RETURNING {COLUMNS}"
+                ),
+                [(limit as i64).into()],
             ),
-            [(limit as i64).into()],
-        ))
-        .all(db)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            if let Some(r) = Self::with_identities(db, Some(r)).await? {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        )
+        .await
     }
 
     /// Audit entries of one block, oldest first.

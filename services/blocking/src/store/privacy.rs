@@ -10,6 +10,7 @@
 //! matches the returning customer, while the stored value reveals nothing
 //! and cannot be tested against a guessed email without the key.
 use livedesk_platform::db::{int_array, stmt, text_array, uuid_array};
+use livedesk_platform::subject::{SubjectScope, SubjectShare};
 use livedesk_proto::common::v1::IdentityKind;
 use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest, Sha256};
@@ -119,14 +120,21 @@ impl SubjectData {
             .await?;
         rows.iter().map(|r| r.try_get::<Uuid>("", "id")).collect()
     }
+}
+
+/// This service's share for the shared export and erasure
+/// (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
+impl SubjectShare for SubjectData {
+    const SERVICE: &'static str = "blocking";
 
     /// The customer's blocks with their identities and audit, as JSON.
-    pub async fn export<C: ConnectionTrait>(
-        db: &C,
+    async fn export(
+        &self,
+        db: &sea_orm::DatabaseConnection,
         org: Uuid,
-        ids: &[Uuid],
-        identities: &[(IdentityKind, String)],
+        scope: &SubjectScope,
     ) -> Result<String, DbErr> {
+        let (ids, identities) = (&scope.conversations, &scope.identities);
         let blocks = Self::blocks_of(db, org, ids, identities).await?;
         let row = db
             .query_one_raw(stmt(
@@ -146,12 +154,13 @@ impl SubjectData {
     /// Keeps the customer's blocks but clears the name and hashes every
     /// clear identity value (see the module doc). Idempotent: hashed values
     /// are left alone.
-    pub async fn erase<C: ConnectionTrait>(
-        db: &C,
+    async fn erase(
+        &self,
+        db: &sea_orm::DatabaseTransaction,
         org: Uuid,
-        ids: &[Uuid],
-        identities: &[(IdentityKind, String)],
+        scope: &SubjectScope,
     ) -> Result<(), DbErr> {
+        let (ids, identities) = (&scope.conversations, &scope.identities);
         let blocks = Self::blocks_of(db, org, ids, identities).await?;
         if blocks.is_empty() {
             return Ok(());
@@ -187,30 +196,6 @@ impl SubjectData {
         ))
         .await?;
         Ok(())
-    }
-}
-
-/// This service's share for the shared export and erasure
-/// (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
-impl livedesk_platform::subject::SubjectShare for SubjectData {
-    const SERVICE: &'static str = "blocking";
-
-    async fn export(
-        &self,
-        db: &sea_orm::DatabaseConnection,
-        org: Uuid,
-        s: &livedesk_platform::subject::SubjectScope,
-    ) -> Result<String, DbErr> {
-        Self::export(db, org, &s.conversations, &s.identities).await
-    }
-
-    async fn erase(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        org: Uuid,
-        s: &livedesk_platform::subject::SubjectScope,
-    ) -> Result<(), DbErr> {
-        Self::erase(txn, org, &s.conversations, &s.identities).await
     }
 }
 

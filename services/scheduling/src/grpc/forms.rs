@@ -129,54 +129,57 @@ struct Submitted<'a> {
 impl Submitted<'_> {
     /// The answer to the submitter, shaped as a stored submission's.
     fn view(&self, id: Uuid, at: chrono::DateTime<chrono::Utc>) -> pb::FormSubmission {
-        pb::FormSubmission {
-            id: id.to_string(),
-            form_id: self.form.id.to_string(),
-            kind: self.form.kind as i32,
-            values: self
-                .values
-                .iter()
-                .map(|(key, value)| pb::FieldValue {
-                    key: key.clone(),
-                    value: value.clone(),
-                })
-                .collect(),
-            submitted_at: Some(to_proto(at)),
-            dropped: false,
-            queue_id: self
-                .form
-                .queue_id
-                .map(|q| q.to_string())
-                .unwrap_or_default(),
-            conversation_id: self
-                .conversation_id
-                .map(|c| c.to_string())
-                .unwrap_or_default(),
-        }
+        submission_view(
+            id,
+            self.form.id,
+            self.form.kind as i32,
+            &self.values,
+            at,
+            self.form.queue_id,
+            self.conversation_id,
+        )
     }
 }
 
-fn submission(row: &SubmissionRow) -> pb::FormSubmission {
+/// The API view of a submission: one shape for a stored one and for the
+/// answer to a dropped one (which must look the same, BLK-3).
+fn submission_view(
+    id: Uuid,
+    form_id: Uuid,
+    kind: i32,
+    values: &[(String, String)],
+    at: chrono::DateTime<chrono::Utc>,
+    queue_id: Option<Uuid>,
+    conversation_id: Option<Uuid>,
+) -> pb::FormSubmission {
     pb::FormSubmission {
-        id: row.id.to_string(),
-        form_id: row.form_id.to_string(),
-        kind: row.kind,
-        values: row
-            .values
+        id: id.to_string(),
+        form_id: form_id.to_string(),
+        kind,
+        values: values
             .iter()
             .map(|(key, value)| pb::FieldValue {
                 key: key.clone(),
                 value: value.clone(),
             })
             .collect(),
-        submitted_at: Some(to_proto(row.submitted_at)),
+        submitted_at: Some(to_proto(at)),
         dropped: false,
-        queue_id: row.queue_id.map(|q| q.to_string()).unwrap_or_default(),
-        conversation_id: row
-            .conversation_id
-            .map(|c| c.to_string())
-            .unwrap_or_default(),
+        queue_id: queue_id.map(|q| q.to_string()).unwrap_or_default(),
+        conversation_id: conversation_id.map(|c| c.to_string()).unwrap_or_default(),
     }
+}
+
+fn submission(row: &SubmissionRow) -> pb::FormSubmission {
+    submission_view(
+        row.id,
+        row.form_id,
+        row.kind,
+        &row.values,
+        row.submitted_at,
+        row.queue_id,
+        row.conversation_id,
+    )
 }
 
 impl SchedulingGrpc {

@@ -2,6 +2,7 @@
 //! whose values carry one of the customer's emails or phone numbers, or
 //! that were filled in by the customer's web visitor id.
 use livedesk_platform::db::{stmt, text_array};
+use livedesk_platform::subject::{SubjectScope, SubjectShare};
 use livedesk_proto::common::v1::IdentityKind;
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
@@ -36,14 +37,19 @@ fn params(org: Uuid, identities: &[(IdentityKind, String)]) -> [sea_orm::Value; 
 #[derive(Debug, Clone, Copy)]
 pub struct SubjectData;
 
-impl SubjectData {
+/// This service's share for the shared export and erasure
+/// (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
+impl SubjectShare for SubjectData {
+    const SERVICE: &'static str = "scheduling";
+
     /// The customer's form submissions, as JSON.
-    pub async fn export<C: ConnectionTrait>(
-        db: &C,
+    async fn export(
+        &self,
+        db: &sea_orm::DatabaseConnection,
         org: Uuid,
-        _ids: &[Uuid],
-        identities: &[(IdentityKind, String)],
+        scope: &SubjectScope,
     ) -> Result<String, DbErr> {
+        let identities = &scope.identities;
         let row = db
             .query_one_raw(stmt(
                 &format!(
@@ -60,12 +66,13 @@ impl SubjectData {
     /// Blanks every value of the customer's submissions (the keys stay, so
     /// the row still counts as one submission of that form) and the
     /// visitor id. Idempotent: blanked rows no longer match.
-    pub async fn erase<C: ConnectionTrait>(
-        db: &C,
+    async fn erase(
+        &self,
+        db: &sea_orm::DatabaseTransaction,
         org: Uuid,
-        _ids: &[Uuid],
-        identities: &[(IdentityKind, String)],
+        scope: &SubjectScope,
     ) -> Result<(), DbErr> {
+        let identities = &scope.identities;
         if identities.is_empty() {
             return Ok(());
         }
@@ -80,29 +87,5 @@ impl SubjectData {
         ))
         .await?;
         Ok(())
-    }
-}
-
-/// This service's share for the shared export and erasure
-/// (`livedesk_platform::subject`, `livedesk_events::ErasureEvents`).
-impl livedesk_platform::subject::SubjectShare for SubjectData {
-    const SERVICE: &'static str = "scheduling";
-
-    async fn export(
-        &self,
-        db: &sea_orm::DatabaseConnection,
-        org: Uuid,
-        s: &livedesk_platform::subject::SubjectScope,
-    ) -> Result<String, DbErr> {
-        Self::export(db, org, &s.conversations, &s.identities).await
-    }
-
-    async fn erase(
-        &self,
-        txn: &sea_orm::DatabaseTransaction,
-        org: Uuid,
-        s: &livedesk_platform::subject::SubjectScope,
-    ) -> Result<(), DbErr> {
-        Self::erase(txn, org, &s.conversations, &s.identities).await
     }
 }
