@@ -133,7 +133,7 @@ impl Submitted<'_> {
             id,
             self.form.id,
             self.form.kind as i32,
-            &self.values,
+            self.values,
             at,
             self.form.queue_id,
             self.conversation_id,
