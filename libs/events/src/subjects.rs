@@ -38,7 +38,7 @@ impl Subjects {
 
     /// Stream holding a producer's events.
     pub fn stream_name(&self, producer: &str) -> String {
-        format!("{}_{}", self.stream_prefix(), producer.to_ascii_uppercase())
+        livedesk_platform::nats::stream_name(&self.prefix, producer)
     }
 
     /// Subjects captured by a producer's stream.

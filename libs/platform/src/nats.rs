@@ -40,11 +40,22 @@ pub fn stream_prefix(prefix: &str) -> String {
         .collect()
 }
 
+/// The JetStream stream holding `producer`'s events under subject
+/// `prefix`: `<PREFIX>_<PRODUCER>` (EVT-4).
+pub fn stream_name(prefix: &str, producer: &str) -> String {
+    format!(
+        "{}_{}",
+        stream_prefix(prefix),
+        producer.to_ascii_uppercase()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn stream_prefixes_are_upper_case_letters_digits_and_underscores() {
         assert_eq!(super::stream_prefix("livedesk"), "LIVEDESK");
         assert_eq!(super::stream_prefix("t1a-b.c"), "T1A_B_C");
+        assert_eq!(super::stream_name("t1a-b", "routing"), "T1A_B_ROUTING");
     }
 }

@@ -16,6 +16,7 @@ mod servers;
 mod services;
 pub mod smtp;
 mod sql;
+mod stream;
 
 use std::sync::{Arc, Mutex};
 
