@@ -5,7 +5,7 @@
 use super::uuids;
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
 /// One agent's part in a conversation.
@@ -25,6 +25,18 @@ pub struct LegRow {
 
 const LEG_COLUMNS: &str = "id, org_id, conversation_id, agent_id, queue_id, role, status, assigned_at, wrap_up_deadline, \
      wrap_up_code, wrap_up_automatic, wrapped_up_at";
+
+impl LegRow {
+    /// The one leg `st` returns, if any.
+    async fn one<C: ConnectionTrait>(db: &C, st: Statement) -> Result<Option<Self>, DbErr> {
+        Self::find_by_statement(st).one(db).await
+    }
+
+    /// Every leg `st` returns.
+    async fn all<C: ConnectionTrait>(db: &C, st: Statement) -> Result<Vec<Self>, DbErr> {
+        Self::find_by_statement(st).all(db).await
+    }
+}
 
 /// Leg queries.
 pub struct Legs;
@@ -62,15 +74,21 @@ impl Legs {
         queue: Uuid,
         role: &str,
     ) -> Result<Option<LegRow>, DbErr> {
-        LegRow::find_by_statement(stmt(
+        let st = stmt(
             &format!(
                 "INSERT INTO legs (id, org_id, conversation_id, agent_id, queue_id, role) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT DO NOTHING RETURNING {LEG_COLUMNS}"
             ),
-            [Uuid::now_v7().into(), org.into(), conversation.into(), agent.into(), queue.into(), role.into()],
-        ))
-        .one(db)
-        .await
+            [
+                Uuid::now_v7().into(),
+                org.into(),
+                conversation.into(),
+                agent.into(),
+                queue.into(),
+                role.into(),
+            ],
+        );
+        LegRow::one(db, st).await
     }
 
     /// The active leg of `role` in a conversation.
@@ -80,12 +98,13 @@ impl Legs {
         conversation: Uuid,
         role: &str,
     ) -> Result<Option<LegRow>, DbErr> {
-        LegRow::find_by_statement(stmt(
-            &format!("SELECT {LEG_COLUMNS} FROM legs WHERE org_id = $1 AND conversation_id = $2 AND role = $3 AND status = 'active'"),
+        let st = stmt(
+            &format!(
+                "SELECT {LEG_COLUMNS} FROM legs WHERE org_id = $1 AND conversation_id = $2 AND role = $3 AND status = 'active'"
+            ),
             [org.into(), conversation.into(), role.into()],
-        ))
-        .one(db)
-        .await
+        );
+        LegRow::one(db, st).await
     }
 
     /// Moves the active legs of a conversation to wrap-up (RTG-9); with
@@ -97,16 +116,20 @@ impl Legs {
         agent: Option<&str>,
         seconds: i32,
     ) -> Result<Vec<LegRow>, DbErr> {
-        LegRow::find_by_statement(stmt(
+        let st = stmt(
             &format!(
                 "UPDATE legs SET status = 'wrap_up', ended_at = now(), wrap_up_deadline = now() + make_interval(secs => $3::int) \
                  WHERE org_id = $1 AND conversation_id = $2 AND status = 'active' AND ($4::text IS NULL OR agent_id = $4) \
                  RETURNING {LEG_COLUMNS}"
             ),
-            [org.into(), conversation.into(), seconds.into(), agent.map(str::to_owned).into()],
-        ))
-        .all(db)
-        .await
+            [
+                org.into(),
+                conversation.into(),
+                seconds.into(),
+                agent.map(str::to_owned).into(),
+            ],
+        );
+        LegRow::all(db, st).await
     }
 
     /// Ends the active legs of a conversation without wrap-up (a paused
@@ -116,15 +139,14 @@ impl Legs {
         org: Uuid,
         conversation: Uuid,
     ) -> Result<Vec<LegRow>, DbErr> {
-        LegRow::find_by_statement(stmt(
+        let st = stmt(
             &format!(
                 "UPDATE legs SET status = 'done', ended_at = now(), closed_without_wrap_up = true \
                  WHERE org_id = $1 AND conversation_id = $2 AND status = 'active' RETURNING {LEG_COLUMNS}"
             ),
             [org.into(), conversation.into()],
-        ))
-        .all(db)
-        .await
+        );
+        LegRow::all(db, st).await
     }
 
     /// Ends every unfinished leg of a deleted agent (RTG-11).
@@ -133,15 +155,14 @@ impl Legs {
         org: Uuid,
         agent: &str,
     ) -> Result<Vec<LegRow>, DbErr> {
-        LegRow::find_by_statement(stmt(
+        let st = stmt(
             &format!(
                 "UPDATE legs SET status = 'done', ended_at = COALESCE(ended_at, now()), closed_without_wrap_up = true \
                  WHERE org_id = $1 AND agent_id = $2 AND status <> 'done' RETURNING {LEG_COLUMNS}"
             ),
             [org.into(), agent.into()],
-        ))
-        .all(db)
-        .await
+        );
+        LegRow::all(db, st).await
     }
 
     /// Records a wrap-up code on the agent's leg in wrap-up.
@@ -152,7 +173,7 @@ impl Legs {
         agent: &str,
         code: &str,
     ) -> Result<Option<LegRow>, DbErr> {
-        LegRow::find_by_statement(stmt(
+        let st = stmt(
             &format!(
                 "UPDATE legs SET status = 'done', wrap_up_code = $4, wrapped_up_at = now() \
                  WHERE id = (SELECT id FROM legs WHERE org_id = $1 AND conversation_id = $2 AND agent_id = $3 AND status = 'wrap_up' \
@@ -160,9 +181,8 @@ impl Legs {
                  RETURNING {LEG_COLUMNS}"
             ),
             [org.into(), conversation.into(), agent.into(), code.into()],
-        ))
-        .one(db)
-        .await
+        );
+        LegRow::one(db, st).await
     }
 
     /// Closes wrap-ups past their deadline (RTG-9), any replica.
@@ -170,7 +190,7 @@ impl Legs {
         db: &C,
         limit: u64,
     ) -> Result<Vec<LegRow>, DbErr> {
-        LegRow::find_by_statement(stmt(
+        let st = stmt(
             &format!(
                 "UPDATE legs SET status = 'done', wrap_up_automatic = true, wrap_up_code = '', wrapped_up_at = now() \
                  WHERE id IN (SELECT id FROM legs WHERE status = 'wrap_up' AND wrap_up_deadline <= now() \
@@ -178,9 +198,8 @@ impl Legs {
                  RETURNING {LEG_COLUMNS}"
             ),
             [(limit as i64).into()],
-        ))
-        .all(db)
-        .await
+        );
+        LegRow::all(db, st).await
     }
 
     /// The legs of one conversation, oldest first.
@@ -189,12 +208,13 @@ impl Legs {
         org: Uuid,
         conversation: Uuid,
     ) -> Result<Vec<LegRow>, DbErr> {
-        LegRow::find_by_statement(stmt(
-            &format!("SELECT {LEG_COLUMNS} FROM legs WHERE org_id = $1 AND conversation_id = $2 ORDER BY assigned_at"),
+        let st = stmt(
+            &format!(
+                "SELECT {LEG_COLUMNS} FROM legs WHERE org_id = $1 AND conversation_id = $2 ORDER BY assigned_at"
+            ),
             [org.into(), conversation.into()],
-        ))
-        .all(db)
-        .await
+        );
+        LegRow::all(db, st).await
     }
 
     /// Conversations in which `agent` has an active leg.
