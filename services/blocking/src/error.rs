@@ -28,6 +28,10 @@ pub enum Error {
     /// status ([`PeerError::code`]).
     #[error(transparent)]
     Peer(#[from] PeerError),
+    /// A stored row that does not decode (an enum label no value has):
+    /// the read fails rather than show a default (fail closed).
+    #[error("corrupt row: {0}")]
+    Corrupt(#[from] crate::domain::UnknownLabel),
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
 }
@@ -47,7 +51,7 @@ impl ServiceError for Error {
             Error::ConversationNotOpen | Error::AlreadyLifted => Code::FailedPrecondition,
             Error::CustomerAlreadyBlocked | Error::RangeAlreadyBlocked => Code::AlreadyExists,
             Error::Peer(p) => p.code(),
-            Error::Db(_) => Code::Internal,
+            Error::Corrupt(_) | Error::Db(_) => Code::Internal,
         }
     }
 
@@ -75,6 +79,13 @@ mod tests {
             (Error::CustomerAlreadyBlocked, Code::AlreadyExists),
             (Error::RangeAlreadyBlocked, Code::AlreadyExists),
             (Error::Peer(down), Code::Unavailable),
+            (
+                Error::Corrupt(crate::domain::UnknownLabel {
+                    column: "blocks.channel",
+                    value: "carrier_pigeon".into(),
+                }),
+                Code::Internal,
+            ),
             (
                 Error::Peer(PeerError::new(
                     "conversations",

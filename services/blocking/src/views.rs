@@ -13,7 +13,7 @@ pub fn block(row: &BlockRow, now: chrono::DateTime<chrono::Utc>, mask: bool) -> 
         .identities
         .iter()
         .map(|(kind, value)| CustomerIdentity {
-            kind: *kind,
+            kind: *kind as i32,
             value: if mask {
                 livedesk_pii::mask_pii(value)
             } else {
@@ -37,7 +37,7 @@ pub fn block(row: &BlockRow, now: chrono::DateTime<chrono::Utc>, mask: bool) -> 
         unblocked_at: opt_to_proto(row.unblocked_at),
         dropped_messages: u64::try_from(row.dropped_messages).unwrap_or(0),
         active: row.active_at(now),
-        channel: row.channel,
+        channel: row.channel as i32,
         customer_name: if mask {
             livedesk_pii::mask_name(&row.customer_name)
         } else {

@@ -25,7 +25,7 @@ pub async fn run_expiry_sweep(
     .await;
 }
 
-async fn sweep_once(db: &DatabaseConnection, outbox: &Outbox) -> Result<(), sea_orm::DbErr> {
+async fn sweep_once(db: &DatabaseConnection, outbox: &Outbox) -> Result<(), crate::error::Error> {
     let txn = db.begin().await?;
     let expired = Blocks::claim_expired(&txn, 100).await?;
     let now = Utc::now();

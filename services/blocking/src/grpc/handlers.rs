@@ -3,12 +3,13 @@
 use chrono::Utc;
 use livedesk_auth::{Role, principal};
 use livedesk_events::Outbox;
-use livedesk_platform::errors::{FieldViolation, parse_uuid};
+use livedesk_platform::errors::{FieldViolation, PeerError, parse_uuid};
 use livedesk_platform::page::Page;
 use livedesk_platform::runtime::forwarded;
 use livedesk_platform::time::{from_proto, to_proto};
 use livedesk_proto::blocking::v1 as pb;
 use livedesk_proto::blocking::v1::blocking_service_server::BlockingService;
+use livedesk_proto::common::v1 as common;
 use livedesk_proto::conversations::v1::conversations_service_client::ConversationsServiceClient;
 use livedesk_proto::conversations::v1::{ConversationStatus, GetCustomerIdentitiesRequest};
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -103,13 +104,21 @@ impl BlockingGrpc {
             return Err(Error::ConversationNotOpen);
         }
         let normalized = livedesk_platform::identity::normalize_all(&identities.identities)?;
+        // Stored as a label: a number outside the enum is conversations
+        // breaking the contract, not a channel to store as "unspecified".
+        let channel = common::Channel::try_from(identities.channel).map_err(|_| {
+            PeerError::contract(
+                "conversations",
+                &format!("unknown channel {}", identities.channel),
+            )
+        })?;
         let txn = self.db.begin().await?;
         let id = Blocks::insert(
             &txn,
             &NewBlock {
                 org_id: who.org_id,
                 conversation_id: Some(parsed.conversation_id),
-                channel: identities.channel,
+                channel,
                 customer_name: &identities.customer_name,
                 ip_cidr: None,
                 reason: parsed.reason.as_str(),
@@ -197,7 +206,7 @@ impl BlockingGrpc {
             &NewBlock {
                 org_id: who.org_id,
                 conversation_id: None,
-                channel: 0,
+                channel: common::Channel::Unspecified,
                 customer_name: "",
                 ip_cidr: Some(parsed.range.to_cidr()),
                 reason: parsed.reason.as_str(),

@@ -3,19 +3,43 @@
 //! Correctness lives here: the partial unique index makes a concurrent
 //! double block of one conversation impossible, and unblock is a
 //! conditional update, so two admins unblocking together audit once.
+//!
+//! Enums are stored as text labels (`crate::domain::labels`); a label read
+//! back that no value has fails the read with [`Error::Corrupt`].
 use chrono::{DateTime, Utc};
-use livedesk_platform::db::{int_array, stmt, text_array};
-use livedesk_proto::common::v1::IdentityKind;
+use livedesk_platform::db::{stmt, text_array};
+use livedesk_proto::common::v1::{Channel, IdentityKind};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
-/// One row of `blocks` with its identities.
+use crate::domain::labels::{label, parse_label};
+use crate::error::Error;
+
+/// One row of `blocks` as stored (`channel` still a label).
 #[derive(Debug, Clone, FromQueryResult)]
+struct StoredBlock {
+    id: Uuid,
+    org_id: Uuid,
+    conversation_id: Option<Uuid>,
+    channel: String,
+    customer_name: String,
+    ip_cidr: Option<String>,
+    reason: String,
+    blocked_by: String,
+    blocked_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    unblocked_by: Option<String>,
+    unblocked_at: Option<DateTime<Utc>>,
+    dropped_messages: i64,
+}
+
+/// One block with its identities, decoded.
+#[derive(Debug, Clone)]
 pub struct BlockRow {
     pub id: Uuid,
     pub org_id: Uuid,
     pub conversation_id: Option<Uuid>,
-    pub channel: i32,
+    pub channel: Channel,
     pub customer_name: String,
     pub ip_cidr: Option<String>,
     pub reason: String,
@@ -25,8 +49,29 @@ pub struct BlockRow {
     pub unblocked_by: Option<String>,
     pub unblocked_at: Option<DateTime<Utc>>,
     pub dropped_messages: i64,
-    #[sea_orm(skip)]
-    pub identities: Vec<(i32, String)>,
+    pub identities: Vec<(IdentityKind, String)>,
+}
+
+impl StoredBlock {
+    /// Decodes the row (its identities are loaded next).
+    fn decode(self) -> Result<BlockRow, Error> {
+        Ok(BlockRow {
+            id: self.id,
+            org_id: self.org_id,
+            conversation_id: self.conversation_id,
+            channel: parse_label("blocks.channel", &self.channel)?,
+            customer_name: self.customer_name,
+            ip_cidr: self.ip_cidr,
+            reason: self.reason,
+            blocked_by: self.blocked_by,
+            blocked_at: self.blocked_at,
+            expires_at: self.expires_at,
+            unblocked_by: self.unblocked_by,
+            unblocked_at: self.unblocked_at,
+            dropped_messages: self.dropped_messages,
+            identities: Vec::new(),
+        })
+    }
 }
 
 impl BlockRow {
@@ -41,7 +86,7 @@ impl BlockRow {
 pub struct NewBlock<'a> {
     pub org_id: Uuid,
     pub conversation_id: Option<Uuid>,
-    pub channel: i32,
+    pub channel: Channel,
     pub customer_name: &'a str,
     pub ip_cidr: Option<String>,
     pub reason: &'a str,
@@ -73,7 +118,7 @@ impl Blocks {
                     id.into(),
                     b.org_id.into(),
                     b.conversation_id.into(),
-                    b.channel.into(),
+                    label(b.channel).into(),
                     b.customer_name.to_owned().into(),
                     b.ip_cidr.clone().into(),
                     b.reason.to_owned().into(),
@@ -90,7 +135,7 @@ impl Blocks {
         for (kind, value) in b.identities {
             db.execute_raw(stmt(
                 "INSERT INTO block_identities (block_id, org_id, kind, value) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                [id.into(), b.org_id.into(), (*kind as i32).into(), value.clone().into()],
+                [id.into(), b.org_id.into(), label(*kind).into(), value.clone().into()],
             ))
             .await?;
         }
@@ -120,7 +165,7 @@ impl Blocks {
         db: &C,
         org: Uuid,
         key: &str,
-    ) -> Result<Option<BlockRow>, DbErr> {
+    ) -> Result<Option<BlockRow>, Error> {
         Self::load_one(
             db,
             stmt(
@@ -138,7 +183,7 @@ impl Blocks {
         db: &C,
         org: Uuid,
         id: Uuid,
-    ) -> Result<Option<BlockRow>, DbErr> {
+    ) -> Result<Option<BlockRow>, Error> {
         Self::load_one(
             db,
             stmt(
@@ -153,10 +198,11 @@ impl Blocks {
     async fn load_one<C: ConnectionTrait>(
         db: &C,
         statement: sea_orm::Statement,
-    ) -> Result<Option<BlockRow>, DbErr> {
-        let Some(mut row) = BlockRow::find_by_statement(statement).one(db).await? else {
+    ) -> Result<Option<BlockRow>, Error> {
+        let Some(stored) = StoredBlock::find_by_statement(statement).one(db).await? else {
             return Ok(None);
         };
+        let mut row = stored.decode()?;
         Self::load_identities(db, &mut row).await?;
         Ok(Some(row))
     }
@@ -165,15 +211,18 @@ impl Blocks {
     async fn load_all<C: ConnectionTrait>(
         db: &C,
         statement: sea_orm::Statement,
-    ) -> Result<Vec<BlockRow>, DbErr> {
-        let mut rows = BlockRow::find_by_statement(statement).all(db).await?;
-        for row in &mut rows {
-            Self::load_identities(db, row).await?;
+    ) -> Result<Vec<BlockRow>, Error> {
+        let stored = StoredBlock::find_by_statement(statement).all(db).await?;
+        let mut rows = Vec::with_capacity(stored.len());
+        for s in stored {
+            let mut row = s.decode()?;
+            Self::load_identities(db, &mut row).await?;
+            rows.push(row);
         }
         Ok(rows)
     }
 
-    async fn load_identities<C: ConnectionTrait>(db: &C, row: &mut BlockRow) -> Result<(), DbErr> {
+    async fn load_identities<C: ConnectionTrait>(db: &C, row: &mut BlockRow) -> Result<(), Error> {
         let ids = db
             .query_all_raw(stmt(
                 "SELECT kind, value FROM block_identities WHERE block_id = $1 ORDER BY kind, value",
@@ -185,12 +234,13 @@ impl Blocks {
         row.identities = ids
             .iter()
             .map(|r| {
+                let kind = r.try_get::<String>("", "kind")?;
                 Ok((
-                    r.try_get::<i32>("", "kind")?,
+                    parse_label("block_identities.kind", &kind)?,
                     r.try_get::<String>("", "value")?,
                 ))
             })
-            .collect::<Result<_, DbErr>>()?;
+            .collect::<Result<_, Error>>()?;
         Ok(())
     }
 
@@ -201,7 +251,7 @@ impl Blocks {
         active_only: bool,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: u64,
-    ) -> Result<Vec<BlockRow>, DbErr> {
+    ) -> Result<Vec<BlockRow>, Error> {
         let (at, id) = after.map_or((None, None), |(a, i)| (Some(a), Some(i)));
         Self::load_all(db, stmt(
             &format!(
@@ -221,20 +271,23 @@ impl Blocks {
         identities: &[(IdentityKind, String)],
         ip: Option<&str>,
     ) -> Result<Option<Uuid>, DbErr> {
-        let kinds: Vec<i32> = identities.iter().map(|(k, _)| *k as i32).collect();
+        let kinds: Vec<String> = identities
+            .iter()
+            .map(|(k, _)| label(*k).to_owned())
+            .collect();
         let values: Vec<String> = identities.iter().map(|(_, v)| v.clone()).collect();
         let row = db
             .query_one_raw(stmt(
                 "SELECT b.id FROM blocks b \
                  WHERE b.org_id = $1 AND b.unblocked_at IS NULL AND (b.expires_at IS NULL OR b.expires_at > now()) \
                    AND (EXISTS (SELECT 1 FROM block_identities i \
-                                JOIN unnest($2::int[], $3::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
+                                JOIN unnest($2::text[], $3::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
                                 WHERE i.block_id = b.id AND i.org_id = $1) \
                         OR ($4::inet IS NOT NULL AND b.ip_cidr >>= $4::inet)) \
                  ORDER BY b.blocked_at LIMIT 1",
                 [
                     org.into(),
-                    int_array(&kinds),
+                    text_array(&kinds),
                     text_array(&values),
                     ip.map(str::to_owned).into(),
                 ],
@@ -280,7 +333,7 @@ impl Blocks {
     pub async fn claim_expired<C: ConnectionTrait>(
         db: &C,
         limit: u64,
-    ) -> Result<Vec<BlockRow>, DbErr> {
+    ) -> Result<Vec<BlockRow>, Error> {
         Self::load_all(
             db,
             stmt(

@@ -4,4 +4,5 @@ livedesk_events::migrator! {
     Migrator,
     ("m0001_blocks", include_str!("../../migrations/0001_init.sql")),
     ("m0002_privacy", include_str!("../../migrations/0002_privacy.sql")),
+    ("m0003_enums_as_text", include_str!("../../migrations/0003_enums_as_text.sql")),
 }

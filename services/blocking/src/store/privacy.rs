@@ -9,12 +9,14 @@
 //! identities it is asked about with the same key, so the block still
 //! matches the returning customer, while the stored value reveals nothing
 //! and cannot be tested against a guessed email without the key.
-use livedesk_platform::db::{int_array, stmt, text_array, uuid_array};
+use livedesk_platform::db::{stmt, text_array, uuid_array};
 use livedesk_platform::subject::{SubjectScope, SubjectShare};
 use livedesk_proto::common::v1::IdentityKind;
 use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+use crate::domain::labels::{label, parse_label};
 
 /// Prefix of a hashed identity value (never a valid clear value: clear
 /// values are normalized emails, phones and ids without this prefix).
@@ -38,9 +40,12 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
 }
 
 /// The stored form of an erased identity: `hmac:` and the hex HMAC of
-/// `kind:value`.
-fn hashed(key: &[u8], kind: i32, value: &str) -> String {
-    let mac = hmac_sha256(key, format!("{kind}:{value}").as_bytes());
+/// `kind:value`, where `kind` is the protobuf NUMBER of the kind (`2` for
+/// an email), not its stored label: hashes stored before kinds became
+/// text (migration 0003) must keep matching, so this input never changes.
+fn hashed(key: &[u8], kind: IdentityKind, value: &str) -> String {
+    let number = kind as i32;
+    let mac = hmac_sha256(key, format!("{number}:{value}").as_bytes());
     format!("{HASHED}{}", hex::encode(mac))
 }
 
@@ -84,7 +89,7 @@ impl SubjectData {
         if let Some(key) = Self::key(db, org).await? {
             let extra: Vec<_> = identities
                 .iter()
-                .map(|(k, v)| (*k, hashed(&key, *k as i32, v)))
+                .map(|(k, v)| (*k, hashed(&key, *k, v)))
                 .collect();
             identities.extend(extra);
         }
@@ -100,20 +105,20 @@ impl SubjectData {
         identities: &[(IdentityKind, String)],
     ) -> Result<Vec<Uuid>, DbErr> {
         let all = Self::with_hashed(db, org, identities.to_vec()).await?;
-        let kinds: Vec<i32> = all.iter().map(|(k, _)| *k as i32).collect();
+        let kinds: Vec<String> = all.iter().map(|(k, _)| label(*k).to_owned()).collect();
         let values: Vec<String> = all.iter().map(|(_, v)| v.clone()).collect();
         let rows = db
             .query_all_raw(stmt(
                 "SELECT b.id FROM blocks b WHERE b.org_id = $1 AND ( \
                    b.conversation_id = ANY($2) \
                    OR EXISTS (SELECT 1 FROM block_identities i \
-                              JOIN unnest($3::int[], $4::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
+                              JOIN unnest($3::text[], $4::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
                               WHERE i.block_id = b.id AND i.org_id = $1)) \
                  ORDER BY b.id",
                 [
                     org.into(),
                     uuid_array(ids),
-                    int_array(&kinds),
+                    text_array(&kinds),
                     text_array(&values),
                 ],
             ))
@@ -175,14 +180,18 @@ impl SubjectShare for SubjectData {
             .await?;
         for r in rows {
             let block: Uuid = r.try_get("", "block_id")?;
-            let kind: i32 = r.try_get("", "kind")?;
+            let stored_kind: String = r.try_get("", "kind")?;
+            // A kind no value has is a corrupt row: the erasure fails (and
+            // is retried) rather than hash the value under a guessed kind.
+            let kind = parse_label::<IdentityKind>("block_identities.kind", &stored_kind)
+                .map_err(|e| DbErr::Type(e.to_string()))?;
             let value: String = r.try_get("", "value")?;
             db.execute_raw(stmt(
                 "WITH gone AS (DELETE FROM block_identities WHERE block_id = $1 AND kind = $2 AND value = $3) \
                  INSERT INTO block_identities (block_id, org_id, kind, value) VALUES ($1, $4, $2, $5) ON CONFLICT DO NOTHING",
                 [
                     block.into(),
-                    kind.into(),
+                    stored_kind.into(),
                     value.clone().into(),
                     org.into(),
                     hashed(&key, kind, &value).into(),
@@ -201,7 +210,7 @@ impl SubjectShare for SubjectData {
 
 #[cfg(test)]
 mod tests {
-    use super::{hashed, hmac_sha256};
+    use super::{IdentityKind, hashed, hmac_sha256};
 
     #[test]
     fn hmac_is_rfc_4231_and_keyed() {
@@ -210,9 +219,25 @@ mod tests {
             hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
-        let a = hashed(b"key-one", 2, "a@example.com");
-        assert_eq!(a, hashed(b"key-one", 2, "a@example.com"));
-        assert_ne!(a, hashed(b"key-two", 2, "a@example.com"));
+        let a = hashed(b"key-one", IdentityKind::Email, "a@example.com");
+        assert_eq!(a, hashed(b"key-one", IdentityKind::Email, "a@example.com"));
+        assert_ne!(a, hashed(b"key-two", IdentityKind::Email, "a@example.com"));
+        assert_ne!(a, hashed(b"key-one", IdentityKind::Phone, "a@example.com"));
         assert!(a.starts_with("hmac:") && a.len() == 5 + 64);
+    }
+
+    /// Hashes stored before kinds became text were made of the kind's
+    /// number: the input stays `2:value` for an email, never `email:value`.
+    #[test]
+    fn the_hash_input_is_the_numeric_kind() {
+        let key = b"key-one";
+        assert_eq!(
+            hashed(key, IdentityKind::Email, "a@example.com"),
+            format!("hmac:{}", hex::encode(hmac_sha256(key, b"2:a@example.com")))
+        );
+        assert_eq!(
+            hashed(key, IdentityKind::WebVisitor, "v-1"),
+            format!("hmac:{}", hex::encode(hmac_sha256(key, b"1:v-1")))
+        );
     }
 }
