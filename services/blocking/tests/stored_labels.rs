@@ -173,3 +173,102 @@ async fn an_unknown_stored_label_fails_the_read_with_internal() {
     assert_eq!(err.code(), Code::Internal, "{err:?}");
     assert!(!err.message().contains("fax"), "{err:?}");
 }
+
+/// The schema as it was before enums became text, with rows stored then.
+async fn schema_before_labels(env: &TestEnv, name: &str) -> DatabaseConnection {
+    let db = livedesk_platform::db::connect(&env.database_url(name))
+        .await
+        .unwrap();
+    db.execute_unprepared(include_str!("../migrations/0001_init.sql"))
+        .await
+        .unwrap();
+    db.execute_unprepared(include_str!("../migrations/0002_privacy.sql"))
+        .await
+        .unwrap();
+    db
+}
+
+#[tokio::test]
+async fn the_migration_turns_stored_numbers_into_labels_and_refuses_an_unknown_number() {
+    let env = TestEnv::new().await.unwrap();
+    let db = schema_before_labels(&env, "blocking").await;
+    let (org, block) = (new_org(), Uuid::now_v7());
+    // An erased identity hashed before the migration keeps its value.
+    let hashed = format!("hmac:{}", "ab".repeat(32));
+    db.execute_unprepared(&format!(
+        "INSERT INTO blocks (id, org_id, conversation_id, channel, blocked_by) VALUES ('{block}', '{org}', gen_random_uuid(), 3, 'agent-1'); \
+         INSERT INTO block_identities (block_id, org_id, kind, value) VALUES \
+           ('{block}', '{org}', 2, 'a@example.com'), ('{block}', '{org}', 1, 'v-1'), ('{block}', '{org}', 3, '{hashed}'); \
+         INSERT INTO blocks (id, org_id, ip_cidr, blocked_by) VALUES (gen_random_uuid(), '{org}', '198.51.100.0/24', 'agent-1')"
+    ))
+    .await
+    .unwrap();
+    db.execute_unprepared(include_str!("../migrations/0003_enums_as_text.sql"))
+        .await
+        .unwrap();
+    let channels = db
+        .query_all_raw(livedesk_platform::db::stmt(
+            "SELECT channel FROM blocks ORDER BY channel",
+            [],
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String>("", "channel").unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(channels, ["unspecified", "whatsapp"]);
+    let identities = db
+        .query_all_raw(livedesk_platform::db::stmt(
+            "SELECT kind, value FROM block_identities ORDER BY kind, value",
+            [],
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r.try_get::<String>("", "kind").unwrap(),
+                r.try_get::<String>("", "value").unwrap(),
+            )
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(
+        identities,
+        [
+            ("email".to_owned(), "a@example.com".to_owned()),
+            ("phone".to_owned(), hashed),
+            ("web_visitor".to_owned(), "v-1".to_owned()),
+        ]
+    );
+    // The lookup the checks use still finds the row by its new label.
+    assert_eq!(
+        livedesk_testkit::count(
+            &db,
+            "SELECT count(*) FROM block_identities WHERE org_id = $1 AND kind = 'email' AND value = 'a@example.com'",
+            [org.into()],
+        )
+        .await
+        .unwrap(),
+        1
+    );
+
+    // A number no kind has is not guessed: the migration fails.
+    let old = schema_before_labels(&env, "blocking_unknown").await;
+    let block = Uuid::now_v7();
+    old.execute_unprepared(&format!(
+        "INSERT INTO blocks (id, org_id, conversation_id, blocked_by) VALUES ('{block}', '{org}', gen_random_uuid(), 'agent-1'); \
+         INSERT INTO block_identities (block_id, org_id, kind, value) VALUES ('{block}', '{org}', 42, 'x')"
+    ))
+    .await
+    .unwrap();
+    let err = old
+        .execute_unprepared(include_str!("../migrations/0003_enums_as_text.sql"))
+        .await
+        .unwrap_err();
+    // not_null_violation
+    assert_eq!(
+        livedesk_platform::db::sqlstate(&err).as_deref(),
+        Some("23502"),
+        "{err}"
+    );
+}
