@@ -80,10 +80,16 @@ pub trait ServiceError: std::error::Error {
 /// - Every other code carries the cause's own message, which is written
 ///   for the caller.
 pub fn to_status<E: ServiceError>(e: &E) -> tonic::Status {
+    to_status_with(e, e.field_violations())
+}
+
+/// [`to_status`] with the cause's invalid fields given by the caller (what
+/// [`status_from_error!`] passes).
+pub fn to_status_with<E: ServiceError>(e: &E, fields: Option<&[FieldViolation]>) -> tonic::Status {
     use tonic::{Code, Status};
     let code = e.error_code();
     match code {
-        Code::InvalidArgument => match e.field_violations() {
+        Code::InvalidArgument => match fields {
             Some(v) => invalid_argument(v),
             None => Status::invalid_argument(e.to_string()),
         },
@@ -96,10 +102,39 @@ pub fn to_status<E: ServiceError>(e: &E) -> tonic::Status {
     }
 }
 
-/// Implements `From<$error> for tonic::Status` through [`to_status`]: the
-/// one edge where a crate's errors become statuses (TEN-4).
+/// The one edge where a crate's errors become statuses (TEN-4):
+/// implements `From<$error> for tonic::Status` through [`to_status`].
+///
+/// With `invalid = Variant` (a `Variant(Vec<FieldViolation>)` cause) it
+/// also converts a [`FieldViolation`] or a list of them into that cause, so
+/// `?` works on a parser's result, and sends the list as the status'
+/// `google.rpc.BadRequest`.
 #[macro_export]
 macro_rules! status_from_error {
+    ($error:ident, invalid = $variant:ident) => {
+        impl From<$crate::errors::FieldViolation> for $error {
+            fn from(v: $crate::errors::FieldViolation) -> Self {
+                $error::$variant(vec![v])
+            }
+        }
+
+        impl From<Vec<$crate::errors::FieldViolation>> for $error {
+            fn from(v: Vec<$crate::errors::FieldViolation>) -> Self {
+                $error::$variant(v)
+            }
+        }
+
+        impl From<$error> for ::tonic::Status {
+            fn from(e: $error) -> Self {
+                let fields = match &e {
+                    $error::$variant(v) => Some(v.as_slice()),
+                    #[allow(unreachable_patterns)]
+                    _ => None,
+                };
+                $crate::errors::to_status_with(&e, fields)
+            }
+        }
+    };
     ($error:ty) => {
         impl From<$error> for ::tonic::Status {
             fn from(e: $error) -> Self {
@@ -209,6 +244,39 @@ mod service_error_tests {
                 _ => None,
             }
         }
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    enum Wired {
+        #[error("invalid request")]
+        Invalid(Vec<FieldViolation>),
+        #[error("gone")]
+        Gone,
+    }
+
+    impl ServiceError for Wired {
+        fn error_code(&self) -> Code {
+            match self {
+                Wired::Invalid(_) => Code::InvalidArgument,
+                Wired::Gone => Code::NotFound,
+            }
+        }
+    }
+
+    crate::status_from_error!(Wired, invalid = Invalid);
+
+    #[test]
+    fn the_edge_macro_sends_the_invalid_fields_and_converts_violations() {
+        let wired: Wired = FieldViolation::new("email", "not an address").into();
+        let s = tonic::Status::from(wired);
+        assert_eq!(s.code(), Code::InvalidArgument);
+        let details = tonic_types::StatusExt::get_error_details(&s);
+        assert_eq!(
+            details.bad_request().map(|b| b.field_violations.len()),
+            Some(1)
+        );
+        let s = tonic::Status::from(Wired::Gone);
+        assert_eq!((s.code(), s.message()), (Code::NotFound, "gone"));
     }
 
     #[test]

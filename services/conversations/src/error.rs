@@ -173,28 +173,9 @@ impl ServiceError for Error {
             Error::ClientStream(s) => s.code(),
         }
     }
-
-    fn field_violations(&self) -> Option<&[FieldViolation]> {
-        match self {
-            Error::Invalid(v) => Some(v),
-            _ => None,
-        }
-    }
 }
 
-livedesk_platform::status_from_error!(Error);
-
-impl From<FieldViolation> for Error {
-    fn from(v: FieldViolation) -> Self {
-        Error::Invalid(vec![v])
-    }
-}
-
-impl From<Vec<FieldViolation>> for Error {
-    fn from(v: Vec<FieldViolation>) -> Self {
-        Error::Invalid(v)
-    }
-}
+livedesk_platform::status_from_error!(Error, invalid = Invalid);
 
 #[cfg(test)]
 mod tests {

@@ -42,12 +42,6 @@ pub enum Corrupt {
     },
 }
 
-impl From<FieldViolation> for Error {
-    fn from(v: FieldViolation) -> Self {
-        Error::Invalid(vec![v])
-    }
-}
-
 impl ServiceError for Error {
     fn error_code(&self) -> Code {
         match self {
@@ -58,16 +52,9 @@ impl ServiceError for Error {
             Error::FeedUnavailable(_) => Code::Unavailable,
         }
     }
-
-    fn field_violations(&self) -> Option<&[FieldViolation]> {
-        match self {
-            Error::Invalid(v) => Some(v),
-            _ => None,
-        }
-    }
 }
 
-livedesk_platform::status_from_error!(Error);
+livedesk_platform::status_from_error!(Error, invalid = Invalid);
 
 #[cfg(test)]
 mod tests {

@@ -23,12 +23,6 @@ pub enum Error {
     Csv(#[from] csv::Error),
 }
 
-impl From<FieldViolation> for Error {
-    fn from(v: FieldViolation) -> Self {
-        Error::Invalid(vec![v])
-    }
-}
-
 impl ServiceError for Error {
     fn error_code(&self) -> Code {
         match self {
@@ -37,16 +31,9 @@ impl ServiceError for Error {
             Error::UnknownStored(_) | Error::Db(_) | Error::Csv(_) => Code::Internal,
         }
     }
-
-    fn field_violations(&self) -> Option<&[FieldViolation]> {
-        match self {
-            Error::Invalid(v) => Some(v),
-            _ => None,
-        }
-    }
 }
 
-livedesk_platform::status_from_error!(Error);
+livedesk_platform::status_from_error!(Error, invalid = Invalid);
 
 #[cfg(test)]
 mod tests {

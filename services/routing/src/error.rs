@@ -85,12 +85,6 @@ pub enum Error {
     Db(#[from] sea_orm::DbErr),
 }
 
-impl From<FieldViolation> for Error {
-    fn from(v: FieldViolation) -> Self {
-        Error::Invalid(vec![v])
-    }
-}
-
 impl ServiceError for Error {
     fn error_code(&self) -> Code {
         match self {
@@ -122,16 +116,9 @@ impl ServiceError for Error {
             Error::Db(_) => Code::Internal,
         }
     }
-
-    fn field_violations(&self) -> Option<&[FieldViolation]> {
-        match self {
-            Error::Invalid(v) => Some(v),
-            _ => None,
-        }
-    }
 }
 
-livedesk_platform::status_from_error!(Error);
+livedesk_platform::status_from_error!(Error, invalid = Invalid);
 
 #[cfg(test)]
 mod tests {

@@ -52,18 +52,6 @@ pub enum Error {
     Corrupt(String),
 }
 
-impl From<FieldViolation> for Error {
-    fn from(v: FieldViolation) -> Self {
-        Error::Invalid(vec![v])
-    }
-}
-
-impl From<Vec<FieldViolation>> for Error {
-    fn from(v: Vec<FieldViolation>) -> Self {
-        Error::Invalid(v)
-    }
-}
-
 impl ServiceError for Error {
     fn error_code(&self) -> Code {
         match self {
@@ -77,16 +65,9 @@ impl ServiceError for Error {
             Error::Db(_) | Error::Corrupt(_) => Code::Internal,
         }
     }
-
-    fn field_violations(&self) -> Option<&[FieldViolation]> {
-        match self {
-            Error::Invalid(v) => Some(v),
-            _ => None,
-        }
-    }
 }
 
-livedesk_platform::status_from_error!(Error);
+livedesk_platform::status_from_error!(Error, invalid = Invalid);
 
 #[cfg(test)]
 mod tests {
