@@ -125,7 +125,7 @@ pub enum Error {
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
     #[error("database: {0}")]
-    Db(#[from] sea_orm::DbErr),
+    Db(#[source] sea_orm::DbErr),
     /// The attachments' object store failed (CNV-6).
     #[error("object store: {0}")]
     Storage(#[from] object_store::Error),
@@ -176,6 +176,19 @@ impl ServiceError for Error {
 }
 
 livedesk_platform::status_from_error!(Error, invalid = Invalid);
+
+impl From<sea_orm::DbErr> for Error {
+    /// A stored enum label the service does not know is a corrupt row
+    /// (`store::corrupt`), any other database error stays one.
+    fn from(e: sea_orm::DbErr) -> Self {
+        if let sea_orm::DbErr::TryIntoErr { source, .. } = &e
+            && let Some(u) = source.downcast_ref::<crate::domain::labels::UnknownLabel>()
+        {
+            return Error::Corrupt(u.to_string());
+        }
+        Error::Db(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {

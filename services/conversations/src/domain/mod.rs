@@ -4,6 +4,7 @@
 mod admission;
 mod attachment;
 mod email;
+pub mod labels;
 mod qualification;
 mod request;
 mod status;

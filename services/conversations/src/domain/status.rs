@@ -1,5 +1,6 @@
 //! Conversation and request statuses, who ended a conversation, and who
-//! wrote a message. The numbers are the protobuf enum values, stored as is.
+//! wrote a message. The numbers are the protobuf enum values; the tables
+//! store their labels (`labels`).
 
 /// Status of a conversation (CNV-2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,8 +2,12 @@
 //! blocking service's events so a message needs no call to be checked.
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
+use livedesk_proto::common::v1::IdentityKind;
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
+
+use super::{bind_label, filter_label, read_label};
+use crate::domain::labels::label;
 
 /// Queries on `blocked_identities`.
 pub struct BlockedCache;
@@ -21,7 +25,13 @@ impl BlockedCache {
             db.execute_raw(stmt(
                 "INSERT INTO blocked_identities (org_id, block_id, kind, value, expires_at) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT DO NOTHING",
-                [org.into(), block_id.into(), (*kind).into(), value.clone().into(), expires_at.into()],
+                [
+                    org.into(),
+                    block_id.into(),
+                    bind_label::<IdentityKind>("blocked_identities.kind", *kind)?,
+                    value.clone().into(),
+                    expires_at.into(),
+                ],
             ))
             .await?;
         }
@@ -73,7 +83,7 @@ impl BlockedCache {
             .query_one_raw(stmt(
                 "SELECT block_id FROM blocked_identities WHERE org_id = $1 AND kind = $2 AND value = $3 \
                    AND (expires_at IS NULL OR expires_at > now()) ORDER BY block_id LIMIT 1",
-                [org.into(), kind.into(), value.into()],
+                [org.into(), filter_label::<IdentityKind>(kind).into(), value.into()],
             ))
             .await?;
         row.map(|r| r.try_get("", "block_id")).transpose()
@@ -119,19 +129,23 @@ impl BlockedCache {
                    WHERE i.org_id = $1 AND i.conversation_id = $2 AND (b.expires_at IS NULL OR b.expires_at > now()) \
                    ORDER BY b.block_id LIMIT 1) \
                  UNION ALL \
-                 (SELECT p.block_id, 0 AS kind, host(p.cidr) || '/' || masklen(p.cidr) AS value \
+                 (SELECT p.block_id, $3 AS kind, host(p.cidr) || '/' || masklen(p.cidr) AS value \
                    FROM conversations c JOIN blocked_ips p ON p.org_id = c.org_id \
                    WHERE c.org_id = $1 AND c.id = $2 AND (CASE WHEN c.ip_address = '' THEN NULL ELSE c.ip_address::inet END) <<= p.cidr \
                      AND (p.expires_at IS NULL OR p.expires_at > now()) \
                    ORDER BY p.block_id LIMIT 1) \
                  LIMIT 1",
-                [org.into(), conversation_id.into()],
+                [
+                    org.into(),
+                    conversation_id.into(),
+                    label(IdentityKind::Unspecified).into(),
+                ],
             ))
             .await?;
         row.map(|r| {
             Ok((
                 r.try_get("", "block_id")?,
-                r.try_get("", "kind")?,
+                read_label::<IdentityKind>(&r, "", "kind", "blocked_identities.kind")?,
                 r.try_get("", "value")?,
             ))
         })

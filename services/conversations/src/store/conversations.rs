@@ -7,14 +7,19 @@
 //! status, so concurrent ends, assignments and blocks apply once.
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use livedesk_proto::common::v1::{Channel, IdentityKind};
+use livedesk_proto::conversations::v1 as pb;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult, Value};
 use uuid::Uuid;
 
-use super::{int_array, text_array};
+use super::{bind_label, bind_labels, read_label, text_array};
+use crate::domain::labels::{ended_by_label, request_status_label, status_label};
 use crate::domain::{EndedBy, Qualification, RequestStatus, Status};
 
-/// One conversation with its identities and participants.
-#[derive(Debug, Clone, FromQueryResult)]
+/// One conversation with its identities and participants. Enum columns
+/// are stored as labels (`domain::labels`) and held here as their wire
+/// numbers; an unknown stored label fails the read.
+#[derive(Debug, Clone)]
 pub struct ConvRow {
     pub id: Uuid,
     pub org_id: Uuid,
@@ -48,11 +53,58 @@ pub struct ConvRow {
     pub interrupted: bool,
     /// CNV-12: who paused it, preferred when it resumes.
     pub paused_by_agent_id: Option<String>,
-    #[sea_orm(skip)]
     pub identities: Vec<(i32, String)>,
     /// `(principal_id, role, display_name, active)`.
-    #[sea_orm(skip)]
     pub participants: Vec<(String, String, String, bool)>,
+}
+
+impl FromQueryResult for ConvRow {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: res.try_get(pre, "id")?,
+            org_id: res.try_get(pre, "org_id")?,
+            request_id: res.try_get(pre, "request_id")?,
+            channel: read_label::<Channel>(res, pre, "channel", "conversations.channel")?,
+            queue_id: res.try_get(pre, "queue_id")?,
+            status: read_label::<pb::ConversationStatus>(
+                res,
+                pre,
+                "status",
+                "conversations.status",
+            )?,
+            priority: read_label::<pb::Priority>(res, pre, "priority", "conversations.priority")?,
+            customer_principal_id: res.try_get(pre, "customer_principal_id")?,
+            customer_name: res.try_get(pre, "customer_name")?,
+            customer_email: res.try_get(pre, "customer_email")?,
+            customer_phone: res.try_get(pre, "customer_phone")?,
+            ip_address: res.try_get(pre, "ip_address")?,
+            proactive: res.try_get(pre, "proactive")?,
+            assigned_agent_id: res.try_get(pre, "assigned_agent_id")?,
+            ended_by: read_label::<pb::EndedBy>(res, pre, "ended_by", "conversations.ended_by")?,
+            ended_by_principal_id: res.try_get(pre, "ended_by_principal_id")?,
+            request_status_at_end: read_label::<pb::RequestStatus>(
+                res,
+                pre,
+                "request_status_at_end",
+                "conversations.request_status_at_end",
+            )?,
+            qual_tags: res.try_get(pre, "qual_tags")?,
+            qual_reason: res.try_get(pre, "qual_reason")?,
+            qual_note: res.try_get(pre, "qual_note")?,
+            last_sequence: res.try_get(pre, "last_sequence")?,
+            message_count: res.try_get(pre, "message_count")?,
+            created_at: res.try_get(pre, "created_at")?,
+            queued_at: res.try_get(pre, "queued_at")?,
+            assigned_at: res.try_get(pre, "assigned_at")?,
+            first_response_at: res.try_get(pre, "first_response_at")?,
+            ended_at: res.try_get(pre, "ended_at")?,
+            last_activity_at: res.try_get(pre, "last_activity_at")?,
+            interrupted: res.try_get(pre, "interrupted")?,
+            paused_by_agent_id: res.try_get(pre, "paused_by_agent_id")?,
+            identities: Vec::new(),
+            participants: Vec::new(),
+        })
+    }
 }
 
 impl ConvRow {
@@ -134,7 +186,7 @@ pub(super) const COLUMNS: &str = "c.id, c.org_id, c.request_id, c.channel, c.que
      c.interrupted, c.paused_by_agent_id";
 
 fn live() -> Value {
-    int_array(&Status::LIVE.map(|s| s as i32))
+    text_array(&Status::LIVE.map(|s| status_label(s).to_owned()))
 }
 
 /// The live statuses as a query parameter.
@@ -173,9 +225,14 @@ impl Conversations {
         let row = db
             .query_one_raw(stmt(
                 "SELECT i.conversation_id FROM conversation_identities i \
-                 JOIN unnest($3::int[], $4::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
+                 JOIN unnest($3::text[], $4::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
                  WHERE i.org_id = $1 AND i.channel = $2 AND i.live LIMIT 1",
-                [org.into(), channel.into(), int_array(&kinds), text_array(&values)],
+                [
+                    org.into(),
+                    bind_label::<Channel>("conversation_identities.channel", channel)?,
+                    bind_labels::<IdentityKind>("conversation_identities.kind", &kinds)?,
+                    text_array(&values),
+                ],
             ))
             .await?;
         row.map(|r| r.try_get::<Uuid>("", "conversation_id"))
@@ -192,7 +249,7 @@ impl Conversations {
             .query_one_raw(stmt(
                 "SELECT id FROM requests WHERE org_id = $1 AND customer_principal_id = $2 AND status <> $3 \
                  ORDER BY created_at DESC LIMIT 1",
-                [org.into(), customer.to_owned().into(), (RequestStatus::Closed as i32).into()],
+                [org.into(), customer.to_owned().into(), request_status_label(RequestStatus::Closed).into()],
             ))
             .await?;
         row.map(|r| r.try_get::<Uuid>("", "id")).transpose()
@@ -208,7 +265,12 @@ impl Conversations {
         let id = Uuid::now_v7();
         db.execute_raw(stmt(
             "INSERT INTO requests (id, org_id, customer_principal_id, priority) VALUES ($1, $2, $3, $4)",
-            [id.into(), org.into(), customer.to_owned().into(), priority.into()],
+            [
+                id.into(),
+                org.into(),
+                customer.to_owned().into(),
+                bind_label::<pb::Priority>("requests.priority", priority)?,
+            ],
         ))
         .await?;
         Ok(id)
@@ -228,10 +290,10 @@ impl Conversations {
                     c.id.into(),
                     c.org_id.into(),
                     c.request_id.into(),
-                    c.channel.into(),
+                    bind_label::<Channel>("conversations.channel", c.channel)?,
                     c.queue_id.into(),
-                    (Status::Queued as i32).into(),
-                    c.priority.into(),
+                    status_label(Status::Queued).into(),
+                    bind_label::<pb::Priority>("conversations.priority", c.priority)?,
                     c.customer_principal_id.clone().into(),
                     c.customer_name.clone().into(),
                     c.customer_email.clone().into(),
@@ -253,7 +315,13 @@ impl Conversations {
                 .execute_raw(stmt(
                     "INSERT INTO conversation_identities (conversation_id, org_id, channel, kind, value) \
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                    [c.id.into(), c.org_id.into(), c.channel.into(), (*kind).into(), value.clone().into()],
+                    [
+                        c.id.into(),
+                        c.org_id.into(),
+                        bind_label::<Channel>("conversation_identities.channel", c.channel)?,
+                        bind_label::<IdentityKind>("conversation_identities.kind", *kind)?,
+                        value.clone().into(),
+                    ],
                 ))
                 .await?
                 .rows_affected();
@@ -332,14 +400,21 @@ impl Conversations {
         let Some(mut row) = row else { return Ok(None) };
         let ids = db
             .query_all_raw(stmt(
-                "SELECT kind, value FROM conversation_identities WHERE conversation_id = $1 ORDER BY kind, value",
+                "SELECT kind, value FROM conversation_identities WHERE conversation_id = $1",
                 [row.id.into()],
             ))
             .await?;
         row.identities = ids
             .iter()
-            .map(|r| Ok((r.try_get("", "kind")?, r.try_get("", "value")?)))
+            .map(|r| {
+                Ok((
+                    read_label::<IdentityKind>(r, "", "kind", "conversation_identities.kind")?,
+                    r.try_get("", "value")?,
+                ))
+            })
             .collect::<Result<_, DbErr>>()?;
+        // In the order of the wire numbers, as before they were labels.
+        row.identities.sort();
         let ps = db
             .query_all_raw(stmt(
                 "SELECT principal_id, role, display_name, active FROM participants WHERE conversation_id = $1 ORDER BY joined_at, principal_id",
@@ -378,7 +453,7 @@ impl Conversations {
                 "UPDATE conversations SET status = $3, assigned_agent_id = $4, assigned_at = COALESCE(assigned_at, $5), \
                    last_activity_at = now() \
                  WHERE org_id = $1 AND id = $2 AND status = ANY($6) AND assigned_agent_id IS DISTINCT FROM $4",
-                [org.into(), id.into(), (Status::Active as i32).into(), agent.to_owned().into(), at.into(), live()],
+                [org.into(), id.into(), status_label(Status::Active).into(), agent.to_owned().into(), at.into(), live()],
             ))
             .await?
             .rows_affected()
@@ -417,10 +492,10 @@ impl Conversations {
                 [
                     org.into(),
                     id.into(),
-                    (e.status as i32).into(),
-                    (e.ended_by as i32).into(),
+                    status_label(e.status).into(),
+                    ended_by_label(e.ended_by).into(),
                     e.by.clone().into(),
-                    (e.request_status as i32).into(),
+                    request_status_label(e.request_status).into(),
                     text_array(&e.qualification.tags),
                     e.qualification.contact_reason.clone().into(),
                     e.qualification.note.clone().into(),
@@ -447,7 +522,7 @@ impl Conversations {
             [
                 org.into(),
                 id.into(),
-                (e.request_status as i32).into(),
+                request_status_label(e.request_status).into(),
                 e.qualification.contact_reason.clone().into(),
                 text_array(&e.qualification.tags),
             ],

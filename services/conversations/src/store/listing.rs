@@ -5,9 +5,12 @@ use livedesk_platform::db::stmt;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
+use livedesk_proto::common::v1::Channel;
+use livedesk_proto::conversations::v1 as pb;
+
 use super::conversations::COLUMNS;
-use super::int_array;
 use super::{ConvRow, Conversations, agent_sees};
+use super::{filter_label, text_array};
 
 /// Filters of `ListConversations` (CNV-15).
 #[derive(Debug, Clone, Default)]
@@ -37,17 +40,22 @@ impl Conversations {
         let statuses = if f.statuses.is_empty() {
             None
         } else {
-            Some(int_array(&f.statuses))
+            let labels: Vec<String> = f
+                .statuses
+                .iter()
+                .map(|n| filter_label::<pb::ConversationStatus>(*n))
+                .collect();
+            Some(text_array(&labels))
         };
         let rows = ConvRow::find_by_statement(stmt(
             &format!(
                 "SELECT {COLUMNS} FROM conversations c WHERE c.org_id = $1 \
-                 AND ($2::int IS NULL OR c.channel = $2) \
-                 AND ($3::int[] IS NULL OR c.status = ANY($3)) \
+                 AND ($2::text IS NULL OR c.channel = $2) \
+                 AND ($3::text[] IS NULL OR c.status = ANY($3)) \
                  AND ($4::uuid IS NULL OR c.queue_id = $4) \
                  AND ($5::text IS NULL OR c.assigned_agent_id = $5) \
                  AND ($6::text IS NULL OR $6 = ANY(c.qual_tags)) \
-                 AND ($7::int IS NULL OR c.priority = $7) \
+                 AND ($7::text IS NULL OR c.priority = $7) \
                  AND ($8::text IS NULL OR c.customer_principal_id = $8) \
                  AND ($9::text IS NULL OR {agent_sees}) \
                  AND ($10::timestamptz IS NULL OR (c.created_at, c.id) < ($10, $11)) \
@@ -56,12 +64,12 @@ impl Conversations {
             ),
             [
                 org.into(),
-                f.channel.into(),
-                statuses.unwrap_or(Value::Array(sea_orm::sea_query::ArrayType::Int, None)),
+                f.channel.map(filter_label::<Channel>).into(),
+                statuses.unwrap_or(Value::Array(sea_orm::sea_query::ArrayType::String, None)),
                 f.queue_id.into(),
                 f.assigned_agent_id.clone().into(),
                 f.tag.clone().into(),
-                f.priority.into(),
+                f.priority.map(filter_label::<pb::Priority>).into(),
                 f.customer.clone().into(),
                 f.visible_to_agent.clone().into(),
                 at.into(),

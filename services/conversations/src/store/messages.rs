@@ -3,14 +3,18 @@
 //! sequences are dense and ordered whatever the replicas do (CNV-4).
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
+use livedesk_proto::conversations::v1::AuthorKind;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 use uuid::Uuid;
 
+use super::read_label;
 use crate::domain::Author;
+use crate::domain::labels::author_label;
 use livedesk_platform::db::uuid_array;
 
-/// One stored message.
-#[derive(Debug, Clone, FromQueryResult)]
+/// One stored message; `author_kind` is stored as a label
+/// (`domain::labels`) and held here as its wire number.
+#[derive(Debug, Clone)]
 pub struct MessageRow {
     pub id: Uuid,
     pub conversation_id: Uuid,
@@ -23,6 +27,23 @@ pub struct MessageRow {
     pub created_at: DateTime<Utc>,
     /// Attachments of the same conversation (CNV-6).
     pub attachment_ids: Vec<Uuid>,
+}
+
+impl FromQueryResult for MessageRow {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: res.try_get(pre, "id")?,
+            conversation_id: res.try_get(pre, "conversation_id")?,
+            sequence: res.try_get(pre, "sequence")?,
+            author_kind: read_label::<AuthorKind>(res, pre, "author_kind", "messages.author_kind")?,
+            author_id: res.try_get(pre, "author_id")?,
+            text: res.try_get(pre, "text")?,
+            hidden: res.try_get(pre, "hidden")?,
+            client_message_id: res.try_get(pre, "client_message_id")?,
+            created_at: res.try_get(pre, "created_at")?,
+            attachment_ids: res.try_get(pre, "attachment_ids")?,
+        })
+    }
 }
 
 const COLUMNS: &str = "id, conversation_id, sequence, author_kind, author_id, text, hidden, client_message_id, created_at, attachment_ids";
@@ -81,7 +102,7 @@ impl Messages {
                 org.into(),
                 conversation_id.into(),
                 seq.into(),
-                (author as i32).into(),
+                author_label(author).into(),
                 author_id.to_owned().into(),
                 text.to_owned().into(),
                 client_message_id.map(str::to_owned).into(),
@@ -110,7 +131,7 @@ impl Messages {
                 Uuid::now_v7().into(),
                 org.into(),
                 conversation_id.into(),
-                (Author::Customer as i32).into(),
+                author_label(Author::Customer).into(),
                 author_id.to_owned().into(),
                 text.to_owned().into(),
                 block_id.into(),

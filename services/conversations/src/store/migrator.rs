@@ -9,4 +9,5 @@ livedesk_events::migrator! {
     ("m0005_forms", include_str!("../../migrations/0005_forms.sql")),
     ("m0006_queue_members", include_str!("../../migrations/0006_queue_members.sql")),
     ("m0007_privacy", include_str!("../../migrations/0007_privacy.sql")),
+    ("m0008_enums_as_text", include_str!("../../migrations/0008_enums_as_text.sql")),
 }

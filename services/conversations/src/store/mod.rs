@@ -35,4 +35,54 @@ pub use settings::{Settings, SettingsRow};
 pub use tags::{TagRow, Tags};
 pub use templates::{TemplateRow, Templates};
 
-pub(crate) use livedesk_platform::db::{int_array, text_array};
+pub(crate) use livedesk_platform::db::text_array;
+
+use crate::domain::labels::{StoredEnum, UnknownLabel, label_of, number_of};
+use sea_orm::{DbErr, QueryResult, Value};
+
+/// An unknown stored label (or a wire number without one) as a database
+/// error carrying the [`UnknownLabel`]: the service's error turns it into
+/// `Error::Corrupt` (INTERNAL), never into a default value.
+pub(crate) fn corrupt(e: UnknownLabel) -> DbErr {
+    DbErr::TryIntoErr {
+        from: "text",
+        into: "stored enum",
+        source: std::sync::Arc::new(e),
+    }
+}
+
+/// Reads the label in `col` of a row and gives its wire number; an
+/// unknown label is refused. `column` names the table column.
+pub(crate) fn read_label<E: StoredEnum>(
+    res: &QueryResult,
+    pre: &str,
+    col: &str,
+    column: &'static str,
+) -> Result<i32, DbErr> {
+    let stored: String = res.try_get(pre, col)?;
+    number_of::<E>(column, &stored).map_err(corrupt)
+}
+
+/// The label of the wire number `n` as a query parameter; a number
+/// outside the enum is refused.
+pub(crate) fn bind_label<E: StoredEnum>(column: &'static str, n: i32) -> Result<Value, DbErr> {
+    Ok(label_of::<E>(column, n).map_err(corrupt)?.into())
+}
+
+/// Labels of wire numbers as a `text[]` query parameter.
+pub(crate) fn bind_labels<E: StoredEnum>(column: &'static str, ns: &[i32]) -> Result<Value, DbErr> {
+    let labels = ns
+        .iter()
+        .map(|n| label_of::<E>(column, *n).map(str::to_owned))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(corrupt)?;
+    Ok(text_array(&labels))
+}
+
+/// The label a filter on the wire number `n` compares with. A number
+/// outside the enum has no label and a filter on it matches no row, as it
+/// did when numbers were stored: it compares with the number's digits,
+/// which the column's CHECK never lets in.
+pub(crate) fn filter_label<E: StoredEnum>(n: i32) -> String {
+    label_of::<E>("filter", n).map_or_else(|_| n.to_string(), str::to_owned)
+}

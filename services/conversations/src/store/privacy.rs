@@ -8,7 +8,8 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{int_array, text_array};
+use super::{corrupt, text_array};
+use crate::domain::labels::{UnknownLabel, label, live_statuses_sql, parse_label};
 
 /// Digest of one identity kept in the erasure audit instead of its value.
 pub fn identity_digest(org: Uuid, kind: IdentityKind, value: &str) -> String {
@@ -45,7 +46,7 @@ pub struct Privacy;
 /// contact fields), always within the org.
 const MATCH_CONVERSATIONS: &str = "SELECT c.id FROM conversations c WHERE c.org_id = $1 AND ( \
        EXISTS (SELECT 1 FROM conversation_identities i \
-               JOIN unnest($2::int[], $3::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
+               JOIN unnest($2::text[], $3::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
                WHERE i.conversation_id = c.id AND i.org_id = $1) \
     OR (c.customer_email <> '' AND lower(c.customer_email) = ANY($4::text[])) \
     OR (c.customer_phone <> '' AND c.customer_phone = ANY($5::text[])))";
@@ -64,7 +65,10 @@ impl Privacy {
         org: Uuid,
         identities: &[(IdentityKind, String)],
     ) -> Result<Vec<Uuid>, DbErr> {
-        let kinds: Vec<i32> = identities.iter().map(|(k, _)| *k as i32).collect();
+        let kinds: Vec<String> = identities
+            .iter()
+            .map(|(k, _)| label(*k).to_owned())
+            .collect();
         let values: Vec<String> = identities.iter().map(|(_, v)| v.clone()).collect();
         let emails = of_kind(identities, IdentityKind::Email);
         let phones = of_kind(identities, IdentityKind::Phone);
@@ -73,7 +77,7 @@ impl Privacy {
                 &format!("SELECT id FROM ({MATCH_CONVERSATIONS}) m ORDER BY id"),
                 [
                     org.into(),
-                    int_array(&kinds),
+                    text_array(&kinds),
                     text_array(&values),
                     text_array(&emails),
                     text_array(&phones),
@@ -95,22 +99,37 @@ impl Privacy {
         let rows = db
             .query_all_raw(stmt(
                 "SELECT kind, value FROM conversation_identities WHERE org_id = $1 AND conversation_id = ANY($2) \
-                 UNION SELECT 2, lower(customer_email) FROM conversations WHERE org_id = $1 AND id = ANY($2) AND customer_email <> '' \
-                 UNION SELECT 3, customer_phone FROM conversations WHERE org_id = $1 AND id = ANY($2) AND customer_phone <> '' \
-                 ORDER BY 1, 2",
-                [org.into(), uuid_array(ids)],
+                 UNION SELECT $3::text, lower(customer_email) FROM conversations WHERE org_id = $1 AND id = ANY($2) AND customer_email <> '' \
+                 UNION SELECT $4::text, customer_phone FROM conversations WHERE org_id = $1 AND id = ANY($2) AND customer_phone <> ''",
+                [
+                    org.into(),
+                    uuid_array(ids),
+                    label(IdentityKind::Email).into(),
+                    label(IdentityKind::Phone).into(),
+                ],
             ))
             .await?;
-        let mut all = typed.to_vec();
+        let mut found = Vec::with_capacity(rows.len());
         for r in rows {
             // An identity of an unknown kind would escape the erasure:
             // refuse the whole export or erasure instead (fail closed).
-            let n = r.try_get::<i32>("", "kind")?;
-            let kind = IdentityKind::try_from(n)
+            let stored: String = r.try_get("", "kind")?;
+            let kind = parse_label::<IdentityKind>("conversation_identities.kind", &stored)
                 .ok()
                 .filter(|k| *k != IdentityKind::Unspecified)
-                .ok_or_else(|| DbErr::Custom(format!("stored identity of unknown kind {n}")))?;
+                .ok_or_else(|| {
+                    corrupt(UnknownLabel {
+                        column: "conversation_identities.kind",
+                        value: stored.clone(),
+                    })
+                })?;
             let value: String = r.try_get("", "value")?;
+            found.push((kind, value));
+        }
+        // In the order of the kinds' wire numbers, as before they were labels.
+        found.sort_by(|(ka, va), (kb, vb)| (*ka as i32, va).cmp(&(*kb as i32, vb)));
+        let mut all = typed.to_vec();
+        for (kind, value) in found {
             if !all.iter().any(|(k, v)| *k == kind && *v == value) {
                 all.push((kind, value));
             }
@@ -165,7 +184,10 @@ impl Privacy {
     ) -> Result<bool, DbErr> {
         let row = db
             .query_one_raw(stmt(
-                "SELECT EXISTS (SELECT 1 FROM conversations WHERE org_id = $1 AND id = ANY($2) AND status IN (1, 2, 3)) AS live",
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM conversations WHERE org_id = $1 AND id = ANY($2) AND status IN {}) AS live",
+                    live_statuses_sql()
+                ),
                 [org.into(), uuid_array(ids)],
             ))
             .await?;
@@ -334,7 +356,10 @@ impl Privacy {
         ids: &[Uuid],
         identities: &[(IdentityKind, String)],
     ) -> Result<(), DbErr> {
-        let kinds: Vec<i32> = identities.iter().map(|(k, _)| *k as i32).collect();
+        let kinds: Vec<String> = identities
+            .iter()
+            .map(|(k, _)| label(*k).to_owned())
+            .collect();
         let values: Vec<String> = identities.iter().map(|(_, v)| v.clone()).collect();
         let emails = of_kind(identities, IdentityKind::Email);
         let phones = of_kind(identities, IdentityKind::Phone);
@@ -412,9 +437,9 @@ impl Privacy {
             // conversations are checked against blocking, not this cache.
             db.execute_raw(stmt(
                 "DELETE FROM blocked_identities WHERE org_id = $1 AND block_id IN ( \
-                   SELECT b.block_id FROM blocked_identities b JOIN unnest($2::int[], $3::text[]) AS q(kind, value) \
+                   SELECT b.block_id FROM blocked_identities b JOIN unnest($2::text[], $3::text[]) AS q(kind, value) \
                      ON b.kind = q.kind AND b.value = q.value WHERE b.org_id = $1)",
-                [org.into(), int_array(&kinds), text_array(&values)],
+                [org.into(), text_array(&kinds), text_array(&values)],
             ))
             .await?;
         }

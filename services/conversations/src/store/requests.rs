@@ -1,14 +1,18 @@
 //! Queries on `requests` and `contacts` (CNV-1, CNV-7, CNV-15).
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
+use livedesk_proto::conversations::v1 as pb;
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult, Value};
 use uuid::Uuid;
 
-use super::text_array;
-use crate::domain::ContactQuery;
+use super::{bind_label, filter_label, read_label, text_array};
+use crate::domain::labels::request_status_label;
+use crate::domain::{ContactQuery, RequestStatus};
 
-/// One request with its contact and conversations.
-#[derive(Debug, Clone, FromQueryResult)]
+/// One request with its contact and conversations. `status` and
+/// `priority` are stored as labels (`domain::labels`) and held here as
+/// their wire numbers; an unknown stored label fails the read.
+#[derive(Debug, Clone)]
 pub struct RequestRow {
     pub id: Uuid,
     pub customer_principal_id: String,
@@ -29,6 +33,31 @@ pub struct RequestRow {
     /// A contact form's custom fields (SCH-6): keys and values in order.
     pub custom_field_keys: Vec<String>,
     pub custom_field_values: Vec<String>,
+}
+
+impl FromQueryResult for RequestRow {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: res.try_get(pre, "id")?,
+            customer_principal_id: res.try_get(pre, "customer_principal_id")?,
+            status: read_label::<pb::RequestStatus>(res, pre, "status", "requests.status")?,
+            priority: read_label::<pb::Priority>(res, pre, "priority", "requests.priority")?,
+            contact_reason: res.try_get(pre, "contact_reason")?,
+            tags: res.try_get(pre, "tags")?,
+            assignee_id: res.try_get(pre, "assignee_id")?,
+            assignee_initials: res.try_get(pre, "assignee_initials")?,
+            contact_id: res.try_get(pre, "contact_id")?,
+            contact_name: res.try_get(pre, "contact_name")?,
+            contact_email: res.try_get(pre, "contact_email")?,
+            contact_phone: res.try_get(pre, "contact_phone")?,
+            contact_created_at: res.try_get(pre, "contact_created_at")?,
+            created_at: res.try_get(pre, "created_at")?,
+            updated_at: res.try_get(pre, "updated_at")?,
+            conversation_ids: res.try_get(pre, "conversation_ids")?,
+            custom_field_keys: res.try_get(pre, "custom_field_keys")?,
+            custom_field_values: res.try_get(pre, "custom_field_values")?,
+        })
+    }
 }
 
 /// One contact.
@@ -116,10 +145,10 @@ impl Requests {
         RequestRow::find_by_statement(stmt(
             &format!(
                 "{SELECT} WHERE r.org_id = $1 \
-                 AND ($2::int IS NULL OR r.status = $2) \
+                 AND ($2::text IS NULL OR r.status = $2) \
                  AND ($3::text IS NULL OR r.assignee_id = $3) \
                  AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM unnest(r.tags) t WHERE lower(t) = lower($4))) \
-                 AND ($5::int IS NULL OR r.priority = $5) \
+                 AND ($5::text IS NULL OR r.priority = $5) \
                  AND ($6::text IS NULL OR r.customer_principal_id = $6) \
                  AND ($7::timestamptz IS NULL OR (r.created_at, r.id) < ($7, $8)) \
                  AND ($10::text IS NULL OR r.assignee_id = $10 OR EXISTS \
@@ -132,10 +161,10 @@ impl Requests {
             ),
             [
                 org.into(),
-                f.status.into(),
+                f.status.map(filter_label::<pb::RequestStatus>).into(),
                 f.assignee_id.clone().into(),
                 f.tag.clone().into(),
-                f.priority.into(),
+                f.priority.map(filter_label::<pb::Priority>).into(),
                 f.customer.clone().into(),
                 at.into(),
                 after_id.into(),
@@ -168,8 +197,14 @@ impl Requests {
                 [
                     org.into(),
                     id.into(),
-                    c.status.into(),
-                    c.priority.into(),
+                    c.status
+                        .map(|n| bind_label::<pb::RequestStatus>("requests.status", n))
+                        .transpose()?
+                        .unwrap_or(Value::String(None)),
+                    c.priority
+                        .map(|n| bind_label::<pb::Priority>("requests.priority", n))
+                        .transpose()?
+                        .unwrap_or(Value::String(None)),
                     c.contact_reason.clone().into(),
                     tags,
                 ],
@@ -323,8 +358,12 @@ impl Requests {
     /// A reply reopens a request (CNV-14).
     pub async fn reopen<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> Result<(), DbErr> {
         db.execute_raw(stmt(
-            "UPDATE requests SET status = 1, updated_at = now() WHERE org_id = $1 AND id = $2",
-            [org.into(), id.into()],
+            "UPDATE requests SET status = $3, updated_at = now() WHERE org_id = $1 AND id = $2",
+            [
+                org.into(),
+                id.into(),
+                request_status_label(RequestStatus::Open).into(),
+            ],
         ))
         .await?;
         Ok(())

@@ -5,6 +5,10 @@ use uuid::Uuid;
 
 use super::text_array;
 
+/// The authors whose texts teach and feed recommendation: the customer
+/// and agents (stored labels of `Author::Customer`, `Author::Agent`).
+const TEXT_AUTHORS: &str = "('customer', 'agent')";
+
 /// One tag.
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct TagRow {
@@ -110,11 +114,13 @@ impl Tags {
         limit: u64,
     ) -> Result<Vec<TaggedRow>, DbErr> {
         TaggedRow::find_by_statement(stmt(
-            "SELECT c.qual_tags, left(COALESCE((SELECT string_agg(m.text, ' ' ORDER BY m.sequence) FROM messages m \
-                 WHERE m.conversation_id = c.id AND NOT m.hidden AND m.author_kind IN (1, 2)), ''), 20000) AS text \
-             FROM conversations c WHERE c.org_id = $1 AND c.id <> $2 AND c.ended_at IS NOT NULL \
-               AND cardinality(c.qual_tags) > 0 \
-             ORDER BY c.ended_at DESC LIMIT $3",
+            &format!(
+                "SELECT c.qual_tags, left(COALESCE((SELECT string_agg(m.text, ' ' ORDER BY m.sequence) FROM messages m \
+                   WHERE m.conversation_id = c.id AND NOT m.hidden AND m.author_kind IN {TEXT_AUTHORS}), ''), 20000) AS text \
+                 FROM conversations c WHERE c.org_id = $1 AND c.id <> $2 AND c.ended_at IS NOT NULL \
+                   AND cardinality(c.qual_tags) > 0 \
+                 ORDER BY c.ended_at DESC LIMIT $3"
+            ),
             [org.into(), except.into(), i64::try_from(limit).unwrap_or(500).into()],
         ))
         .all(db)
@@ -129,8 +135,10 @@ impl Tags {
     ) -> Result<String, DbErr> {
         let row = db
             .query_one_raw(stmt(
-                "SELECT left(COALESCE(string_agg(text, ' ' ORDER BY sequence), ''), 50000) AS text FROM messages \
-                 WHERE org_id = $1 AND conversation_id = $2 AND NOT hidden AND author_kind IN (1, 2)",
+                &format!(
+                    "SELECT left(COALESCE(string_agg(text, ' ' ORDER BY sequence), ''), 50000) AS text FROM messages \
+                     WHERE org_id = $1 AND conversation_id = $2 AND NOT hidden AND author_kind IN {TEXT_AUTHORS}"
+                ),
                 [org.into(), conversation_id.into()],
             ))
             .await?;
@@ -138,5 +146,23 @@ impl Tags {
             .map(|r| r.try_get::<String>("", "text"))
             .transpose()?
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use crate::domain::Author;
+    use crate::domain::labels::author_label;
+
+    #[test]
+    fn the_text_authors_are_the_customer_and_agent_labels() {
+        assert_eq!(
+            super::TEXT_AUTHORS,
+            format!(
+                "('{}', '{}')",
+                author_label(Author::Customer),
+                author_label(Author::Agent)
+            )
+        );
     }
 }

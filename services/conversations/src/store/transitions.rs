@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::{ConvRow, Conversations};
 use crate::domain::Status;
+use crate::domain::labels::status_label;
 
 /// A conversation the natural-close sweep claimed.
 #[derive(Debug, Clone, FromQueryResult)]
@@ -18,7 +19,10 @@ pub struct IdleRow {
     pub interrupted: bool,
 }
 
-const LIVE: &str = "(1, 2, 3)";
+/// The live statuses' labels (`labels::live_statuses_sql`), written out
+/// as the predicate of the `conversations_live_activity` partial index
+/// (migration 0008) so the natural-close sweep can use it.
+const LIVE: &str = "('queued', 'active', 'paused')";
 
 impl Conversations {
     /// ACTIVE → PAUSED by its owner: the agent is freed (no longer assigned
@@ -36,9 +40,9 @@ impl Conversations {
                 [
                     org.into(),
                     id.into(),
-                    (Status::Paused as i32).into(),
+                    status_label(Status::Paused).into(),
                     agent.to_owned().into(),
-                    (Status::Active as i32).into(),
+                    status_label(Status::Active).into(),
                 ],
             ))
             .await?
@@ -65,8 +69,8 @@ impl Conversations {
                 [
                     org.into(),
                     id.into(),
-                    (Status::Queued as i32).into(),
-                    (Status::Paused as i32).into(),
+                    status_label(Status::Queued).into(),
+                    status_label(Status::Paused).into(),
                 ],
             ))
             .await?
@@ -93,9 +97,9 @@ impl Conversations {
                 [
                     org.into(),
                     id.into(),
-                    (Status::Queued as i32).into(),
+                    status_label(Status::Queued).into(),
                     queue.into(),
-                    (Status::Active as i32).into(),
+                    status_label(Status::Active).into(),
                     from.to_owned().into(),
                 ],
             ))
@@ -196,5 +200,13 @@ impl Conversations {
         ))
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_live_literal_lists_the_live_statuses() {
+        assert_eq!(super::LIVE, crate::domain::labels::live_statuses_sql());
     }
 }
