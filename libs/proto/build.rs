@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not baked in at compile time: a build-script binary
+    // cached for another checkout of the workspace must not look there.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let mut protos = Vec::new();
     collect(&root, &mut protos)?;
     protos.sort();
