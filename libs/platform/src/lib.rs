@@ -14,6 +14,7 @@ pub mod email;
 pub mod errors;
 pub mod grpc_telemetry;
 pub mod identity;
+pub mod labels;
 pub mod metrics;
 pub mod nats;
 pub mod page;

@@ -182,7 +182,7 @@ impl From<sea_orm::DbErr> for Error {
     /// (`store::corrupt`), any other database error stays one.
     fn from(e: sea_orm::DbErr) -> Self {
         if let sea_orm::DbErr::TryIntoErr { source, .. } = &e
-            && let Some(u) = source.downcast_ref::<crate::domain::labels::UnknownLabel>()
+            && let Some(u) = source.downcast_ref::<livedesk_platform::labels::UnknownLabel>()
         {
             return Error::Corrupt(u.to_string());
         }

@@ -4,7 +4,7 @@
 use livedesk_platform::errors::{FieldViolation, ServiceError};
 use tonic::Code;
 
-use crate::domain::UnknownValue;
+use crate::domain::UnknownLabel;
 
 /// Everything that can go wrong in the reporting service.
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +16,7 @@ pub enum Error {
     /// A table holds a label the service does not know (a CHECK should
     /// have refused it): the read fails rather than showing a default.
     #[error("stored value: {0}")]
-    UnknownStored(#[from] UnknownValue),
+    UnknownStored(#[from] UnknownLabel),
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error("csv: {0}")]
@@ -41,8 +41,8 @@ mod tests {
 
     #[test]
     fn each_cause_has_its_code() {
-        let unknown = UnknownValue {
-            field: "conversation_facts.channel",
+        let unknown = UnknownLabel {
+            column: "conversation_facts.channel",
             value: "carrier_pigeon".into(),
         };
         let cases = [
@@ -68,8 +68,8 @@ mod tests {
 
     #[test]
     fn an_unknown_stored_value_is_not_shown_to_the_caller() {
-        let e = Error::UnknownStored(UnknownValue {
-            field: "blocks.channel",
+        let e = Error::UnknownStored(UnknownLabel {
+            column: "blocks.channel",
             value: "carrier_pigeon".into(),
         });
         let status = tonic::Status::from(e);

@@ -2,9 +2,8 @@
 //! No I/O here.
 
 mod ip;
-pub mod labels;
 mod request;
 
 pub use ip::IpRange;
-pub use labels::UnknownLabel;
+pub use livedesk_platform::labels::UnknownLabel;
 pub use request::{BlockRequest, IpBlockRequest, Reason};

@@ -4,7 +4,7 @@
 //! double block of one conversation impossible, and unblock is a
 //! conditional update, so two admins unblocking together audit once.
 //!
-//! Enums are stored as text labels (`crate::domain::labels`); a label read
+//! Enums are stored as text labels (`livedesk_platform::labels`); a label read
 //! back that no value has fails the read with [`Error::Corrupt`].
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::{stmt, text_array};
@@ -12,7 +12,7 @@ use livedesk_proto::common::v1::{Channel, IdentityKind};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
-use crate::domain::labels::{label, parse_label};
+use livedesk_platform::labels::{label, parse_label};
 use crate::error::Error;
 
 /// One row of `blocks` as stored (`channel` still a label).
@@ -372,5 +372,31 @@ impl Blocks {
                 ))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use livedesk_platform::labels::{StoredEnum, sql_case, sql_list};
+    use livedesk_proto::common::v1::{Channel, IdentityKind};
+
+    /// The migration that turned the numbers into text maps each number to
+    /// the label the code stores, and its CHECKs allow exactly those.
+    #[test]
+    fn the_text_migration_agrees_with_the_labels() {
+        let sql = include_str!("../../migrations/0003_enums_as_text.sql");
+        for (column, list, case) in [
+            ("channel", sql_list(Channel::ALL), sql_case::<Channel>()),
+            ("kind", sql_list(IdentityKind::ALL), sql_case::<IdentityKind>()),
+        ] {
+            assert!(
+                sql.contains(&format!("CHECK ({column} IN {list})")),
+                "no CHECK ({column} IN {list})"
+            );
+            assert!(
+                sql.contains(&format!("USING CASE {column} {case} END")),
+                "no CASE {column} {case}"
+            );
+        }
     }
 }

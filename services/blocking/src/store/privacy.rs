@@ -16,7 +16,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::domain::labels::{label, parse_label};
+use livedesk_platform::labels::{label, parse_label};
 
 /// Prefix of a hashed identity value (never a valid clear value: clear
 /// values are normalized emails, phones and ids without this prefix).

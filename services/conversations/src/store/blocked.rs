@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 use super::{bind_label, filter_label, read_label};
-use crate::domain::labels::label;
+use livedesk_platform::labels::label;
 
 /// Queries on `blocked_identities`.
 pub struct BlockedCache;

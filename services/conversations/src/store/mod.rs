@@ -37,7 +37,7 @@ pub use templates::{TemplateRow, Templates};
 
 pub(crate) use livedesk_platform::db::text_array;
 
-use crate::domain::labels::{StoredEnum, UnknownLabel, label_of, number_of};
+use livedesk_platform::labels::{StoredEnum, UnknownLabel, label_of_wire, wire_of_label};
 use sea_orm::{DbErr, QueryResult, Value};
 
 /// An unknown stored label (or a wire number without one) as a database
@@ -53,27 +53,27 @@ pub(crate) fn corrupt(e: UnknownLabel) -> DbErr {
 
 /// Reads the label in `col` of a row and gives its wire number; an
 /// unknown label is refused. `column` names the table column.
-pub(crate) fn read_label<E: StoredEnum>(
+pub(crate) fn read_label<E: StoredEnum + Into<i32>>(
     res: &QueryResult,
     pre: &str,
     col: &str,
     column: &'static str,
 ) -> Result<i32, DbErr> {
     let stored: String = res.try_get(pre, col)?;
-    number_of::<E>(column, &stored).map_err(corrupt)
+    wire_of_label::<E>(column, &stored).map_err(corrupt)
 }
 
 /// The label of the wire number `n` as a query parameter; a number
 /// outside the enum is refused.
-pub(crate) fn bind_label<E: StoredEnum>(column: &'static str, n: i32) -> Result<Value, DbErr> {
-    Ok(label_of::<E>(column, n).map_err(corrupt)?.into())
+pub(crate) fn bind_label<E: StoredEnum + Into<i32>>(column: &'static str, n: i32) -> Result<Value, DbErr> {
+    Ok(label_of_wire::<E>(column, n).map_err(corrupt)?.into())
 }
 
 /// Labels of wire numbers as a `text[]` query parameter.
-pub(crate) fn bind_labels<E: StoredEnum>(column: &'static str, ns: &[i32]) -> Result<Value, DbErr> {
+pub(crate) fn bind_labels<E: StoredEnum + Into<i32>>(column: &'static str, ns: &[i32]) -> Result<Value, DbErr> {
     let labels = ns
         .iter()
-        .map(|n| label_of::<E>(column, *n).map(str::to_owned))
+        .map(|n| label_of_wire::<E>(column, *n).map(str::to_owned))
         .collect::<Result<Vec<_>, _>>()
         .map_err(corrupt)?;
     Ok(text_array(&labels))
@@ -83,6 +83,6 @@ pub(crate) fn bind_labels<E: StoredEnum>(column: &'static str, ns: &[i32]) -> Re
 /// outside the enum has no label and a filter on it matches no row, as it
 /// did when numbers were stored: it compares with the number's digits,
 /// which the column's CHECK never lets in.
-pub(crate) fn filter_label<E: StoredEnum>(n: i32) -> String {
-    label_of::<E>("filter", n).map_or_else(|_| n.to_string(), str::to_owned)
+pub(crate) fn filter_label<E: StoredEnum + Into<i32>>(n: i32) -> String {
+    label_of_wire::<E>("filter", n).map_or_else(|_| n.to_string(), str::to_owned)
 }

@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{corrupt, text_array};
-use crate::domain::labels::{UnknownLabel, label, live_statuses_sql, parse_label};
+use crate::domain::labels::live_statuses_sql;
+use livedesk_platform::labels::{UnknownLabel, label, parse_label};
 
 /// Digest of one identity kept in the erasure audit instead of its value.
 pub fn identity_digest(org: Uuid, kind: IdentityKind, value: &str) -> String {

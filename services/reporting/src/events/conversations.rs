@@ -80,7 +80,7 @@ async fn ended_fact(
             agent_ids: e.agent_ids,
             tags: qualification.tags,
             reason: qualification.contact_reason,
-            status: label(status),
+            status: label(status).to_owned(),
             ended_by: required_label::<EndedBy>("ended_by", e.ended_by)?,
         },
         customer_name: mask_customer_name(&e.customer_name),

@@ -12,7 +12,7 @@ use sea_orm::DatabaseConnection;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::domain::{CsvOptions, ExportKind, GroupBy, Range, Scope, UnknownValue, parse_label};
+use crate::domain::{CsvOptions, ExportKind, GroupBy, Range, Scope, UnknownLabel, parse_label};
 use crate::error::Error;
 use crate::store::statistics;
 
@@ -128,7 +128,7 @@ impl ReportingGrpc {
 
 /// The enum name of a channel stored as its label (`web_chat` is
 /// `CHANNEL_WEB_CHAT`); a label the service does not know is an error.
-fn channel_name(stored: &str) -> Result<String, UnknownValue> {
+fn channel_name(stored: &str) -> Result<String, UnknownLabel> {
     Ok(
         parse_label::<Channel>("conversation_facts.channel", stored)?
             .as_str_name()

@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::facts::{BlockState, ConversationSummary};
-use crate::domain::{ExportKind, Range, Scope, UnknownValue, parse_label};
+use crate::domain::{ExportKind, Range, Scope, UnknownLabel, parse_label};
 use crate::error::Error;
 
 /// Rows fetched per round trip: small enough to keep memory flat, large
@@ -88,7 +88,7 @@ pub enum ExportRow {
 impl ExportRow {
     /// Refuses a row holding a label the service does not know: the export
     /// fails rather than writing an empty or made-up cell (fail closed).
-    fn check_labels(&self) -> Result<(), UnknownValue> {
+    fn check_labels(&self) -> Result<(), UnknownLabel> {
         match self {
             ExportRow::Conversation(c) => {
                 let s = &c.summary;
