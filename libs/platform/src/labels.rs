@@ -58,6 +58,20 @@ pub struct UnknownLabel {
     pub value: String,
 }
 
+/// An unknown stored label met while reading rows is a database error
+/// that carries the [`UnknownLabel`] as its source: every service answers
+/// it INTERNAL and logs it, never reads the row with a default value (a
+/// service that names the cause finds it with `downcast_ref`).
+impl From<UnknownLabel> for sea_orm::DbErr {
+    fn from(e: UnknownLabel) -> Self {
+        sea_orm::DbErr::TryIntoErr {
+            from: "text",
+            into: "stored enum",
+            source: std::sync::Arc::new(e),
+        }
+    }
+}
+
 /// The stored label of `value` (`web_chat`).
 pub fn label<E: StoredEnum>(value: E) -> &'static str {
     value.label()

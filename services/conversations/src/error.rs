@@ -179,7 +179,7 @@ livedesk_platform::status_from_error!(Error, invalid = Invalid);
 
 impl From<sea_orm::DbErr> for Error {
     /// A stored enum label the service does not know is a corrupt row
-    /// (`store::corrupt`), any other database error stays one.
+    /// (`From<UnknownLabel> for DbErr`, `livedesk_platform::labels`), any other database error stays one.
     fn from(e: sea_orm::DbErr) -> Self {
         if let sea_orm::DbErr::TryIntoErr { source, .. } = &e
             && let Some(u) = source.downcast_ref::<livedesk_platform::labels::UnknownLabel>()

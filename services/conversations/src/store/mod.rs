@@ -40,17 +40,6 @@ pub(crate) use livedesk_platform::db::text_array;
 use livedesk_platform::labels::{StoredEnum, UnknownLabel, label_of_wire, wire_of_label};
 use sea_orm::{DbErr, QueryResult, Value};
 
-/// An unknown stored label (or a wire number without one) as a database
-/// error carrying the [`UnknownLabel`]: the service's error turns it into
-/// `Error::Corrupt` (INTERNAL), never into a default value.
-pub(crate) fn corrupt(e: UnknownLabel) -> DbErr {
-    DbErr::TryIntoErr {
-        from: "text",
-        into: "stored enum",
-        source: std::sync::Arc::new(e),
-    }
-}
-
 /// Reads the label in `col` of a row and gives its wire number; an
 /// unknown label is refused. `column` names the table column.
 pub(crate) fn read_label<E: StoredEnum + Into<i32>>(
@@ -60,13 +49,13 @@ pub(crate) fn read_label<E: StoredEnum + Into<i32>>(
     column: &'static str,
 ) -> Result<i32, DbErr> {
     let stored: String = res.try_get(pre, col)?;
-    wire_of_label::<E>(column, &stored).map_err(corrupt)
+    wire_of_label::<E>(column, &stored).map_err(DbErr::from)
 }
 
 /// The label of the wire number `n` as a query parameter; a number
 /// outside the enum is refused.
 pub(crate) fn bind_label<E: StoredEnum + Into<i32>>(column: &'static str, n: i32) -> Result<Value, DbErr> {
-    Ok(label_of_wire::<E>(column, n).map_err(corrupt)?.into())
+    Ok(label_of_wire::<E>(column, n).map_err(DbErr::from)?.into())
 }
 
 /// Labels of wire numbers as a `text[]` query parameter.
@@ -75,7 +64,7 @@ pub(crate) fn bind_labels<E: StoredEnum + Into<i32>>(column: &'static str, ns: &
         .iter()
         .map(|n| label_of_wire::<E>(column, *n).map(str::to_owned))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(corrupt)?;
+        .map_err(DbErr::from)?;
     Ok(text_array(&labels))
 }
 

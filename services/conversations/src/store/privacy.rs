@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{corrupt, text_array};
+use super::text_array;
 use crate::domain::labels::live_statuses_sql;
 use livedesk_platform::labels::{UnknownLabel, label, parse_label};
 
@@ -119,7 +119,7 @@ impl Privacy {
                 .ok()
                 .filter(|k| *k != IdentityKind::Unspecified)
                 .ok_or_else(|| {
-                    corrupt(UnknownLabel {
+                    DbErr::from(UnknownLabel {
                         column: "conversation_identities.kind",
                         value: stored.clone(),
                     })

@@ -12,7 +12,7 @@ pub enum AgentState {
     Rona = 4,
 }
 
-super::stored::stored_as_text!(AgentState, "agents.state", {
+livedesk_platform::stored_enum!(AgentState {
     Offline => "offline",
     Available => "available",
     Away => "away",

@@ -6,7 +6,6 @@ mod capacity;
 mod position;
 mod queue;
 mod selection;
-mod stored;
 mod transfer;
 mod wrapup;
 
@@ -20,7 +19,7 @@ pub use queue::{MaxWait, OfferTimeout, QueueName, QueueSpec, Strategy, normalize
 pub use selection::{
     Candidate, can_take_direct_offer, is_eligible, loads_from, rank, rank_preferring,
 };
-pub use stored::UnknownStored;
+pub use livedesk_platform::labels::UnknownLabel;
 pub use transfer::{
     ConferenceActor, ConferenceCommand, ConferenceConflict, ConferenceRefusal, ConferenceState,
     OfferKind, TransferFailurePolicy, TransferNote, plan_conference,

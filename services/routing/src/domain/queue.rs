@@ -14,7 +14,7 @@ pub enum Strategy {
     RoundRobin = 3,
 }
 
-super::stored::stored_as_text!(Strategy, "queues.strategy", {
+livedesk_platform::stored_enum!(Strategy {
     LongestIdle => "longest_idle",
     LeastBusy => "least_busy",
     RoundRobin => "round_robin",

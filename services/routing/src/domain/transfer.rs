@@ -13,7 +13,7 @@ pub enum OfferKind {
     Conference = 3,
 }
 
-super::stored::stored_as_text!(OfferKind, "offers.kind", {
+livedesk_platform::stored_enum!(OfferKind {
     Queue => "queue",
     Transfer => "transfer",
     Conference => "conference",
@@ -35,7 +35,7 @@ pub enum TransferFailurePolicy {
     Abandon = 2,
 }
 
-super::stored::stored_as_text!(TransferFailurePolicy, "queues.transfer_failure_policy", {
+livedesk_platform::stored_enum!(TransferFailurePolicy {
     Requeue => "requeue",
     Abandon => "abandon",
 });
@@ -211,7 +211,7 @@ mod tests {
         assert!(TransferNote::parse(&"x".repeat(1001)).is_err());
         assert_eq!(TransferNote::parse(" vip ").unwrap().as_str(), "vip");
         assert_eq!(
-            OfferKind::from_stored("transfer").unwrap(),
+            livedesk_platform::labels::parse_label::<OfferKind>("offers.kind", "transfer").unwrap(),
             OfferKind::Transfer
         );
     }

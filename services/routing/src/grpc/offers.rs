@@ -13,6 +13,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::{RoutingGrpc, acting_agent};
+use livedesk_platform::labels::label;
 use crate::domain::{ConferenceState, OfferKind};
 use crate::engine::{Unanswered, after_unanswered, conference_changed, wrap_up_legs};
 use crate::error::{Entity, Error};
@@ -148,7 +149,7 @@ impl RoutingGrpc {
             staged.push(self.outbox.stage(&txn, org, conv, &assigned).await?);
         }
         self.commit(txn, staged).await?;
-        tracing::info!(%org, conversation_id = %conv, agent_id = %who.id, kind = offer.kind.as_str(), "offer accepted");
+        tracing::info!(%org, conversation_id = %conv, agent_id = %who.id, kind = label(offer.kind), "offer accepted");
         Ok(Accepted { offer, leg })
     }
 

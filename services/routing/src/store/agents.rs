@@ -5,7 +5,8 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
 use super::{all_checked, changed_one, int_array, one_checked, text_array};
-use crate::domain::{AgentState, Candidate, Capacities, StateChange, UnknownStored, loads_from};
+use livedesk_platform::labels::{label, parse_label};
+use crate::domain::{AgentState, Candidate, Capacities, StateChange, UnknownLabel, loads_from};
 
 /// One agent with memberships and current load.
 #[derive(Debug, Clone)]
@@ -43,16 +44,16 @@ struct StoredAgent {
 }
 
 impl TryFrom<StoredAgent> for AgentRow {
-    type Error = UnknownStored;
+    type Error = UnknownLabel;
 
-    fn try_from(s: StoredAgent) -> Result<Self, UnknownStored> {
+    fn try_from(s: StoredAgent) -> Result<Self, UnknownLabel> {
         Ok(Self {
             id: s.id,
             display_name: s.display_name,
             initials: s.initials,
             skills: s.skills,
             capacities: s.capacities,
-            state: AgentState::from_stored(&s.state)?,
+            state: parse_label::<AgentState>("agents.state", &s.state)?,
             away_reason: s.away_reason,
             next_state: next_state(s.next_state.as_deref())?,
             state_since: s.state_since,
@@ -64,13 +65,15 @@ impl TryFrom<StoredAgent> for AgentRow {
 }
 
 /// A stored next state: NULL is none, a name must be known.
-fn next_state(stored: Option<&str>) -> Result<Option<AgentState>, UnknownStored> {
-    stored.map(AgentState::from_stored).transpose()
+fn next_state(stored: Option<&str>) -> Result<Option<AgentState>, UnknownLabel> {
+    stored
+        .map(|raw| parse_label::<AgentState>("agents.next_state", raw))
+        .transpose()
 }
 
 /// A stored state as its wire number (events carry numbers).
 fn wire_state(stored: &str) -> Result<i32, DbErr> {
-    Ok(AgentState::from_stored(stored)?.as_i32())
+    Ok(parse_label::<AgentState>("agents.state", stored)?.as_i32())
 }
 
 const COLUMNS: &str = "a.org_id, a.id, a.display_name, a.initials, a.skills, a.capacities, a.state, a.away_reason, \
@@ -119,12 +122,12 @@ struct CandidateRow {
 }
 
 impl TryFrom<CandidateRow> for Candidate {
-    type Error = UnknownStored;
+    type Error = UnknownLabel;
 
-    fn try_from(r: CandidateRow) -> Result<Self, UnknownStored> {
+    fn try_from(r: CandidateRow) -> Result<Self, UnknownLabel> {
         Ok(Candidate {
             agent_id: r.agent_id,
-            state: Some(AgentState::from_stored(&r.state)?),
+            state: Some(parse_label::<AgentState>("agents.state", &r.state)?),
             has_next_state: next_state(r.next_state.as_deref())?.is_some(),
             member: r.member,
             skills: r.skills,
@@ -263,7 +266,7 @@ impl Agents {
                    idle_since = CASE WHEN $3 = 'available' AND a.state <> 'available' THEN now() ELSE a.idle_since END \
                  FROM (SELECT state AS old_state FROM agents WHERE org_id = $1 AND id = $2 FOR UPDATE) old \
                  WHERE a.org_id = $1 AND a.id = $2 RETURNING old.old_state",
-                [org.into(), id.into(), change.to.as_str().into(), change.away_reason.as_str().into()],
+                [org.into(), id.into(), label(change.to).into(), change.away_reason.as_str().into()],
             ))
             .await?;
         row.map(|r| wire_state(&r.try_get::<String>("", "old_state")?))
@@ -287,7 +290,7 @@ impl Agents {
         next: Option<&StateChange>,
     ) -> Result<bool, DbErr> {
         let (state, reason) = next.map_or((None, String::new()), |c| {
-            (Some(c.to.as_str()), c.away_reason.as_str().to_owned())
+            (Some(label(c.to)), c.away_reason.as_str().to_owned())
         });
         let st = stmt(
             "UPDATE agents SET next_state = $3, next_away_reason = $4 WHERE org_id = $1 AND id = $2",
@@ -454,7 +457,7 @@ impl Agents {
             [
                 org.into(),
                 queue.into(),
-                state.map(AgentState::as_str).into(),
+                state.map(label).into(),
                 after.into(),
                 (limit as i64).into(),
             ],

@@ -31,15 +31,7 @@ pub(crate) use livedesk_platform::db::{int_array, text_array, uuid_array};
 
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
 
-use crate::domain::UnknownStored;
-
-/// An unknown stored enum value refuses its row like any undecodable
-/// column: `DbErr::Type`, answered INTERNAL and logged (fail closed).
-impl From<UnknownStored> for DbErr {
-    fn from(e: UnknownStored) -> Self {
-        DbErr::Type(e.to_string())
-    }
-}
+use crate::domain::UnknownLabel;
 
 /// The one row of `st`, read as `S` (columns as stored) and checked into
 /// `T` (enums parsed): a row with an unknown stored value is an error.
@@ -47,7 +39,7 @@ pub(crate) async fn one_checked<S, T, C>(db: &C, st: Statement) -> Result<Option
 where
     C: ConnectionTrait,
     S: FromQueryResult,
-    T: TryFrom<S, Error = UnknownStored>,
+    T: TryFrom<S, Error = UnknownLabel>,
 {
     Ok(S::find_by_statement(st)
         .one(db)
@@ -61,7 +53,7 @@ pub(crate) async fn all_checked<S, T, C>(db: &C, st: Statement) -> Result<Vec<T>
 where
     C: ConnectionTrait,
     S: FromQueryResult,
-    T: TryFrom<S, Error = UnknownStored>,
+    T: TryFrom<S, Error = UnknownLabel>,
 {
     let rows = S::find_by_statement(st).all(db).await?;
     Ok(rows

@@ -7,7 +7,8 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::{all_checked, changed_one, one_checked, uuids};
-use crate::domain::{OfferKind, UnknownStored};
+use livedesk_platform::labels::{label, parse_label};
+use crate::domain::{OfferKind, UnknownLabel};
 
 /// An offer with what the agent needs to see (customer, queue, timer).
 #[derive(Debug, Clone)]
@@ -57,9 +58,9 @@ struct StoredOffer {
 }
 
 impl TryFrom<StoredOffer> for OfferRow {
-    type Error = UnknownStored;
+    type Error = UnknownLabel;
 
-    fn try_from(s: StoredOffer) -> Result<Self, UnknownStored> {
+    fn try_from(s: StoredOffer) -> Result<Self, UnknownLabel> {
         Ok(Self {
             id: s.id,
             org_id: s.org_id,
@@ -67,7 +68,7 @@ impl TryFrom<StoredOffer> for OfferRow {
             agent_id: s.agent_id,
             queue_id: s.queue_id,
             queue_name: s.queue_name,
-            kind: OfferKind::from_stored(&s.kind)?,
+            kind: parse_label::<OfferKind>("offers.kind", &s.kind)?,
             status: s.status,
             from_agent_id: s.from_agent_id,
             expires_at: s.expires_at,
@@ -133,7 +134,7 @@ impl Offers {
                 o.agent.into(),
                 o.queue.into(),
                 o.timeout_seconds.into(),
-                o.kind.as_str().into(),
+                label(o.kind).into(),
                 o.from_agent.into(),
                 o.note.into(),
             ],
@@ -204,7 +205,7 @@ impl Offers {
                 org.into(),
                 conversation.into(),
                 agent.into(),
-                kind.as_str().into(),
+                label(kind).into(),
             ],
         );
         one(db, st).await

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::{all_checked, one_checked, text_array};
 use super::{changed_one, uuids};
-use crate::domain::{QueueSpec, Strategy, TransferFailurePolicy, UnknownStored};
+use livedesk_platform::labels::{label, parse_label};
+use crate::domain::{QueueSpec, Strategy, TransferFailurePolicy, UnknownLabel};
 
 /// One queue with its members, its enums parsed.
 #[derive(Debug, Clone)]
@@ -42,17 +43,17 @@ struct StoredQueue {
 }
 
 impl TryFrom<StoredQueue> for QueueRow {
-    type Error = UnknownStored;
+    type Error = UnknownLabel;
 
-    fn try_from(s: StoredQueue) -> Result<Self, UnknownStored> {
+    fn try_from(s: StoredQueue) -> Result<Self, UnknownLabel> {
         Ok(Self {
             id: s.id,
             name: s.name,
-            strategy: Strategy::from_stored(&s.strategy)?,
+            strategy: parse_label::<Strategy>("queues.strategy", &s.strategy)?,
             offer_timeout_seconds: s.offer_timeout_seconds,
             required_skills: s.required_skills,
             max_wait_seconds: s.max_wait_seconds,
-            transfer_failure_policy: TransferFailurePolicy::from_stored(
+            transfer_failure_policy: parse_label::<TransferFailurePolicy>("queues.transfer_failure_policy", 
                 &s.transfer_failure_policy,
             )?,
             offer_form_after_seconds: s.offer_form_after_seconds,
@@ -73,12 +74,12 @@ const COLUMNS: &str = "q.id, q.org_id, q.name, q.strategy, q.offer_timeout_secon
 fn settings(spec: &QueueSpec, schedule_id: Option<Uuid>) -> [sea_orm::Value; 8] {
     [
         spec.name.as_str().into(),
-        spec.strategy.as_str().into(),
+        label(spec.strategy).into(),
         (spec.offer_timeout.seconds() as i32).into(),
         text_array(&spec.required_skills),
         schedule_id.into(),
         (spec.max_wait.seconds() as i32).into(),
-        spec.transfer_failure_policy.as_str().into(),
+        label(spec.transfer_failure_policy).into(),
         (spec.offer_form_after_seconds as i32).into(),
     ]
 }
