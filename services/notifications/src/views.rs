@@ -2,6 +2,7 @@
 //! with them and `events/` stages them in `EmailDeliveryChanged`, so
 //! neither imports the other. A row that does not read back is a
 //! [`Corrupt`] error, never skipped nor defaulted.
+use livedesk_platform::labels::parse_label;
 use livedesk_platform::time::to_proto;
 use livedesk_proto::notifications::v1 as pb;
 use prost::Message as _;
@@ -17,8 +18,8 @@ pub fn delivery(row: &EmailRow) -> Result<pb::EmailDelivery, Corrupt> {
         what,
         value,
     };
-    let status =
-        Status::from_stored(&row.status).ok_or_else(|| corrupt("status", row.status.clone()))?;
+    let status = parse_label::<Status>("email_deliveries.status", &row.status)
+        .map_err(|_| corrupt("status", row.status.clone()))?;
     let attempts =
         u32::try_from(row.attempts).map_err(|_| corrupt("attempts", row.attempts.to_string()))?;
     Ok(pb::EmailDelivery {

@@ -37,7 +37,7 @@ pub use templates::{TemplateRow, Templates};
 
 pub(crate) use livedesk_platform::db::text_array;
 
-use livedesk_platform::labels::{StoredEnum, UnknownLabel, label_of_wire, wire_of_label};
+use livedesk_platform::labels::{StoredEnum, label_of_wire, wire_of_label};
 use sea_orm::{DbErr, QueryResult, Value};
 
 /// Reads the label in `col` of a row and gives its wire number; an

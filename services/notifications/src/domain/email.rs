@@ -107,36 +107,19 @@ pub enum Status {
     Suppressed = 5,
 }
 
-impl Status {
-    /// Every status, for tests of the stored and wire forms.
-    pub const ALL: [Status; 5] = [
-        Self::Pending,
-        Self::Sent,
-        Self::Retrying,
-        Self::Failed,
-        Self::Suppressed,
-    ];
+// The stored text: the values of the table's CHECK constraint.
+livedesk_platform::stored_enum!(Status {
+    Pending => "pending",
+    Sent => "sent",
+    Retrying => "retrying",
+    Failed => "failed",
+    Suppressed => "suppressed",
+});
 
+impl Status {
     /// The wire number (`DeliveryStatus`).
     pub fn as_i32(self) -> i32 {
         self as i32
-    }
-
-    /// The stored text (the values of the table's CHECK constraint).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Retrying => "retrying",
-            Self::Failed => "failed",
-            Self::Suppressed => "suppressed",
-        }
-    }
-
-    /// Reads a stored status; `None` for a value this version does not
-    /// know, which its caller treats as a corrupt row (never a default).
-    pub fn from_stored(v: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == v)
     }
 
     /// Whether no further attempt will be made.
@@ -430,8 +413,9 @@ mod tests {
 
     #[test]
     fn stored_statuses_read_back_and_unknown_ones_are_refused() {
+        use livedesk_platform::labels::{StoredEnum, label, parse_label};
         for s in Status::ALL {
-            assert_eq!(Status::from_stored(s.as_str()), Some(s));
+            assert_eq!(parse_label::<Status>("c", label(*s)), Ok(*s));
         }
         // The wire numbers are those of the proto.
         use livedesk_proto::notifications::v1::DeliveryStatus as Wire;
@@ -441,7 +425,7 @@ mod tests {
         assert_eq!(Status::Failed.as_i32(), Wire::Failed as i32);
         assert_eq!(Status::Suppressed.as_i32(), Wire::Suppressed as i32);
         for unknown in ["", "1", "PENDING", "queued"] {
-            assert_eq!(Status::from_stored(unknown), None, "{unknown:?}");
+            assert!(parse_label::<Status>("c", unknown).is_err(), "{unknown:?}");
         }
     }
 

@@ -2,6 +2,7 @@
 //! unique index makes a redelivered event a no-op), read by id or request.
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
+use livedesk_platform::labels::{label, parse_label};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use uuid::Uuid;
 
@@ -66,7 +67,7 @@ impl Claimed {
 
     /// The stored status; an unknown one is a corrupt row.
     pub fn status(&self) -> Result<Status, Corrupt> {
-        Status::from_stored(&self.status).ok_or_else(|| Corrupt::Delivery {
+        parse_label::<Status>("email_deliveries.status", &self.status).map_err(|_| Corrupt::Delivery {
             id: self.id,
             what: "status",
             value: self.status.clone(),
@@ -114,7 +115,7 @@ impl Emails {
                 e.subject.to_owned().into(),
                 e.text_body.to_owned().into(),
                 e.html_body.to_owned().into(),
-                e.status.as_str().into(),
+                label(e.status).into(),
                 e.last_error.to_owned().into(),
                 due.into(),
             ],
@@ -207,7 +208,7 @@ impl Emails {
             [
                 id.into(),
                 token.into(),
-                t.status.as_str().into(),
+                label(t.status).into(),
                 i32::try_from(t.attempts).unwrap_or(i32::MAX).into(),
                 t.last_error.clone().into(),
                 t.next_attempt_at.into(),
@@ -239,14 +240,25 @@ mod tests {
 
     #[test]
     fn the_open_statuses_are_the_stored_texts_of_pending_and_retrying() {
-        let open = [Status::Pending, Status::Retrying]
-            .map(|s| format!("'{}'", s.as_str()))
-            .join(", ");
-        assert_eq!(OPEN, format!("({open})"));
+        use livedesk_platform::labels::{StoredEnum, sql_list};
+        assert_eq!(OPEN, sql_list(&[Status::Pending, Status::Retrying]));
         assert!(
             Status::ALL
                 .iter()
-                .all(|s| s.is_terminal() != OPEN.contains(s.as_str()))
+                .all(|s| s.is_terminal() != OPEN.contains(label(*s)))
         );
+    }
+
+    /// The migration that turned the numbers into text maps each wire
+    /// number to the label the code stores, and its CHECK allows exactly
+    /// those labels.
+    #[test]
+    fn the_text_migration_agrees_with_the_labels() {
+        use livedesk_platform::labels::{StoredEnum, sql_list};
+        let sql = include_str!("../../migrations/0003_text_statuses.sql");
+        assert!(sql.contains(&format!("CHECK (status IN {})", sql_list(Status::ALL))));
+        for s in Status::ALL {
+            assert!(sql.contains(&format!("WHEN {} THEN '{}'", s.as_i32(), label(*s))));
+        }
     }
 }

@@ -1,4 +1,6 @@
 //! Queries on `forms` and `form_submissions`.
+use livedesk_platform::labels::{UnknownLabel, from_wire, label, parse_label};
+use livedesk_proto::scheduling::v1::FormKind;
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
@@ -34,24 +36,29 @@ struct ValueJson {
 
 /// The stored label of a `FormKind` wire value (`forms.kind` and
 /// `form_submissions.kind` are text with a CHECK, migration 0006).
+/// UNSPECIFIED is never stored: it is refused like an unknown number.
 pub(crate) fn kind_label(kind: i32) -> Result<&'static str, DbErr> {
-    match kind {
-        1 => Ok("offline"),
-        2 => Ok("contact"),
-        other => Err(DbErr::Custom(format!(
-            "no stored label for form kind {other}"
-        ))),
+    match from_wire::<FormKind>("forms.kind", kind)? {
+        FormKind::Unspecified => Err(unknown_kind(kind.to_string())),
+        k => Ok(label(k)),
     }
 }
 
 /// The `FormKind` wire value of a stored label; an unknown label is an
 /// error (fail closed), never a default kind.
-pub(crate) fn kind_of_label(label: &str) -> Result<i32, DbErr> {
-    match label {
-        "offline" => Ok(1),
-        "contact" => Ok(2),
-        other => Err(DbErr::Type(format!("unknown stored form kind {other:?}"))),
+pub(crate) fn kind_of_label(stored: &str) -> Result<i32, DbErr> {
+    match parse_label::<FormKind>("forms.kind", stored)? {
+        FormKind::Unspecified => Err(unknown_kind(stored.to_owned())),
+        k => Ok(k.into()),
     }
+}
+
+fn unknown_kind(value: String) -> DbErr {
+    UnknownLabel {
+        column: "forms.kind",
+        value,
+    }
+    .into()
 }
 
 /// One stored form.
@@ -381,5 +388,6 @@ mod tests {
         assert!(kind_label(0).is_err(), "UNSPECIFIED is never stored");
         assert!(kind_of_label("survey").is_err());
         assert!(kind_of_label("").is_err());
+        assert!(kind_of_label("unspecified").is_err(), "nor read back");
     }
 }
