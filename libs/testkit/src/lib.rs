@@ -17,6 +17,7 @@ mod services;
 pub mod smtp;
 mod sql;
 mod stream;
+pub mod suite;
 
 use std::sync::{Arc, Mutex};
 

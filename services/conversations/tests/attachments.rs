@@ -1,9 +1,8 @@
 //! Attachments (CNV-6): streamed upload with limits and checksum, streamed
 //! download, participants only, and messages that reference them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{Harness, send};
+use crate::common::{Harness, send};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1 as pb;
 use livedesk_proto::conversations::v1::upload_attachment_request::Part;

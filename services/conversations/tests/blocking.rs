@@ -1,8 +1,7 @@
 //! A block through the real blocking service (BLK-3, BLK-4, BLK-5).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{Harness, conversation};
+use crate::common::{Harness, conversation};
 use livedesk_auth::Role;
 use livedesk_proto::blocking::v1 as bpb;
 use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;

@@ -1,8 +1,7 @@
 //! Continue by email (CNV-14) and a blocked sender (BLK-3).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::Harness;
+use crate::common::Harness;
 use livedesk_auth::Role;
 use livedesk_proto::blocking::v1 as bpb;
 use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
@@ -310,7 +309,7 @@ async fn email_from_a_blocked_address_is_dropped() {
         first_message: "buy now".into(),
         ..Default::default()
     };
-    let c = common::conversation(
+    let c = crate::common::conversation(
         &h.client()
             .await
             .start_conversation(authed(&h.token("connector", Role::Service), req))

@@ -2,9 +2,8 @@
 //! starts a new one through the same checks, attached to the latest request
 //! that is not CLOSED; the transcript email at close.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{Harness, send};
+use crate::common::{Harness, send};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1 as pb;
 use livedesk_testkit::authed;

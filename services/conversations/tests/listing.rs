@@ -1,11 +1,10 @@
 //! ListConversations (CNV-15): every filter, cursor pages, and the closed
 //! list including BLOCKED conversations (BLK-4).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Harness, conversation};
+use crate::common::{Harness, conversation};
 use livedesk_auth::Role;
 use livedesk_proto::blocking::v1 as bpb;
 use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;

@@ -1,8 +1,7 @@
 //! Assignment, messages and the end of a conversation (CNV-4, CNV-8, CNV-9).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{Harness, conversation};
+use crate::common::{Harness, conversation};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1 as pb;
 use livedesk_proto::routing::v1::{ConversationAbandoned, ConversationAssigned};

@@ -1,8 +1,7 @@
 //! Pause on social channels (CNV-12).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::Harness;
+use crate::common::Harness;
 use livedesk_auth::Role;
 use livedesk_proto::common::v1::Channel;
 use livedesk_proto::conversations::v1 as pb;
@@ -42,7 +41,7 @@ async fn a_paused_social_conversation_resumes_on_the_customers_message_preferrin
     );
     let q = h.wait_status(&c.id, pb::ConversationStatus::Queued).await;
     assert_eq!(q.id, c.id);
-    let requeued = common::Harness::events_of::<pb::ConversationQueued>(&h, &c.id).await;
+    let requeued = crate::common::Harness::events_of::<pb::ConversationQueued>(&h, &c.id).await;
     let last = requeued.last().unwrap();
     assert_eq!(requeued.len(), 2);
     assert_eq!(last.preferred_agent_id, "a1");

@@ -1,8 +1,7 @@
 //! Requests and contacts (CNV-1, CNV-7, CNV-15) with roles and tenancy.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::Harness;
+use crate::common::Harness;
 use livedesk_auth::Role;
 use livedesk_proto::common::v1::PageRequest;
 use livedesk_proto::conversations::v1 as pb;
@@ -146,7 +145,7 @@ async fn assignment_to_self_or_another_agent_shows_initials() {
     h.serve(&["alice.smith"]).await;
     let c = h.active_chat("v1", "a1").await;
     // a2 is known by the org's conversations as "Bob Martin".
-    let other = common::conversation(&h.start_chat("v2", "hi", "").await.unwrap());
+    let other = crate::common::conversation(&h.start_chat("v2", "hi", "").await.unwrap());
     h.assign(&other.id, "a2", "Bob Martin").await;
     let mut client = h.client().await;
     let agent = h.token("alice.smith", Role::Agent);
@@ -218,7 +217,7 @@ async fn requests_list_by_status_assignee_tag_priority_with_a_cursor() {
     let mut client = h.client().await;
     let mut ids = Vec::new();
     for i in 0..4 {
-        let c = common::conversation(&h.start_chat(&format!("v{i}"), "hi", "").await.unwrap());
+        let c = crate::common::conversation(&h.start_chat(&format!("v{i}"), "hi", "").await.unwrap());
         ids.push(c.request_id);
     }
     client

@@ -6,9 +6,8 @@
 //! visitors only their own. Membership changes take effect, and a stale
 //! snapshot arriving late changes nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{Harness, conversation};
+use crate::common::{Harness, conversation};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1 as pb;
 use livedesk_proto::conversations::v1::conversations_service_client::ConversationsServiceClient;

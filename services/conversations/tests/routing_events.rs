@@ -2,9 +2,8 @@
 //! conversations (RTG-7, RTG-8, RTG-11), played by publishing routing's
 //! events.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{Harness, send};
+use crate::common::{Harness, send};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1 as pb;
 use livedesk_proto::routing::v1::{
@@ -211,7 +210,7 @@ async fn an_interrupted_conversation_can_only_be_ended() {
 #[tokio::test]
 async fn a_system_end_after_an_interruption_is_resource_deleted() {
     let h = Harness::start().await;
-    let c = common::conversation(&h.start_chat("v1", "anyone?", "").await.unwrap());
+    let c = crate::common::conversation(&h.start_chat("v1", "anyone?", "").await.unwrap());
     let i = ConversationInterrupted {
         conversation_id: c.id.clone(),
         reason: "queue_deleted".into(),

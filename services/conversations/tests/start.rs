@@ -1,8 +1,7 @@
 //! StartConversation end to end (CNV-2, CNV-3, CNV-9, TEN-5).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{Harness, conversation};
+use crate::common::{Harness, conversation};
 use livedesk_auth::Role;
 use livedesk_conversations::domain::offline_action;
 use livedesk_proto::common::v1::{Channel, CustomerIdentity, IdentityKind};

@@ -3,9 +3,8 @@
 //! label no value has, and a label the service does not know, read back,
 //! fails the read with INTERNAL instead of being shown as a default.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{Harness, conversation};
+use crate::common::{Harness, conversation};
 use livedesk_proto::conversations::v1 as pb;
 use livedesk_testkit::TestEnv;
 use sea_orm::{ConnectionTrait, DatabaseConnection};

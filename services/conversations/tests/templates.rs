@@ -1,8 +1,7 @@
 //! Templates, qualification after the end and queue policies (CNV-5, CNV-10, CNV-16).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{Harness, conversation};
+use crate::common::{Harness, conversation};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1 as pb;
 use livedesk_proto::routing::v1::ConversationAssigned;

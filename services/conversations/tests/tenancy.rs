@@ -1,8 +1,7 @@
 //! Tenancy and roles on reads (TEN-2, TEN-3).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{Harness, conversation};
+use crate::common::{Harness, conversation};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1 as pb;
 use livedesk_testkit::authed;

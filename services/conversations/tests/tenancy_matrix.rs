@@ -3,9 +3,8 @@
 //! (TEN-2: the org comes from the token and foreign ids are NOT_FOUND;
 //! TEN-3: a visitor reaches only their own conversation).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{Harness, send};
+use crate::common::{Harness, send};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1 as pb;
 use livedesk_proto::conversations::v1::conversations_service_client::ConversationsServiceClient;

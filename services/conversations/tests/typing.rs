@@ -2,11 +2,10 @@
 //! side's participants only, is rate limited per principal and
 //! conversation, and nothing of it is stored.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
 use std::time::Duration;
 
-use common::Harness;
+use crate::common::Harness;
 use futures::StreamExt;
 use livedesk_auth::Role;
 use livedesk_events::Subjects;

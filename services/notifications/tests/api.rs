@@ -2,9 +2,8 @@
 //! shutdown of the notifications service.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_events::{EventHandler, Outbox, ReceivedEvent, Subjects};
 use livedesk_platform::db::stmt;

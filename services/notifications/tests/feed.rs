@@ -2,9 +2,8 @@
 //! other services would, notifications read from `Subscribe` streams.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1 as cv;
 use livedesk_proto::notifications::v1::notification::Kind;

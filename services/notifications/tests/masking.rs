@@ -3,9 +3,8 @@
 //! and phone numbers masked unless the org turned masking off.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_testkit::{TestEnv, new_org};
 use uuid::Uuid;

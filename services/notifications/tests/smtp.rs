@@ -6,11 +6,10 @@
 //! (NTF-3) or a header-injection attempt.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::collections::HashSet;
 
-use common::*;
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_events::Subjects;
 use livedesk_proto::EventType;

@@ -3,11 +3,10 @@
 //! those recipients' open streams, unsequenced and never stored.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_events::Subjects;
 use livedesk_proto::notifications::v1::notification::Kind;

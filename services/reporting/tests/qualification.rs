@@ -2,9 +2,8 @@
 //! export (RPT-2, CNV-10), whichever of the end and the edit arrives first.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
-use common::{Harness, Times, col, ended, parse_csv};
+use crate::common::{Harness, Times, col, ended, parse_csv};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1::{ConversationStatus, Qualification, QualificationUpdated};
 use livedesk_proto::reporting::v1::{ExportKind, GroupBy};

@@ -2,9 +2,8 @@
 //! large export streams in bounded chunks (RPT-4, measured, not asserted).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
-use common::{Harness, Times, ended};
+use crate::common::{Harness, Times, ended};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1::ConversationStatus;
 use livedesk_proto::reporting::v1::{ExportKind, GroupBy};

@@ -5,9 +5,8 @@
 //! INTERNAL instead of an empty cell.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
-use common::{Harness, Times, ended};
+use crate::common::{Harness, Times, ended};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1::ConversationStatus;
 use livedesk_proto::events::v1::DeadLetter;

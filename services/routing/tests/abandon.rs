@@ -3,9 +3,8 @@
 //! any pending offer is withdrawn, freeing the agent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1::ConversationEnded;
 use livedesk_proto::routing::v1 as pb;

@@ -7,15 +7,14 @@
 //! the latency phase, 10 s).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::world::{AgentSpec, Msg, World};
-use common::*;
+use crate::common::world::{AgentSpec, Msg, World};
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_events::Subjects;
 use livedesk_proto::conversations::v1::ConversationEnded;

@@ -4,9 +4,8 @@
 //! which queue.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_platform::defaults::default_queue_id;
 use livedesk_proto::routing::v1 as pb;

@@ -4,9 +4,8 @@
 //! original age and the preferred agent, who gets it first when eligible.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1::{ConversationEnded, ConversationPaused};
 use livedesk_proto::routing::v1 as pb;

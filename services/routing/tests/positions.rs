@@ -3,9 +3,8 @@
 //! staff's listing of a queue in the same order, paginated.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::common::v1::PageRequest;
 use livedesk_proto::routing::v1 as pb;

@@ -4,13 +4,12 @@
 //! agents accept, the conversations end and wrap-ups free capacity.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use common::*;
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::routing::v1 as pb;
 use livedesk_testkit::{TestEnv, eventually, new_org};

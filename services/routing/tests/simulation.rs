@@ -15,16 +15,15 @@
 //! down for quick runs, e.g. 0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::invariants::{replay, sample};
-use common::world::{AgentSpec, Msg, World, read_stream, set_state};
-use common::*;
+use crate::common::invariants::{replay, sample};
+use crate::common::world::{AgentSpec, Msg, World, read_stream, set_state};
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_events::Subjects;
 use livedesk_proto::conversations::v1::ConversationEnded;
@@ -304,7 +303,7 @@ async fn three_replicas_under_random_load_keep_every_routing_invariant() {
                 let st = db
                     .query_all_raw(Statement::from_string(
                         DbBackend::Postgres,
-                        common::invariants::STUCK,
+                        crate::common::invariants::STUCK,
                     ))
                     .await
                     .map(|r| r.len())
@@ -457,7 +456,7 @@ async fn three_replicas_under_random_load_keep_every_routing_invariant() {
                 let stuck = db
                     .query_all_raw(Statement::from_string(
                         DbBackend::Postgres,
-                        common::invariants::STUCK,
+                        crate::common::invariants::STUCK,
                     ))
                     .await
                     .ok()?

@@ -4,9 +4,8 @@
 //! the first result (TEN-5).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::routing::v1 as pb;
 use livedesk_testkit::{TestEnv, eventually, new_org};

@@ -1,8 +1,7 @@
 //! Queue closing-soon, closed and opened events (SCH-4).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::World;
+use crate::common::World;
 use futures::StreamExt;
 use livedesk_events::Subjects;
 use livedesk_proto::EventType;

@@ -4,9 +4,8 @@
 //! The blocks are real (blocking's `BlockCustomer`/`BlockIp`), and the
 //! count is read back from the block.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{World, nowhere, scheduling_env_with, spawn_routing};
+use crate::common::{World, nowhere, scheduling_env_with, spawn_routing};
 use futures::{FutureExt, StreamExt};
 use livedesk_auth::Role;
 use livedesk_events::Subjects;

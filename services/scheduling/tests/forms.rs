@@ -1,8 +1,7 @@
 //! Offline and contact forms end to end (SCH-3, SCH-6, TEN-1..4).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::World;
+use crate::common::World;
 use futures::StreamExt;
 use livedesk_auth::Role;
 use livedesk_events::Subjects;

@@ -1,8 +1,7 @@
 //! Schedule CRUD, validation, tenancy and roles (SCH-1, SCH-7, TEN-2..5).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{World, at, office};
+use crate::common::{World, at, office};
 use livedesk_auth::Role;
 use livedesk_platform::defaults::default_schedule_id;
 use livedesk_proto::scheduling::v1 as pb;

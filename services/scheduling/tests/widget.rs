@@ -1,8 +1,7 @@
 //! Widget state and IsOpen end to end (SCH-2, SCH-3, SCH-5, SCH-7, TEN-1).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-mod common;
 
-use common::{World, at, nowhere, office, scheduling_env};
+use crate::common::{World, at, nowhere, office, scheduling_env};
 use livedesk_auth::Role;
 use livedesk_platform::defaults::{default_offline_form_id, default_schedule_id};
 use livedesk_proto::common::v1::Channel;
