@@ -10,7 +10,9 @@
 use chrono::{DateTime, Utc};
 use livedesk_events::{EventHandler, HandlerError, ReceivedEvent, Staged};
 use livedesk_platform::defaults::default_queue_id;
+use livedesk_platform::labels::from_wire;
 use livedesk_platform::time::from_proto;
+use livedesk_proto::common::v1::Channel as ChannelPb;
 use livedesk_proto::conversations::v1::{
     ConversationEnded, ConversationPaused, ConversationQueued,
 };
@@ -88,7 +90,11 @@ impl ConversationEvents {
                 enqueued_at,
                 created_at,
                 customer_name: q.customer_name.chars().take(200).collect(),
-                channel: q.channel,
+                // A channel this version does not know is refused (dead-
+                // lettered), not counted against some other channel.
+                channel: from_wire::<ChannelPb>("ConversationQueued.channel", q.channel)
+                    .map_err(HandlerError::permanent)?
+                    .into(),
                 first_messages: q
                     .first_messages
                     .iter()

@@ -9,6 +9,7 @@ livedesk_events::migrator! {
     ("m0006_form_offers", include_str!("../../migrations/0006_form_offers.sql")),
     ("m0005_membership_versions", include_str!("../../migrations/0005_membership_versions.sql")),
     ("m0007_enum_text", include_str!("../../migrations/0007_enum_text.sql")),
+    ("m0008_status_checks", include_str!("../../migrations/0008_status_checks.sql")),
 }
 
 #[cfg(test)]
@@ -17,7 +18,10 @@ mod tests {
 
     use crate::domain::{AgentState, OfferKind, Strategy, TransferFailurePolicy};
 
-    fn expect<E: StoredEnum>(column: &'static str, wire: fn(E) -> i32) -> (&'static str, String, Vec<String>) {
+    fn expect<E: StoredEnum>(
+        column: &'static str,
+        wire: fn(E) -> i32,
+    ) -> (&'static str, String, Vec<String>) {
         let arms = E::ALL
             .iter()
             .map(|v| format!("WHEN {} THEN '{}'", wire(*v), v.label()))
