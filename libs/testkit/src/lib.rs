@@ -33,6 +33,21 @@ pub use sql::count;
 
 /// The shared HS256 secret tests sign with.
 pub const TEST_SECRET: &str = "livedesk-test-secret-0123456789abcdef";
+
+/// An environment of exactly `pairs` plus the test secret: what a
+/// service's config unit tests read (`Config::from_env(&config_env(…))`),
+/// so each checks its own keys and nothing of a machine's environment.
+pub fn config_env(pairs: &[(&str, &str)]) -> Env {
+    Env::from_iter(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain([(
+                "LIVEDESK_AUTH_HS256_SECRET".to_owned(),
+                TEST_SECRET.to_owned(),
+            )]),
+    )
+}
 const ISSUER: &str = "livedesk";
 const AUDIENCE: &str = "livedesk-api";
 

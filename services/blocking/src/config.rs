@@ -39,20 +39,9 @@ impl ServiceConfig for Config {
 mod tests {
     use std::time::Duration;
 
-    use super::*;
+    use livedesk_testkit::config_env as env;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        let secret = (
-            "LIVEDESK_AUTH_HS256_SECRET".to_owned(),
-            "a-secret-of-this-test-only".to_owned(),
-        );
-        Env::from_iter(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .chain([secret]),
-        )
-    }
+    use super::*;
 
     #[test]
     fn the_expiry_sweep_period_comes_from_its_key_and_defaults_to_5_s() {

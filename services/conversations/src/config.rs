@@ -99,20 +99,9 @@ impl ServiceConfig for Config {
 mod tests {
     use std::time::Duration;
 
-    use super::*;
+    use livedesk_testkit::config_env as env;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        let secret = (
-            "LIVEDESK_AUTH_HS256_SECRET".to_owned(),
-            "a-secret-of-this-test-only".to_owned(),
-        );
-        Env::from_iter(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .chain([secret]),
-        )
-    }
+    use super::*;
 
     #[test]
     fn sweep_periods_come_from_their_keys_with_defaults() {

@@ -70,16 +70,12 @@ mod tests {
     ];
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        let secret = (
-            "LIVEDESK_AUTH_HS256_SECRET".to_owned(),
-            "a-secret-of-this-test-only".to_owned(),
-        );
-        Env::from_iter(
-            pairs
-                .iter()
-                .map(|(k, v)| (format!("LIVEDESK_ROUTING__{k}"), (*v).to_owned()))
-                .chain([secret]),
-        )
+        let prefixed: Vec<(String, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (format!("LIVEDESK_ROUTING__{k}"), *v))
+            .collect();
+        let pairs: Vec<(&str, &str)> = prefixed.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        livedesk_testkit::config_env(&pairs)
     }
 
     #[test]

@@ -43,20 +43,9 @@ impl ServiceConfig for Config {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::*;
+    use livedesk_testkit::config_env as env;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        let secret = (
-            "LIVEDESK_AUTH_HS256_SECRET".to_owned(),
-            "a-secret-of-this-test-only".to_owned(),
-        );
-        Env::from_iter(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .chain([secret]),
-        )
-    }
+    use super::*;
 
     #[test]
     fn the_sweep_period_comes_from_its_key_and_defaults_to_15_s() {
