@@ -9,7 +9,7 @@ use livedesk_auth::{Role, principal};
 use livedesk_proto::common::v1::{CustomerIdentity, IdentityKind};
 use livedesk_proto::privacy::v1 as pb;
 use livedesk_proto::privacy::v1::data_subject_service_server::DataSubjectService;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Value};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -99,6 +99,20 @@ pub trait SubjectShare: Send + Sync + 'static {
         org: Uuid,
         scope: &SubjectScope,
     ) -> impl Future<Output = Result<(), DbErr>> + Send;
+}
+
+/// Runs an export statement whose one row holds the JSON text of a share
+/// in a column named `doc` (`SELECT json_build_object(…)::text AS doc`):
+/// PostgreSQL builds the document, the service passes it on untouched.
+pub async fn export_json<C: ConnectionTrait>(
+    db: &C,
+    sql: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<String, DbErr> {
+    db.query_one_raw(crate::db::stmt(sql, values))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("export".into()))?
+        .try_get::<String>("", "doc")
 }
 
 /// `DataSubjectService` over a service's [`SubjectShare`].

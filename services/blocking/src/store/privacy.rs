@@ -10,7 +10,7 @@
 //! matches the returning customer, while the stored value reveals nothing
 //! and cannot be tested against a guessed email without the key.
 use livedesk_platform::db::{stmt, text_array, uuid_array};
-use livedesk_platform::subject::{SubjectScope, SubjectShare};
+use livedesk_platform::subject::{SubjectScope, SubjectShare, export_json};
 use livedesk_proto::common::v1::IdentityKind;
 use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest, Sha256};
@@ -141,19 +141,17 @@ impl SubjectShare for SubjectData {
     ) -> Result<String, DbErr> {
         let (ids, identities) = (&scope.conversations, &scope.identities);
         let blocks = Self::blocks_of(db, org, ids, identities).await?;
-        let row = db
-            .query_one_raw(stmt(
-                "SELECT json_build_object('blocks', (SELECT coalesce(json_agg(json_build_object( \
-                   'block', b, \
-                   'identities', (SELECT coalesce(json_agg(json_build_object('kind', i.kind, 'value', i.value)), '[]') \
-                                  FROM block_identities i WHERE i.block_id = b.id), \
-                   'audit', (SELECT coalesce(json_agg(a ORDER BY a.at), '[]') FROM block_audit a WHERE a.block_id = b.id))), '[]') \
-                 FROM blocks b WHERE b.org_id = $1 AND b.id = ANY($2)))::text AS doc",
-                [org.into(), uuid_array(&blocks)],
-            ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
-        row.try_get::<String>("", "doc")
+        export_json(
+            db,
+            "SELECT json_build_object('blocks', (SELECT coalesce(json_agg(json_build_object( \
+               'block', b, \
+               'identities', (SELECT coalesce(json_agg(json_build_object('kind', i.kind, 'value', i.value)), '[]') \
+                              FROM block_identities i WHERE i.block_id = b.id), \
+               'audit', (SELECT coalesce(json_agg(a ORDER BY a.at), '[]') FROM block_audit a WHERE a.block_id = b.id))), '[]') \
+             FROM blocks b WHERE b.org_id = $1 AND b.id = ANY($2)))::text AS doc",
+            [org.into(), uuid_array(&blocks)],
+        )
+        .await
     }
 
     /// Keeps the customer's blocks but clears the name and hashes every

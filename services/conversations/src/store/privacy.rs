@@ -3,6 +3,7 @@
 //! the audited erasure records.
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::{stmt, uuid_array};
+use livedesk_platform::subject::export_json;
 use livedesk_proto::common::v1::IdentityKind;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use sha2::{Digest, Sha256};
@@ -228,32 +229,28 @@ impl Privacy {
                               OR (k.email <> '' AND lower(k.email) = ANY($3::text[])) \
                               OR (k.phone <> '' AND k.phone = ANY($4::text[])))) \
              )::text AS doc";
-        let row = db
-            .query_one_raw(stmt(
-                sql,
-                [
-                    org.into(),
-                    uuid_array(ids),
-                    text_array(&emails),
-                    text_array(&phones),
-                ],
-            ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
-        let doc: String = row.try_get("", "doc")?;
+        let doc: String = export_json(
+            db,
+            sql,
+            [
+                org.into(),
+                uuid_array(ids),
+                text_array(&emails),
+                text_array(&phones),
+            ],
+        )
+        .await?;
         if !Self::has_form_copies(db).await? {
             return Ok(doc);
         }
-        let copies = db
-            .query_one_raw(stmt(
-                "SELECT coalesce(json_agg(f ORDER BY f.submitted_at), '[]')::text AS copies FROM form_copies f \
-                 WHERE f.org_id = $1 AND (f.request_id IN (SELECT request_id FROM conversations WHERE org_id = $1 AND id = ANY($2)) \
-                   OR EXISTS (SELECT 1 FROM unnest(f.field_values) v WHERE lower(trim(v)) = ANY($3::text[])))",
-                [org.into(), uuid_array(ids), text_array(&emails)],
-            ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
-        let copies: String = copies.try_get("", "copies")?;
+        let copies: String = export_json(
+            db,
+            "SELECT coalesce(json_agg(f ORDER BY f.submitted_at), '[]')::text AS doc FROM form_copies f \
+             WHERE f.org_id = $1 AND (f.request_id IN (SELECT request_id FROM conversations WHERE org_id = $1 AND id = ANY($2)) \
+               OR EXISTS (SELECT 1 FROM unnest(f.field_values) v WHERE lower(trim(v)) = ANY($3::text[])))",
+            [org.into(), uuid_array(ids), text_array(&emails)],
+        )
+        .await?;
         // Both are JSON texts from PostgreSQL: splice the copies in as one
         // more key of the object.
         Ok(format!(

@@ -5,7 +5,7 @@
 //! outside any conversation such as form copies, naming) the customer's
 //! email addresses.
 use livedesk_platform::db::{stmt, text_array};
-use livedesk_platform::subject::{SubjectScope, SubjectShare};
+use livedesk_platform::subject::{SubjectScope, SubjectShare, export_json};
 use livedesk_proto::common::v1::IdentityKind;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr};
 use uuid::Uuid;
@@ -72,29 +72,27 @@ impl SubjectShare for SubjectData {
         org: Uuid,
         scope: &SubjectScope,
     ) -> Result<String, DbErr> {
-        let row = db
-            .query_one_raw(stmt(
-                &format!(
-                    "SELECT json_build_object( \
-                       'feed', (SELECT coalesce(json_agg(json_build_object('recipient', n.recipient, 'seq', n.seq, \
-                                 'conversation_id', n.conversation_id, 'kind', n.kind, 'created_at', n.created_at, \
-                                 'body_protobuf_base64', encode(n.body, 'base64')) ORDER BY n.created_at), '[]') \
-                                FROM notifications n WHERE n.org_id = $1 AND (n.conversation_id = ANY($2::text[]) \
-                                                                        OR n.recipient IN {PRINCIPALS})), \
-                       'tracked_conversations', (SELECT coalesce(json_agg(t), '[]') FROM tracked_conversations t \
-                                                 WHERE t.org_id = $1 AND t.conversation_id = ANY($2::text[])), \
-                       'members', (SELECT coalesce(json_agg(m), '[]') FROM conversation_members m \
-                                   WHERE m.org_id = $1 AND m.conversation_id = ANY($2::text[]) AND m.role = 'customer'), \
-                       'blocked', (SELECT coalesce(json_agg(b), '[]') FROM blocked_customers b \
-                                   WHERE b.org_id = $1 AND b.principal_id IN {PRINCIPALS}), \
-                       'email_deliveries', (SELECT coalesce(json_agg(d ORDER BY d.created_at), '[]') FROM email_deliveries d WHERE {DELIVERIES}) \
-                     )::text AS doc"
-                ),
-                params(org, scope),
-            ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
-        row.try_get::<String>("", "doc")
+        export_json(
+            db,
+            &format!(
+                "SELECT json_build_object( \
+                   'feed', (SELECT coalesce(json_agg(json_build_object('recipient', n.recipient, 'seq', n.seq, \
+                             'conversation_id', n.conversation_id, 'kind', n.kind, 'created_at', n.created_at, \
+                             'body_protobuf_base64', encode(n.body, 'base64')) ORDER BY n.created_at), '[]') \
+                            FROM notifications n WHERE n.org_id = $1 AND (n.conversation_id = ANY($2::text[]) \
+                                                                    OR n.recipient IN {PRINCIPALS})), \
+                   'tracked_conversations', (SELECT coalesce(json_agg(t), '[]') FROM tracked_conversations t \
+                                             WHERE t.org_id = $1 AND t.conversation_id = ANY($2::text[])), \
+                   'members', (SELECT coalesce(json_agg(m), '[]') FROM conversation_members m \
+                               WHERE m.org_id = $1 AND m.conversation_id = ANY($2::text[]) AND m.role = 'customer'), \
+                   'blocked', (SELECT coalesce(json_agg(b), '[]') FROM blocked_customers b \
+                               WHERE b.org_id = $1 AND b.principal_id IN {PRINCIPALS}), \
+                   'email_deliveries', (SELECT coalesce(json_agg(d ORDER BY d.created_at), '[]') FROM email_deliveries d WHERE {DELIVERIES}) \
+                 )::text AS doc"
+            ),
+            params(org, scope),
+        )
+        .await
     }
 
     /// Deletes the feed rows, memberships and live-block rows of the

@@ -3,7 +3,7 @@
 //! customer's email or phone (by the ids scheduling found). Erasure clears the personal fields only:
 //! the rows stay, so statistics keep their anonymous counts.
 use livedesk_platform::db::{stmt, text_array};
-use livedesk_platform::subject::{SubjectScope, SubjectShare};
+use livedesk_platform::subject::{SubjectScope, SubjectShare, export_json};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr};
 use uuid::Uuid;
 
@@ -33,24 +33,22 @@ impl SubjectShare for SubjectData {
         org: Uuid,
         s: &SubjectScope,
     ) -> Result<String, DbErr> {
-        let row = db
-            .query_one_raw(stmt(
-                &format!(
-                    "SELECT json_build_object( \
-                       'conversation_facts', (SELECT coalesce(json_agg(f), '[]') FROM conversation_facts f \
-                                              WHERE f.org_id = $1 AND f.conversation_id::text = ANY($2::text[])), \
-                       'wrap_ups', (SELECT coalesce(json_agg(w), '[]') FROM agent_wrap_ups w \
-                                    WHERE w.org_id = $1 AND w.conversation_id::text = ANY($2::text[])), \
-                       'blocks', (SELECT coalesce(json_agg(b), '[]') FROM blocks b \
-                                  WHERE b.org_id = $1 AND b.conversation_id = ANY($2::text[])), \
-                       'form_submissions', (SELECT coalesce(json_agg(s), '[]') FROM form_submissions s WHERE {FORMS}) \
-                     )::text AS doc"
-                ),
-                params(org, &s.conversations, &s.form_submissions),
-            ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
-        row.try_get::<String>("", "doc")
+        export_json(
+            db,
+            &format!(
+                "SELECT json_build_object( \
+                   'conversation_facts', (SELECT coalesce(json_agg(f), '[]') FROM conversation_facts f \
+                                          WHERE f.org_id = $1 AND f.conversation_id::text = ANY($2::text[])), \
+                   'wrap_ups', (SELECT coalesce(json_agg(w), '[]') FROM agent_wrap_ups w \
+                                WHERE w.org_id = $1 AND w.conversation_id::text = ANY($2::text[])), \
+                   'blocks', (SELECT coalesce(json_agg(b), '[]') FROM blocks b \
+                              WHERE b.org_id = $1 AND b.conversation_id = ANY($2::text[])), \
+                   'form_submissions', (SELECT coalesce(json_agg(s), '[]') FROM form_submissions s WHERE {FORMS}) \
+                 )::text AS doc"
+            ),
+            params(org, &s.conversations, &s.form_submissions),
+        )
+        .await
     }
 
     /// Clears customer names (facts, blocks), the blocks' identity labels

@@ -2,7 +2,7 @@
 //! legs and transfers of the customer's conversations. Routing knows
 //! customers only through conversation ids, which conversations sends.
 use livedesk_platform::db::{stmt, uuid_array};
-use livedesk_platform::subject::{SubjectScope, SubjectShare};
+use livedesk_platform::subject::{SubjectScope, SubjectShare, export_json};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr};
 use uuid::Uuid;
 
@@ -21,18 +21,16 @@ impl SubjectShare for SubjectData {
         org: Uuid,
         s: &SubjectScope,
     ) -> Result<String, DbErr> {
-        let row = db
-            .query_one_raw(stmt(
-                "SELECT json_build_object( \
-                   'queue_entries', (SELECT coalesce(json_agg(q), '[]') FROM queue_entries q WHERE q.org_id = $1 AND q.conversation_id = ANY($2)), \
-                   'offers', (SELECT coalesce(json_agg(o), '[]') FROM offers o WHERE o.org_id = $1 AND o.conversation_id = ANY($2)), \
-                   'legs', (SELECT coalesce(json_agg(l), '[]') FROM legs l WHERE l.org_id = $1 AND l.conversation_id = ANY($2)) \
-                 )::text AS doc",
-                [org.into(), uuid_array(&s.conversations)],
-            ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
-        row.try_get::<String>("", "doc")
+        export_json(
+            db,
+            "SELECT json_build_object( \
+               'queue_entries', (SELECT coalesce(json_agg(q), '[]') FROM queue_entries q WHERE q.org_id = $1 AND q.conversation_id = ANY($2)), \
+               'offers', (SELECT coalesce(json_agg(o), '[]') FROM offers o WHERE o.org_id = $1 AND o.conversation_id = ANY($2)), \
+               'legs', (SELECT coalesce(json_agg(l), '[]') FROM legs l WHERE l.org_id = $1 AND l.conversation_id = ANY($2)) \
+             )::text AS doc",
+            [org.into(), uuid_array(&s.conversations)],
+        )
+        .await
     }
 
     /// Redacts the customer's name, principal and first messages from the

@@ -2,7 +2,7 @@
 //! whose values carry one of the customer's emails or phone numbers, or
 //! that were filled in by the customer's web visitor id.
 use livedesk_platform::db::{stmt, text_array};
-use livedesk_platform::subject::{SubjectScope, SubjectShare};
+use livedesk_platform::subject::{SubjectScope, SubjectShare, export_json};
 use livedesk_proto::common::v1::IdentityKind;
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
@@ -50,17 +50,15 @@ impl SubjectShare for SubjectData {
         scope: &SubjectScope,
     ) -> Result<String, DbErr> {
         let identities = &scope.identities;
-        let row = db
-            .query_one_raw(stmt(
-                &format!(
-                    "SELECT json_build_object('form_submissions', (SELECT coalesce(json_agg(s ORDER BY s.submitted_at), '[]') \
-                     FROM form_submissions s WHERE {MATCH}))::text AS doc"
-                ),
-                params(org, identities),
-            ))
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("export".into()))?;
-        row.try_get::<String>("", "doc")
+        export_json(
+            db,
+            &format!(
+                "SELECT json_build_object('form_submissions', (SELECT coalesce(json_agg(s ORDER BY s.submitted_at), '[]') \
+                 FROM form_submissions s WHERE {MATCH}))::text AS doc"
+            ),
+            params(org, identities),
+        )
+        .await
     }
 
     /// Blanks every value of the customer's submissions (the keys stay, so
