@@ -92,7 +92,10 @@ pub fn parse_label<E: StoredEnum>(column: &'static str, stored: &str) -> Result<
 
 /// The value of the wire number `n` of `E` (an event field, a request
 /// field kept as a number); a number outside the enum is refused.
-pub fn from_wire<E: StoredEnum + Into<i32>>(column: &'static str, n: i32) -> Result<E, UnknownLabel> {
+pub fn from_wire<E: StoredEnum + Into<i32>>(
+    column: &'static str,
+    n: i32,
+) -> Result<E, UnknownLabel> {
     E::ALL
         .iter()
         .copied()
@@ -230,7 +233,10 @@ mod tests {
         let mut n = 0;
         while let Ok(value) = E::try_from(n) {
             let l = label(value);
-            let expected = name(&value).strip_prefix(prefix).unwrap().to_ascii_lowercase();
+            let expected = name(&value)
+                .strip_prefix(prefix)
+                .unwrap()
+                .to_ascii_lowercase();
             assert_eq!(l, expected, "{value:?}");
             assert_eq!(parse_label::<E>("c", l).unwrap(), value);
             assert_eq!(label_of_wire::<E>("c", n).unwrap(), l);
@@ -238,7 +244,11 @@ mod tests {
             seen.push(value);
             n += 1;
         }
-        assert_eq!(seen.as_slice(), E::ALL, "ALL lists every value once, in order");
+        assert_eq!(
+            seen.as_slice(),
+            E::ALL,
+            "ALL lists every value once, in order"
+        );
         assert!(from_wire::<E>("c", n).is_err());
         assert!(from_wire::<E>("c", -1).is_err());
     }
@@ -261,7 +271,14 @@ mod tests {
 
     #[test]
     fn an_unknown_label_or_number_is_refused_with_its_column() {
-        for bad in ["", "WEB_CHAT", "Web_Chat", "CHANNEL_WEB_CHAT", "webchat", "1"] {
+        for bad in [
+            "",
+            "WEB_CHAT",
+            "Web_Chat",
+            "CHANNEL_WEB_CHAT",
+            "webchat",
+            "1",
+        ] {
             assert_eq!(
                 parse_label::<Channel>("blocks.channel", bad).unwrap_err(),
                 UnknownLabel {
@@ -272,7 +289,9 @@ mod tests {
             assert!(wire_of_label::<Channel>("blocks.channel", bad).is_err());
         }
         assert_eq!(
-            label_of_wire::<FormKind>("forms.kind", 7).unwrap_err().to_string(),
+            label_of_wire::<FormKind>("forms.kind", 7)
+                .unwrap_err()
+                .to_string(),
             "forms.kind holds an unknown value \"7\""
         );
     }

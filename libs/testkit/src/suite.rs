@@ -16,8 +16,8 @@ use std::path::Path;
 pub fn assert_declares_every_file(manifest_dir: &str, main_rs: &str) {
     let dir = Path::new(manifest_dir).join("tests");
     let mut on_disk = BTreeSet::new();
-    let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    let entries =
+        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
     for entry in entries {
         let path = entry
             .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))

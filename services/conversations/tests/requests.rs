@@ -217,7 +217,8 @@ async fn requests_list_by_status_assignee_tag_priority_with_a_cursor() {
     let mut client = h.client().await;
     let mut ids = Vec::new();
     for i in 0..4 {
-        let c = crate::common::conversation(&h.start_chat(&format!("v{i}"), "hi", "").await.unwrap());
+        let c =
+            crate::common::conversation(&h.start_chat(&format!("v{i}"), "hi", "").await.unwrap());
         ids.push(c.request_id);
     }
     client

@@ -2,7 +2,6 @@
 //! shutdown of the notifications service.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_events::{EventHandler, Outbox, ReceivedEvent, Subjects};

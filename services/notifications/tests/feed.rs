@@ -2,7 +2,6 @@
 //! other services would, notifications read from `Subscribe` streams.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1 as cv;

@@ -3,7 +3,6 @@
 //! and phone numbers masked unless the org turned masking off.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_testkit::{TestEnv, new_org};

@@ -6,7 +6,6 @@
 //! (NTF-3) or a header-injection attempt.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::collections::HashSet;
 
 use crate::common::*;

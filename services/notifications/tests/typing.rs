@@ -3,7 +3,6 @@
 //! those recipients' open streams, unsequenced and never stored.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::time::Duration;
 
 use crate::common::*;

@@ -1,7 +1,6 @@
 //! Streamed CSV exports (RPT-4, RPT-5, BLK-7).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::{Harness, Times, col, ended, parse_csv, ts};
 use livedesk_auth::Role;
 use livedesk_proto::blocking::v1::{Block, CustomerBlocked, CustomerUnblocked};

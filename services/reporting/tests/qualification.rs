@@ -2,7 +2,6 @@
 //! export (RPT-2, CNV-10), whichever of the end and the edit arrives first.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::{Harness, Times, col, ended, parse_csv};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1::{ConversationStatus, Qualification, QualificationUpdated};

@@ -2,7 +2,6 @@
 //! large export streams in bounded chunks (RPT-4, measured, not asserted).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::{Harness, Times, ended};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1::ConversationStatus;

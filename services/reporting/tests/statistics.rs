@@ -1,7 +1,6 @@
 //! Statistics from the event-built read model (RPT-1 … RPT-3, RPT-5, EVT-3).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::{Harness, Times, ended, ts};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1::{ConversationPaused, ConversationStatus};

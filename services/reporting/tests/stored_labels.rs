@@ -5,7 +5,6 @@
 //! INTERNAL instead of an empty cell.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::{Harness, Times, ended};
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1::ConversationStatus;

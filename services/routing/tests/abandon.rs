@@ -3,7 +3,6 @@
 //! any pending offer is withdrawn, freeing the agent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1::ConversationEnded;

@@ -2,7 +2,6 @@
 //! validation, tenancy and roles.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_platform::defaults::default_queue_id;

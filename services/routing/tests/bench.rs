@@ -7,7 +7,6 @@
 //! the latency phase, 10 s).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

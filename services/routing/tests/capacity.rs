@@ -2,7 +2,6 @@
 //! WhatsApp offers, and capacities are validated and round-trip.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::routing::v1 as pb;

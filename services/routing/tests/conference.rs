@@ -4,7 +4,6 @@
 //! declines; ending returns to the owner alone and the participant wraps up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::routing::v1 as pb;

@@ -3,7 +3,6 @@
 //! queue's waiting conversations and re-offers a deleted agent's offers.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_platform::defaults::default_queue_id;

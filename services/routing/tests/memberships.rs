@@ -4,7 +4,6 @@
 //! which queue.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_platform::defaults::default_queue_id;

@@ -2,7 +2,6 @@
 //! wrap-up, against real PostgreSQL and NATS.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::routing::v1 as pb;

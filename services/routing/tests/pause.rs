@@ -4,7 +4,6 @@
 //! original age and the preferred agent, who gets it first when eligible.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::conversations::v1::{ConversationEnded, ConversationPaused};

@@ -1,7 +1,6 @@
 //! Manual pick and supervisor assignment (RTG-12).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::routing::v1 as pb;

@@ -3,7 +3,6 @@
 //! staff's listing of a queue in the same order, paginated.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::common::v1::PageRequest;

@@ -4,7 +4,6 @@
 //! agents accept, the conversations end and wrap-ups free capacity.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -15,7 +15,6 @@
 //! down for quick runs, e.g. 0.1.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -4,7 +4,6 @@
 //! the first result (TEN-5).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-
 use crate::common::*;
 use livedesk_auth::Role;
 use livedesk_proto::routing::v1 as pb;

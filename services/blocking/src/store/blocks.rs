@@ -12,8 +12,8 @@ use livedesk_proto::common::v1::{Channel, IdentityKind};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
-use livedesk_platform::labels::{label, parse_label};
 use crate::error::Error;
+use livedesk_platform::labels::{label, parse_label};
 
 /// One row of `blocks` as stored (`channel` still a label).
 #[derive(Debug, Clone, FromQueryResult)]
@@ -387,7 +387,11 @@ mod tests {
         let sql = include_str!("../../migrations/0003_enums_as_text.sql");
         for (column, list, case) in [
             ("channel", sql_list(Channel::ALL), sql_case::<Channel>()),
-            ("kind", sql_list(IdentityKind::ALL), sql_case::<IdentityKind>()),
+            (
+                "kind",
+                sql_list(IdentityKind::ALL),
+                sql_case::<IdentityKind>(),
+            ),
         ] {
             assert!(
                 sql.contains(&format!("CHECK ({column} IN {list})")),

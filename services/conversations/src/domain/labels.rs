@@ -117,7 +117,9 @@ mod tests {
     /// the label the code stores, and its CHECKs allow exactly those.
     #[test]
     fn the_text_migration_agrees_with_the_labels() {
-        fn expect<E: StoredEnum + Into<i32>>(column: &'static str) -> (&'static str, String, String) {
+        fn expect<E: StoredEnum + Into<i32>>(
+            column: &'static str,
+        ) -> (&'static str, String, String) {
             (column, sql_list(E::ALL), sql_case::<E>())
         }
         let sql = include_str!("../../migrations/0008_enums_as_text.sql");

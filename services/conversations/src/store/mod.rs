@@ -54,12 +54,18 @@ pub(crate) fn read_label<E: StoredEnum + Into<i32>>(
 
 /// The label of the wire number `n` as a query parameter; a number
 /// outside the enum is refused.
-pub(crate) fn bind_label<E: StoredEnum + Into<i32>>(column: &'static str, n: i32) -> Result<Value, DbErr> {
+pub(crate) fn bind_label<E: StoredEnum + Into<i32>>(
+    column: &'static str,
+    n: i32,
+) -> Result<Value, DbErr> {
     Ok(label_of_wire::<E>(column, n).map_err(DbErr::from)?.into())
 }
 
 /// Labels of wire numbers as a `text[]` query parameter.
-pub(crate) fn bind_labels<E: StoredEnum + Into<i32>>(column: &'static str, ns: &[i32]) -> Result<Value, DbErr> {
+pub(crate) fn bind_labels<E: StoredEnum + Into<i32>>(
+    column: &'static str,
+    ns: &[i32],
+) -> Result<Value, DbErr> {
     let labels = ns
         .iter()
         .map(|n| label_of_wire::<E>(column, *n).map(str::to_owned))

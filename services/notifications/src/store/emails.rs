@@ -67,10 +67,12 @@ impl Claimed {
 
     /// The stored status; an unknown one is a corrupt row.
     pub fn status(&self) -> Result<Status, Corrupt> {
-        parse_label::<Status>("email_deliveries.status", &self.status).map_err(|_| Corrupt::Delivery {
-            id: self.id,
-            what: "status",
-            value: self.status.clone(),
+        parse_label::<Status>("email_deliveries.status", &self.status).map_err(|_| {
+            Corrupt::Delivery {
+                id: self.id,
+                what: "status",
+                value: self.status.clone(),
+            }
         })
     }
 }

@@ -29,14 +29,20 @@ fn required_uuid(field: &'static str, raw: &str) -> Result<Uuid, HandlerError> {
 
 /// The value of an enum an event carries; a number the enum does not have
 /// can never succeed, so it is dead-lettered at once.
-fn required_enum<E: StoredEnum + Into<i32>>(field: &'static str, number: i32) -> Result<E, HandlerError> {
+fn required_enum<E: StoredEnum + Into<i32>>(
+    field: &'static str,
+    number: i32,
+) -> Result<E, HandlerError> {
     from_wire::<E>(field, number).map_err(HandlerError::permanent)
 }
 
 /// The stored label of an enum an event carries; a number the enum does
 /// not have can never succeed either, so it is dead-lettered at once
 /// rather than stored as a default.
-fn required_label<E: StoredEnum + Into<i32>>(field: &'static str, number: i32) -> Result<String, HandlerError> {
+fn required_label<E: StoredEnum + Into<i32>>(
+    field: &'static str,
+    number: i32,
+) -> Result<String, HandlerError> {
     label_of_wire::<E>(field, number)
         .map(str::to_owned)
         .map_err(HandlerError::permanent)

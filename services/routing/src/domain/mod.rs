@@ -14,12 +14,12 @@ pub use agent::{
     plan_state_change,
 };
 pub use capacity::{CHANNELS, Capacities, Channel, PerChannel, has_room, is_full};
+pub use livedesk_platform::labels::UnknownLabel;
 pub use position::{THROUGHPUT_WINDOW_SECONDS, estimate_wait, should_push};
 pub use queue::{MaxWait, OfferTimeout, QueueName, QueueSpec, Strategy, normalize_skills};
 pub use selection::{
     Candidate, can_take_direct_offer, is_eligible, loads_from, rank, rank_preferring,
 };
-pub use livedesk_platform::labels::UnknownLabel;
 pub use transfer::{
     ConferenceActor, ConferenceCommand, ConferenceConflict, ConferenceRefusal, ConferenceState,
     OfferKind, TransferFailurePolicy, TransferNote, plan_conference,

@@ -13,12 +13,12 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::{RoutingGrpc, acting_agent};
-use livedesk_platform::labels::label;
 use crate::domain::{ConferenceState, OfferKind};
 use crate::engine::{Unanswered, after_unanswered, conference_changed, wrap_up_legs};
 use crate::error::{Entity, Error};
 use crate::store::{Agents, Entries, LegRow, Legs, OfferRow, Offers};
 use crate::views;
+use livedesk_platform::labels::label;
 
 /// An accepted offer: the offer and the leg it gave the agent.
 pub(super) struct Accepted {

@@ -5,8 +5,8 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use uuid::Uuid;
 
 use super::{all_checked, changed_one, int_array, one_checked, text_array};
-use livedesk_platform::labels::{label, parse_label};
 use crate::domain::{AgentState, Candidate, Capacities, StateChange, UnknownLabel, loads_from};
+use livedesk_platform::labels::{label, parse_label};
 
 /// One agent with memberships and current load.
 #[derive(Debug, Clone)]

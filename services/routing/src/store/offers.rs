@@ -7,8 +7,8 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
 use uuid::Uuid;
 
 use super::{all_checked, changed_one, one_checked, uuids};
-use livedesk_platform::labels::{label, parse_label};
 use crate::domain::{OfferKind, UnknownLabel};
+use livedesk_platform::labels::{label, parse_label};
 
 /// An offer with what the agent needs to see (customer, queue, timer).
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::{all_checked, one_checked, text_array};
 use super::{changed_one, uuids};
-use livedesk_platform::labels::{label, parse_label};
 use crate::domain::{QueueSpec, Strategy, TransferFailurePolicy, UnknownLabel};
+use livedesk_platform::labels::{label, parse_label};
 
 /// One queue with its members, its enums parsed.
 #[derive(Debug, Clone)]
@@ -53,7 +53,8 @@ impl TryFrom<StoredQueue> for QueueRow {
             offer_timeout_seconds: s.offer_timeout_seconds,
             required_skills: s.required_skills,
             max_wait_seconds: s.max_wait_seconds,
-            transfer_failure_policy: parse_label::<TransferFailurePolicy>("queues.transfer_failure_policy", 
+            transfer_failure_policy: parse_label::<TransferFailurePolicy>(
+                "queues.transfer_failure_policy",
                 &s.transfer_failure_policy,
             )?,
             offer_form_after_seconds: s.offer_form_after_seconds,

@@ -1,8 +1,8 @@
 //! Queries on `forms` and `form_submissions`.
-use livedesk_platform::labels::{UnknownLabel, from_wire, label, parse_label};
-use livedesk_proto::scheduling::v1::FormKind;
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
+use livedesk_platform::labels::{UnknownLabel, from_wire, label, parse_label};
+use livedesk_proto::scheduling::v1::FormKind;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, QueryResult};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
