@@ -1,7 +1,6 @@
 //! Setting the scene through the public APIs: agents with chat capacity
 //! 25 who are AVAILABLE and subscribed, visitors starting conversations,
 //! agents accepting offers.
-use std::time::Duration;
 
 use livedesk_auth::Role;
 use livedesk_proto::common::v1::Channel;
@@ -120,30 +119,4 @@ pub async fn accept(clients: &Clients, agent_token: &str, offer_id: &str) -> any
         ))
         .await?;
     Ok(())
-}
-
-/// Waits until the conversation is ACTIVE (the agent is then in the
-/// audience of its messages).
-pub async fn wait_active(
-    clients: &Clients,
-    token: &str,
-    id: &str,
-    timeout: Duration,
-) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let c = clients
-            .conversations
-            .clone()
-            .get_conversation(authed(token, cnv::GetConversationRequest { id: id.into() }))
-            .await?
-            .into_inner();
-        if c.status == cnv::ConversationStatus::Active as i32 {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() > deadline {
-            anyhow::bail!("conversation {id} not ACTIVE after {}s", timeout.as_secs());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

@@ -131,13 +131,20 @@ fn message_text(n: &Notification, conversation_id: &str) -> Option<String> {
     }
 }
 
-async fn wait_status(
+/// How long the demo waits for a status it caused.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Polls the conversation until it is in status `want`, for at most
+/// `timeout` (the demo, and the bench's desks, wait for ACTIVE before an
+/// agent is in the audience of messages).
+pub async fn wait_status(
     clients: &Clients,
     token: &str,
     id: &str,
     want: cnv::ConversationStatus,
+    timeout: Duration,
 ) -> anyhow::Result<i32> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let c = clients
             .conversations
@@ -150,8 +157,9 @@ async fn wait_status(
         }
         if tokio::time::Instant::now() > deadline {
             anyhow::bail!(
-                "conversation {id} stayed in status {} instead of {want:?}",
-                c.status
+                "conversation {id} stayed in status {} instead of {want:?} for {}s",
+                c.status,
+                timeout.as_secs()
             );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -350,7 +358,7 @@ tokens (--private-key, --secret or --dev), not a single --token"
         .await?;
     report.offer = Some(offer);
     report.status_after_accept =
-        wait_status(clients, &agent, &cid, cnv::ConversationStatus::Active).await?;
+        wait_status(clients, &agent, &cid, cnv::ConversationStatus::Active, WAIT).await?;
     say("Ada accepted: conversation ACTIVE");
 
     // d. They talk; each side receives the other's messages in order.
@@ -547,7 +555,7 @@ message is in .livedesk/mail/new/, named after its Message-ID)",
             rtg::AcceptOfferRequest { offer_id: offer.id },
         ))
         .await?;
-    wait_status(clients, &agent, &bid, cnv::ConversationStatus::Active).await?;
+    wait_status(clients, &agent, &bid, cnv::ConversationStatus::Active, WAIT).await?;
     send(clients, &troll, &bid, "You are all useless idiots").await?;
     agent_feed
         .next(15, "the abusive message", |n| message_text(n, &bid))
@@ -565,8 +573,14 @@ message is in .livedesk/mail/new/, named after its Message-ID)",
             },
         ))
         .await?;
-    report.blocked_status =
-        wait_status(clients, &agent, &bid, cnv::ConversationStatus::Blocked).await?;
+    report.blocked_status = wait_status(
+        clients,
+        &agent,
+        &bid,
+        cnv::ConversationStatus::Blocked,
+        WAIT,
+    )
+    .await?;
     say("Ada blocked the second visitor: conversation BLOCKED");
     let dropped = send(clients, &troll, &bid, "let me back in").await?;
     report.dropped_message_returned = dropped.message.is_some();

@@ -151,7 +151,14 @@ async fn open_chats(ctx: &Ctx<'_>, k: usize, feeds: &mut Feeds) -> anyhow::Resul
         }
     }
     for (id, token) in &accepted_by {
-        desk::wait_active(clients, token, id, ctx.timeout()).await?;
+        livedeskctl::demo::wait_status(
+            clients,
+            token,
+            id,
+            cnv::ConversationStatus::Active,
+            ctx.timeout(),
+        )
+        .await?;
     }
     Ok(chats)
 }
