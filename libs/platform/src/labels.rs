@@ -143,6 +143,25 @@ pub fn sql_case<E: StoredEnum + Into<i32>>() -> String {
     arms.join(" ")
 }
 
+/// Checks that a migration turning `column`'s wire numbers into `E`'s
+/// labels converts each number to the label the code stores
+/// (`USING CASE column WHEN 0 THEN '…' … END`) and lets exactly those labels
+/// in (`CHECK (column IN ('…', …))`): each service's migration test holds
+/// its SQL to the labels with this. The error says what is missing.
+pub fn check_text_migration<E: StoredEnum + Into<i32>>(
+    sql: &str,
+    column: &str,
+) -> Result<(), String> {
+    let check = format!("CHECK ({column} IN {})", sql_list(E::ALL));
+    let case = format!("USING CASE {column} {} END", sql_case::<E>());
+    for needed in [check, case] {
+        if !sql.contains(&needed) {
+            return Err(format!("the migration has no {needed}"));
+        }
+    }
+    Ok(())
+}
+
 stored_enum!(Channel {
     Unspecified => "unspecified",
     WebChat => "web_chat",
@@ -293,6 +312,26 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "forms.kind holds an unknown value \"7\""
+        );
+    }
+
+    #[test]
+    fn a_text_migration_must_convert_and_check_every_label() {
+        let good = "ALTER COLUMN kind TYPE text USING CASE kind WHEN 0 THEN 'unspecified' \
+                    WHEN 1 THEN 'offline' WHEN 2 THEN 'contact' END, \
+                    ADD CONSTRAINT k CHECK (kind IN ('unspecified', 'offline', 'contact'))";
+        assert_eq!(check_text_migration::<FormKind>(good, "kind"), Ok(()));
+        let no_check = good.replace("'contact'))", "'contact', 'survey'))");
+        assert!(
+            check_text_migration::<FormKind>(&no_check, "kind")
+                .unwrap_err()
+                .contains("CHECK")
+        );
+        let no_case = good.replace("WHEN 2 THEN 'contact' ", "");
+        assert!(
+            check_text_migration::<FormKind>(&no_case, "kind")
+                .unwrap_err()
+                .contains("CASE")
         );
     }
 
