@@ -141,6 +141,22 @@ impl TestEnv {
             .unwrap_or_default()
     }
 
+    /// A database of this test named `name` with `migrations` (SQL texts)
+    /// applied in order: a schema as an older release left it, for tests
+    /// of the migration that follows.
+    pub async fn schema_at(
+        &self,
+        name: &str,
+        migrations: &[&str],
+    ) -> anyhow::Result<sea_orm::DatabaseConnection> {
+        use sea_orm::ConnectionTrait;
+        let db = livedesk_platform::db::connect(&self.database_url(name)).await?;
+        for sql in migrations {
+            db.execute_unprepared(sql).await?;
+        }
+        Ok(db)
+    }
+
     /// A NATS client for this test.
     pub async fn nats(&self) -> anyhow::Result<async_nats::Client> {
         Ok(async_nats::connect(&self.nats_url).await?)

@@ -176,16 +176,15 @@ async fn an_unknown_stored_label_fails_the_read_with_internal() {
 
 /// The schema as it was before enums became text, with rows stored then.
 async fn schema_before_labels(env: &TestEnv, name: &str) -> DatabaseConnection {
-    let db = livedesk_platform::db::connect(&env.database_url(name))
-        .await
-        .unwrap();
-    db.execute_unprepared(include_str!("../migrations/0001_init.sql"))
-        .await
-        .unwrap();
-    db.execute_unprepared(include_str!("../migrations/0002_privacy.sql"))
-        .await
-        .unwrap();
-    db
+    env.schema_at(
+        name,
+        &[
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_privacy.sql"),
+        ],
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]

@@ -141,21 +141,20 @@ async fn an_unknown_stored_status_fails_get_conversation_with_internal() {
 
 /// The schema as it was before enums became text.
 async fn schema_before_labels(env: &TestEnv) -> DatabaseConnection {
-    let db = livedesk_platform::db::connect(&env.database_url("conversations_before"))
-        .await
-        .unwrap();
-    for sql in [
-        include_str!("../migrations/0001_init.sql"),
-        include_str!("../migrations/0002_templates_policies.sql"),
-        include_str!("../migrations/0003_requests_email_tags_attachments.sql"),
-        include_str!("../migrations/0004_blocked_ips.sql"),
-        include_str!("../migrations/0005_forms.sql"),
-        include_str!("../migrations/0006_queue_members.sql"),
-        include_str!("../migrations/0007_privacy.sql"),
-    ] {
-        db.execute_unprepared(sql).await.unwrap();
-    }
-    db
+    env.schema_at(
+        "conversations_before",
+        &[
+            include_str!("../migrations/0001_init.sql"),
+            include_str!("../migrations/0002_templates_policies.sql"),
+            include_str!("../migrations/0003_requests_email_tags_attachments.sql"),
+            include_str!("../migrations/0004_blocked_ips.sql"),
+            include_str!("../migrations/0005_forms.sql"),
+            include_str!("../migrations/0006_queue_members.sql"),
+            include_str!("../migrations/0007_privacy.sql"),
+        ],
+    )
+    .await
+    .unwrap()
 }
 
 const ROWS: &str = "\
