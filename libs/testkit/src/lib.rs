@@ -157,6 +157,21 @@ impl TestEnv {
         Ok(db)
     }
 
+    /// Publishes `event` on `producer`'s stream as that service's relay
+    /// would (envelope, subject, headers), for consumers under test.
+    pub async fn publish<E: livedesk_proto::EventType>(
+        &self,
+        producer: &str,
+        org: Uuid,
+        aggregate: &str,
+        event: &E,
+    ) -> anyhow::Result<()> {
+        let js = async_nats::jetstream::new(self.nats().await?);
+        let subjects = livedesk_events::Subjects::new(self.prefix.clone());
+        livedesk_events::publish_direct(&js, &subjects, producer, org, aggregate, event).await?;
+        Ok(())
+    }
+
     /// A NATS client for this test.
     pub async fn nats(&self) -> anyhow::Result<async_nats::Client> {
         Ok(async_nats::connect(&self.nats_url).await?)

@@ -74,7 +74,8 @@ impl Harness {
         aggregate: &str,
         event: &E,
     ) {
-        livedesk_events::publish_direct(&self.js, &self.subjects, producer, org, aggregate, event)
+        self.env
+            .publish(producer, org, aggregate, event)
             .await
             .unwrap();
     }

@@ -418,17 +418,10 @@ impl Harness {
         aggregate: &str,
         event: &E,
     ) {
-        let js = async_nats::jetstream::new(self.env.nats().await.unwrap());
-        livedesk_events::publish_direct(
-            &js,
-            &Subjects::new(self.env.prefix.clone()),
-            producer,
-            self.org,
-            aggregate,
-            event,
-        )
-        .await
-        .unwrap();
+        self.env
+            .publish(producer, self.org, aggregate, event)
+            .await
+            .unwrap();
     }
 
     /// Waits until the conversation has `status` (read as a supervisor).

@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use livedesk_auth::Role;
-use livedesk_events::{Subjects, publish_direct};
 use livedesk_notifications::App;
 use livedesk_proto::conversations::v1 as cv;
 use livedesk_proto::notifications::v1::notification::Kind;
@@ -36,17 +35,7 @@ pub async fn publish<E: livedesk_proto::EventType>(
     aggregate: &str,
     event: &E,
 ) {
-    let js = async_nats::jetstream::new(env.nats().await.unwrap());
-    publish_direct(
-        &js,
-        &Subjects::new(env.prefix.clone()),
-        producer,
-        org,
-        aggregate,
-        event,
-    )
-    .await
-    .unwrap();
+    env.publish(producer, org, aggregate, event).await.unwrap();
 }
 
 /// Opens `sub`'s stream in `org`.

@@ -57,7 +57,6 @@ pub async fn available(env: &TestEnv, c: &mut Client, org: Uuid, agent: &str) ->
 /// Publishes `ConversationQueued` as the conversations service would.
 pub async fn queue_conversation(env: &TestEnv, org: Uuid, queue_id: &str, customer: &str) -> Uuid {
     let conv = Uuid::now_v7();
-    let js = jetstream::new(env.nats().await.unwrap());
     let event = ConversationQueued {
         conversation_id: conv.to_string(),
         queue_id: queue_id.to_owned(),
@@ -70,36 +69,21 @@ pub async fn queue_conversation(env: &TestEnv, org: Uuid, queue_id: &str, custom
         )),
         ..Default::default()
     };
-    livedesk_events::publish_direct(
-        &js,
-        &Subjects::new(env.prefix.clone()),
-        "conversations",
-        org,
-        &conv.to_string(),
-        &event,
-    )
-    .await
-    .unwrap();
+    env.publish("conversations", org, &conv.to_string(), &event)
+        .await
+        .unwrap();
     conv
 }
 
 /// Publishes `ConversationEnded`.
 pub async fn end_conversation(env: &TestEnv, org: Uuid, conv: Uuid) {
-    let js = jetstream::new(env.nats().await.unwrap());
     let event = ConversationEnded {
         conversation_id: conv.to_string(),
         ..Default::default()
     };
-    livedesk_events::publish_direct(
-        &js,
-        &Subjects::new(env.prefix.clone()),
-        "conversations",
-        org,
-        &conv.to_string(),
-        &event,
-    )
-    .await
-    .unwrap();
+    env.publish("conversations", org, &conv.to_string(), &event)
+        .await
+        .unwrap();
 }
 
 /// Everything published on the routing stream, in order.
@@ -192,17 +176,9 @@ pub async fn start_with(env: &TestEnv, extra: &[(&str, &str)]) -> RunningService
 
 /// Publishes any conversations event as the conversations service would.
 pub async fn publish<E: livedesk_proto::EventType>(env: &TestEnv, org: Uuid, conv: Uuid, e: &E) {
-    let js = jetstream::new(env.nats().await.unwrap());
-    livedesk_events::publish_direct(
-        &js,
-        &Subjects::new(env.prefix.clone()),
-        "conversations",
-        org,
-        &conv.to_string(),
-        e,
-    )
-    .await
-    .unwrap();
+    env.publish("conversations", org, &conv.to_string(), e)
+        .await
+        .unwrap();
 }
 
 /// A `ConversationQueued` with sensible defaults for `conv`.
