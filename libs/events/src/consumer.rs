@@ -6,6 +6,16 @@
 //! `processed_events`; a redelivered event finds the row and is only acked.
 //! Events the handler stages are published after commit, then the message
 //! is acked. A crash anywhere before the ack means redelivery, never loss.
+//!
+//! Order per aggregate: all events of one aggregate go to one lane, and a
+//! transient failure is retried *in* the lane, with backoff, while the
+//! server is told the message is still in progress. Handing it back to the
+//! server (a delayed NAK) would let the lane go on with the aggregate's
+//! next event, so the retried one would be applied after it. The lane is
+//! blocked meanwhile, which is the price of order; after
+//! `max_deliveries` attempts the event is dead-lettered and the lane moves
+//! on. Only a stop hands an unfinished event back, and then every event
+//! still queued in that lane goes back with it, so none overtakes it.
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -206,7 +216,7 @@ async fn consume<H: EventHandler>(
         .messages()
         .await
         .map_err(|e| e.to_string())?;
-    let lanes = Lanes::start(ctx, handler, cfg, name);
+    let lanes = Lanes::start(ctx, handler, cfg, name, shutdown);
     let mut lag_tick = tokio::time::interval(Duration::from_secs(15));
     let outcome = loop {
         let msg = tokio::select! {
@@ -241,6 +251,7 @@ impl Lanes {
         handler: &Arc<H>,
         cfg: &ConsumerConfig,
         name: &str,
+        stop: &CancellationToken,
     ) -> Self {
         let mut senders = Vec::new();
         let mut tasks = Vec::new();
@@ -248,9 +259,18 @@ impl Lanes {
             let (tx, mut rx) = tokio::sync::mpsc::channel::<jetstream::Message>(32);
             let (ctx, handler, cfg, name) =
                 (ctx.clone(), handler.clone(), cfg.clone(), name.to_owned());
+            let stop = stop.clone();
             tasks.push(tokio::spawn(async move {
+                let mut handed_back = false;
                 while let Some(msg) = rx.recv().await {
-                    process(&ctx, handler.as_ref(), &cfg, &name, &msg).await;
+                    if handed_back {
+                        // Behind an event handed back at stop: back too, so
+                        // that it is not applied before that one.
+                        ack(&msg, AckKind::Nak(None)).await;
+                        continue;
+                    }
+                    let outcome = process(&ctx, handler.as_ref(), &cfg, &name, &msg, &stop).await;
+                    handed_back = outcome == Processed::HandedBack;
                 }
             }));
             senders.push(tx);
@@ -292,43 +312,78 @@ fn lane_of(key: &str, lanes: usize) -> usize {
     (hash % lanes.max(1) as u64) as usize
 }
 
+/// What became of one message.
+#[derive(Debug, PartialEq, Eq)]
+enum Processed {
+    /// Acknowledged (applied, a duplicate) or dead-lettered.
+    Finished,
+    /// Handed back to the server unfinished, at stop.
+    HandedBack,
+}
+
+/// The wait before attempt `attempt + 1` (the first retry waits 400 ms,
+/// then doubling up to 12.8 s).
+fn backoff(attempt: i64) -> Duration {
+    Duration::from_millis(200 * 2u64.pow(attempt.clamp(1, 6) as u32))
+}
+
 async fn process<H: EventHandler>(
     ctx: &ConsumerContext,
     handler: &H,
     cfg: &ConsumerConfig,
     name: &str,
     msg: &jetstream::Message,
-) {
-    let deliveries = msg.info().map(|i| i.delivered).unwrap_or(1);
+    stop: &CancellationToken,
+) -> Processed {
+    // Attempts so far, counting the server's earlier deliveries (another
+    // replica, or this one before a restart, may have tried already).
+    let mut attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
     let subject = msg.subject.to_string();
     let event = match ReceivedEvent::decode(&subject, &msg.payload) {
         Ok(e) => e,
         Err(err) => {
-            dead_letter(ctx, name, msg, None, &err, deliveries).await;
-            return;
+            dead_letter(ctx, name, msg, None, &err, attempt).await;
+            return Processed::Finished;
         }
     };
     let span = tracing::info_span!("event", consumer = %name, event_type = %event.envelope.r#type, event_id = %event.event_id);
     trace::set_parent(&span, msg.headers.as_ref());
-    let outcome = apply(ctx, handler, name, &event)
-        .instrument(span.clone())
-        .await;
-    match outcome {
-        Ok(Applied::Done(staged)) => {
-            if let Some(outbox) = &ctx.outbox {
-                outbox.publish(staged).instrument(span.clone()).await;
+    loop {
+        let outcome = apply(ctx, handler, name, &event)
+            .instrument(span.clone())
+            .await;
+        match outcome {
+            Ok(Applied::Done(staged)) => {
+                if let Some(outbox) = &ctx.outbox {
+                    outbox.publish(staged).instrument(span.clone()).await;
+                }
+                handler.after_commit(&event).instrument(span).await;
+                ack(msg, AckKind::Ack).await;
+                return Processed::Finished;
             }
-            handler.after_commit(&event).instrument(span).await;
-            ack(msg, AckKind::Ack).await;
-        }
-        Ok(Applied::Duplicate) => ack(msg, AckKind::Ack).await,
-        Err(e) if e.permanent || deliveries >= cfg.max_deliveries => {
-            dead_letter(ctx, name, msg, Some(&event), &e.message, deliveries).await;
-        }
-        Err(e) => {
-            tracing::warn!(consumer = %name, event_id = %event.event_id, deliveries, error = %e, "event handling failed, will retry");
-            let delay = Duration::from_millis(200 * 2u64.pow(deliveries.clamp(0, 6) as u32));
-            ack(msg, AckKind::Nak(Some(delay))).await;
+            Ok(Applied::Duplicate) => {
+                ack(msg, AckKind::Ack).await;
+                return Processed::Finished;
+            }
+            Err(e) if e.permanent || attempt >= cfg.max_deliveries => {
+                dead_letter(ctx, name, msg, Some(&event), &e.message, attempt).await;
+                return Processed::Finished;
+            }
+            Err(e) => {
+                tracing::warn!(consumer = %name, event_id = %event.event_id, attempt, error = %e, "event handling failed, retrying in its lane");
+                // Still ours: the server must not redeliver it elsewhere
+                // while the lane waits (its ack wait starts again).
+                ack(msg, AckKind::Progress).await;
+                tokio::select! {
+                    _ = stop.cancelled() => {
+                        ack(msg, AckKind::Nak(None)).await;
+                        return Processed::HandedBack;
+                    }
+                    _ = tokio::time::sleep(backoff(attempt)) => {}
+                }
+                ack(msg, AckKind::Progress).await;
+                attempt += 1;
+            }
         }
     }
 }
