@@ -29,6 +29,18 @@ CREATE INDEX IF NOT EXISTS processed_events_processed_at ON processed_events (pr
     )
 }
 
+/// The outbox relay's claims: a relay marks the rows it is publishing
+/// (`claimed_until`) in one short statement instead of holding their row
+/// locks in a transaction across the publish round trips. Listed right
+/// after [`events_migration`]; a database migrated before it gets it as a
+/// pending migration on its next start.
+pub fn outbox_claims_migration() -> SqlMigration {
+    SqlMigration::new(
+        "m0000_livedesk_outbox_claims",
+        "ALTER TABLE event_outbox ADD COLUMN IF NOT EXISTS claimed_until timestamptz;",
+    )
+}
+
 /// Declares a service's migrator: the events tables first, then the
 /// service's SQL migrations in order, each a `(name, sql)` pair (the names
 /// are recorded in `seaql_migrations` and must never change):
@@ -50,6 +62,7 @@ macro_rules! migrator {
             fn migrations() -> ::std::vec::Vec<::std::boxed::Box<dyn $crate::__reexport::sea_orm_migration::MigrationTrait>> {
                 ::std::vec![
                     ::std::boxed::Box::new($crate::events_migration()),
+                    ::std::boxed::Box::new($crate::outbox_claims_migration()),
                     $(::std::boxed::Box::new($crate::__reexport::livedesk_platform::db::SqlMigration::new($migration, $sql)),)+
                 ]
             }

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use livedesk_proto::EventType;
 use opentelemetry::metrics::Gauge;
 use prost::Message;
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -51,6 +51,10 @@ impl std::fmt::Debug for Outbox {
 }
 
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a relay's claim on a batch lasts: longer than a batch may take
+/// (it stops early rather than outlive it), short enough that a crashed
+/// relay's rows are taken over soon.
+const CLAIM: Duration = Duration::from_secs(60);
 /// Rows younger than this are left to the immediate publisher.
 const RELAY_MIN_AGE_MS: i64 = 1500;
 
@@ -167,54 +171,85 @@ impl Outbox {
     }
 
     /// Publishes one batch of leftover rows; returns how many were sent.
+    ///
+    /// The batch is claimed in one statement (`claimed_until`, under
+    /// `FOR UPDATE SKIP LOCKED` for the instant of the claim), then
+    /// published with no transaction open: a slow or absent broker never
+    /// holds row locks or a pooled connection in a transaction. Rows are
+    /// sent oldest first and the batch stops at the first failure, whose
+    /// row and the unsent rest are released at once for the next attempt,
+    /// so the order is kept. A relay that dies mid-batch leaves its claim
+    /// to expire ([`CLAIM`]); whatever it had sent is de-duplicated by
+    /// `Nats-Msg-Id`. The batch also stops before the claim could expire.
     pub async fn relay_once(&self, min_age_ms: i64) -> Result<usize, EventsError> {
-        let txn = self.db.begin().await?;
-        let rows = txn
+        let started = tokio::time::Instant::now();
+        let mut rows = self
+            .db
             .query_all_raw(stmt(
-                "SELECT event_id, subject, envelope, traceparent, \
-                        EXTRACT(EPOCH FROM (now() - created_at))::float8 AS age \
-                 FROM event_outbox \
-                 WHERE created_at < now() - make_interval(secs => $1::float8 / 1000) \
-                 ORDER BY created_at, event_id LIMIT 200 FOR UPDATE SKIP LOCKED",
-                [(min_age_ms as f64).into()],
+                "UPDATE event_outbox o SET claimed_until = now() + make_interval(secs => $2::float8) \
+                 FROM (SELECT event_id FROM event_outbox \
+                       WHERE created_at < now() - make_interval(secs => $1::float8 / 1000) \
+                         AND (claimed_until IS NULL OR claimed_until < now()) \
+                       ORDER BY created_at, event_id LIMIT 200 FOR UPDATE SKIP LOCKED) c \
+                 WHERE o.event_id = c.event_id \
+                 RETURNING o.event_id, o.subject, o.envelope, o.traceparent, o.created_at, \
+                           EXTRACT(EPOCH FROM (now() - o.created_at))::float8 AS age",
+                [(min_age_ms as f64).into(), CLAIM.as_secs_f64().into()],
             ))
-            .await?;
-        if let Some(first) = rows.first() {
-            lag_gauge().record(first.try_get::<f64>("", "age").unwrap_or(0.0), &[]);
-        } else {
-            lag_gauge().record(0.0, &[]);
-        }
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok((
+                    row.try_get::<chrono::DateTime<chrono::Utc>>("", "created_at")?,
+                    row.try_get::<f64>("", "age")?,
+                    Staged {
+                        event_id: row.try_get("", "event_id")?,
+                        subject: row.try_get("", "subject")?,
+                        envelope: Bytes::from(row.try_get::<Vec<u8>>("", "envelope")?),
+                        traceparent: row.try_get("", "traceparent")?,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
+        // RETURNING has no order: the claim's order is restored here.
+        rows.sort_by_key(|(at, _, s)| (*at, s.event_id));
+        lag_gauge().record(rows.first().map_or(0.0, |(_, age, _)| *age), &[]);
         let mut sent = Vec::new();
         let mut failure = None;
-        for row in &rows {
-            let staged = Staged {
-                event_id: row.try_get("", "event_id")?,
-                subject: row.try_get("", "subject")?,
-                envelope: Bytes::from(row.try_get::<Vec<u8>>("", "envelope")?),
-                traceparent: row.try_get("", "traceparent")?,
-            };
-            match self.send(&staged).await {
+        for (_, _, staged) in &rows {
+            if started.elapsed() + PUBLISH_TIMEOUT >= CLAIM {
+                break; // the claim could lapse mid-send: leave the rest
+            }
+            match self.send(staged).await {
                 Ok(()) => sent.push(staged.event_id),
                 Err(e) => {
-                    txn.execute_raw(stmt(
-                        "UPDATE event_outbox SET attempts = attempts + 1, last_error = $2 WHERE event_id = $1",
-                        [staged.event_id.into(), e.to_string().into()],
-                    ))
-                    .await?;
+                    self.db
+                        .execute_raw(stmt(
+                            "UPDATE event_outbox SET attempts = attempts + 1, last_error = $2 WHERE event_id = $1",
+                            [staged.event_id.into(), e.to_string().into()],
+                        ))
+                        .await?;
                     failure = Some(e);
                     break;
                 }
             }
         }
         if !sent.is_empty() {
-            let list = vec![uuid_array(&sent)];
-            txn.execute_raw(stmt(
-                "DELETE FROM event_outbox WHERE event_id = ANY($1)",
-                list,
-            ))
-            .await?;
+            self.delete(&sent).await?;
         }
-        txn.commit().await?;
+        let unsent: Vec<Uuid> = rows
+            .iter()
+            .map(|(_, _, s)| s.event_id)
+            .filter(|id| !sent.contains(id))
+            .collect();
+        if !unsent.is_empty() {
+            self.db
+                .execute_raw(stmt(
+                    "UPDATE event_outbox SET claimed_until = NULL WHERE event_id = ANY($1)",
+                    [uuid_array(&unsent)],
+                ))
+                .await?;
+        }
         match failure {
             Some(e) if sent.is_empty() => Err(e),
             _ => Ok(sent.len()),
