@@ -129,6 +129,7 @@ migration Job's environment). Call with (dict "root" $ "service" "routing").
 {{- $_ := set $data (printf "LIVEDESK_%s__%s" $S $k) (toString $v) }}
 {{- end }}
 {{- $_ := set $data "LIVEDESK_SUBJECT_PREFIX" $root.Values.nats.subjectPrefix }}
+{{- $_ := set $data "LIVEDESK_NATS_STREAM_REPLICAS" (toString $root.Values.nats.streamReplicas) }}
 {{- if $root.Values.bundled.nats.enabled }}
 {{- $_ := set $data "LIVEDESK_NATS_URL" (printf "nats://%s-nats:4222" $fullname) }}
 {{- else if $root.Values.nats.url }}

@@ -49,7 +49,8 @@ impl Host {
         let listener = TcpListener::bind(config.grpc_addr).await?;
         let metrics = MetricsListener::bind(config.metrics_addr).await?;
         let rt = Runtime::start::<M>(config).await?;
-        let subjects = Subjects::new(rt.config.subject_prefix.clone());
+        let subjects = Subjects::new(rt.config.subject_prefix.clone())
+            .with_stream_replicas(rt.config.nats_stream_replicas);
         let mut producers = vec![rt.config.service];
         producers.extend_from_slice(consumes);
         match tokio::time::timeout(

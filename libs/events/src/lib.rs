@@ -25,7 +25,7 @@ pub use consumer::{ConsumerConfig, ConsumerContext, EventHandler, HandlerError};
 pub use envelope::ReceivedEvent;
 pub use erasure::ErasureEvents;
 pub use host::{Host, Service};
-pub use migration::events_migration;
+pub use migration::{events_migration, outbox_claims_migration};
 pub use outbox::{Outbox, Staged};
 pub use subjects::Subjects;
 
@@ -74,6 +74,7 @@ pub async fn ensure_streams(
             retention: stream::RetentionPolicy::Limits,
             duplicate_window: std::time::Duration::from_secs(120),
             max_age: EVENT_MAX_AGE,
+            num_replicas: subjects.stream_replicas(),
             ..Default::default()
         })
         .collect();
@@ -82,23 +83,27 @@ pub async fn ensure_streams(
         subjects: vec![subjects.dlq_filter()],
         storage: stream::StorageType::File,
         max_age: DEAD_LETTER_MAX_AGE,
+        num_replicas: subjects.stream_replicas(),
         ..Default::default()
     });
     for config in configs {
         let name = config.name.clone();
-        let wanted = config.max_age;
+        let (wanted, replicas) = (config.max_age, config.num_replicas);
         let existing = js
             .get_or_create_stream(config)
             .await
             .map_err(|e| EventsError::Nats(format!("stream {name}: {e}")))?;
         let current = existing.cached_info().config.clone();
-        if current.max_age != wanted {
+        // A stream made by an older release (or with other settings) is
+        // brought to this one's retention and replicas.
+        if current.max_age != wanted || current.num_replicas != replicas {
             js.update_stream(stream::Config {
                 max_age: wanted,
+                num_replicas: replicas,
                 ..current
             })
             .await
-            .map_err(|e| EventsError::Nats(format!("stream {name} retention: {e}")))?;
+            .map_err(|e| EventsError::Nats(format!("stream {name} settings: {e}")))?;
         }
     }
     Ok(())

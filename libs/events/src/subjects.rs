@@ -7,18 +7,32 @@
 //! - realtime wake-ups (core NATS, not persisted): `livedesk.push.<org>`
 //! - typing indicators (core NATS, never stored): `livedesk.typing.<org>`
 
-/// Names derived from one prefix.
+/// Names derived from one prefix, and how many replicas the streams keep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subjects {
     prefix: String,
+    stream_replicas: usize,
 }
 
 impl Subjects {
     /// `prefix` is a subject token: letters, digits, `_` and `-` only.
+    /// Streams keep one replica unless [`Self::with_stream_replicas`].
     pub fn new(prefix: impl Into<String>) -> Self {
         Self {
             prefix: prefix.into(),
+            stream_replicas: 1,
         }
+    }
+
+    /// Streams created with `n` replicas (`LIVEDESK_NATS_STREAM_REPLICAS`).
+    pub fn with_stream_replicas(mut self, n: usize) -> Self {
+        self.stream_replicas = n;
+        self
+    }
+
+    /// Replicas of every stream (`ensure_streams`).
+    pub fn stream_replicas(&self) -> usize {
+        self.stream_replicas
     }
 
     /// The prefix itself.

@@ -21,6 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 pub const SHARED_KEYS: &[&str] = &[
     "LIVEDESK_NATS_URL",
     "LIVEDESK_SUBJECT_PREFIX",
+    "LIVEDESK_NATS_STREAM_REPLICAS",
     "LIVEDESK_DB_MAX_CONNECTIONS",
     "LIVEDESK_SHUTDOWN_GRACE_SECONDS",
     "LIVEDESK_PEER_DNS_REFRESH_SECONDS",
@@ -425,6 +426,10 @@ pub struct CommonConfig {
     pub nats_url: String,
     /// Prefix of every subject, stream and consumer (EVT-4).
     pub subject_prefix: String,
+    /// JetStream replicas of the streams this service creates
+    /// (`LIVEDESK_NATS_STREAM_REPLICAS`, 1 to 5; 3 on a production cluster,
+    /// so an acknowledged event survives the loss of a node).
+    pub nats_stream_replicas: usize,
     pub auth: AuthConfig,
     /// Seconds to wait for in-flight RPCs on SIGTERM.
     pub shutdown_grace_seconds: u64,
@@ -460,6 +465,7 @@ impl CommonConfig {
             )?,
             nats_url: env.get("LIVEDESK_NATS_URL", "nats://127.0.0.1:4222".to_string())?,
             subject_prefix: env.get("LIVEDESK_SUBJECT_PREFIX", "livedesk".to_string())?,
+            nats_stream_replicas: stream_replicas(env)?,
             auth: AuthConfig::from_env(env)?,
             shutdown_grace_seconds: env.get("LIVEDESK_SHUTDOWN_GRACE_SECONDS", 20u64)?,
             peer_dns_refresh: peer_dns_refresh(env)?,
@@ -512,6 +518,23 @@ impl CommonConfig {
 }
 
 /// Reads `LIVEDESK_PEER_DNS_REFRESH_SECONDS` (positive).
+/// `LIVEDESK_NATS_STREAM_REPLICAS`: what JetStream allows, 1 to 5. A
+/// number the NATS cluster cannot hold is refused by NATS when the streams
+/// are created, so the service does not start (fail closed).
+fn stream_replicas(env: &Env) -> Result<usize, ConfigError> {
+    let key = "LIVEDESK_NATS_STREAM_REPLICAS";
+    let n: usize = env.get(key, 1)?;
+    if !(1..=5).contains(&n) {
+        return Err(ConfigError::Invalid {
+            key: key.into(),
+            value: n.to_string(),
+            reason: "JetStream keeps 1 to 5 replicas of a stream (3 on a production cluster)"
+                .into(),
+        });
+    }
+    Ok(n)
+}
+
 fn peer_dns_refresh(env: &Env) -> Result<std::time::Duration, ConfigError> {
     let key = "LIVEDESK_PEER_DNS_REFRESH_SECONDS";
     let secs: u64 = env.get(key, crate::peer::DEFAULT_DNS_REFRESH.as_secs())?;
@@ -568,6 +591,24 @@ mod tests {
         );
         let ok = env.period_ms("LIVEDESK_ROUTING__OTHER_MS", 250).unwrap();
         assert_eq!(ok.get(), std::time::Duration::from_millis(250));
+    }
+
+    #[test]
+    fn stream_replicas_default_to_one_and_only_1_to_5_are_taken() {
+        let read = |v: Option<&str>| {
+            stream_replicas(&Env::from_iter(
+                v.map(|v| ("LIVEDESK_NATS_STREAM_REPLICAS".to_string(), v.to_string())),
+            ))
+        };
+        assert_eq!(read(None).unwrap(), 1);
+        assert_eq!(read(Some("3")).unwrap(), 3);
+        for bad in ["0", "6", "-1", "three"] {
+            let e = read(Some(bad)).unwrap_err();
+            assert!(
+                e.to_string().contains("LIVEDESK_NATS_STREAM_REPLICAS"),
+                "{e}"
+            );
+        }
     }
 
     // spec: TEN-6

@@ -488,6 +488,37 @@ fn trial_values_bundle_postgresql_and_durable_nats() {
     }
     let cm = find(&objs, "ConfigMap", "livedesk-routing").expect("routing config");
     assert_eq!(cm["data"]["LIVEDESK_NATS_URL"], "nats://livedesk-nats:4222");
+    assert_eq!(cm["data"]["LIVEDESK_NATS_STREAM_REPLICAS"], "1");
+}
+
+/// Stream replicas reach every service; production keeps three, the
+/// single-node trial NATS only one, and JetStream's range is enforced.
+#[test]
+fn stream_replicas_reach_every_service_and_fit_the_nats_they_run_on() {
+    let objs = render_ok(&production());
+    for cm in kind(&objs, "ConfigMap") {
+        if cm["data"]["LIVEDESK_NATS_URL"].is_null()
+            && cm["data"]["LIVEDESK_SUBJECT_PREFIX"].is_null()
+        {
+            continue;
+        }
+        assert_eq!(
+            cm["data"]["LIVEDESK_NATS_STREAM_REPLICAS"],
+            "3",
+            "{}",
+            name(cm)
+        );
+    }
+    let mut trial3 = trial();
+    trial3.extend(["--set", "nats.streamReplicas=3"]);
+    let err = render_err(&trial3);
+    assert!(err.contains("single node"), "{err}");
+    for bad in ["0", "6"] {
+        let set = format!("nats.streamReplicas={bad}");
+        let mut v: Vec<&str> = REQUIRED.to_vec();
+        v.extend(["--set", set.as_str()]);
+        render_err(&v);
+    }
 }
 
 fn render_err(extra: &[&str]) -> String {
