@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(events_migration()),
+            Box::new(livedesk_events::outbox_claims_migration()),
             Box::new(livedesk_platform::db::SqlMigration::new(
                 "m0001_effects",
                 "CREATE TABLE effects (event_id uuid NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());",
@@ -297,4 +298,276 @@ async fn a_poison_event_is_dead_lettered_with_its_error_after_n_deliveries() {
         0,
         "failed attempts leave no trace"
     );
+}
+
+/// Fails the first attempt at `fail`, then records like [`Recorder`].
+struct FailsOnceOn {
+    fail: Uuid,
+    failed: std::sync::atomic::AtomicBool,
+}
+impl EventHandler for FailsOnceOn {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<Vec<Staged>, HandlerError> {
+        if event.event_id == self.fail
+            && !self.failed.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(HandlerError::transient("the database is busy, once"));
+        }
+        Recorder.handle(txn, event).await
+    }
+}
+
+// spec: EVT-3
+/// A transient failure is retried in the event's lane: the aggregate's
+/// next event waits for it instead of overtaking it (a delayed NAK let the
+/// lane apply the second event first).
+#[tokio::test]
+async fn a_retried_event_is_not_overtaken_by_its_aggregates_next_event() {
+    let env = TestEnv::new().await.unwrap();
+    let db = database(&env, "order").await;
+    let client = async_nats::connect(&env.nats_url).await.unwrap();
+    let js = jetstream::new(client);
+    let subjects = Subjects::new(env.prefix.clone());
+    let org = Uuid::now_v7();
+    let first =
+        livedesk_events::publish_direct(&js, &subjects, "test", org, "b", &blocked_event("1"))
+            .await
+            .unwrap();
+    let second =
+        livedesk_events::publish_direct(&js, &subjects, "test", org, "b", &blocked_event("2"))
+            .await
+            .unwrap();
+
+    let token = CancellationToken::new();
+    let ctx = ConsumerContext {
+        db: db.clone(),
+        js: js.clone(),
+        subjects: subjects.clone(),
+        outbox: None,
+    };
+    let handler = FailsOnceOn {
+        fail: first,
+        failed: std::sync::atomic::AtomicBool::new(false),
+    };
+    let task = tokio::spawn(consumer::run(
+        ctx,
+        Arc::new(handler),
+        ConsumerConfig::new("svc", "test"),
+        token.clone(),
+    ));
+    eventually(20, "both events applied", || {
+        let db = db.clone();
+        async move { (count(&db, "SELECT count(*) FROM effects").await == 2).then_some(()) }
+    })
+    .await
+    .unwrap();
+    token.cancel();
+    task.await.unwrap();
+    let order: Vec<Uuid> = db
+        .query_all_raw(livedesk_platform::db::stmt(
+            "SELECT event_id FROM effects ORDER BY applied_at",
+            [],
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<Uuid>("", "event_id").unwrap())
+        .collect();
+    assert_eq!(order, vec![first, second]);
+}
+
+// spec: EVT-2
+/// The relay claims its batch in one statement and publishes with no
+/// transaction open: while a publish waits on an absent broker, its
+/// connection is never "idle in transaction" holding the rows' locks.
+#[tokio::test]
+async fn the_relay_holds_no_transaction_while_it_waits_on_the_broker() {
+    let env = TestEnv::new().await.unwrap();
+    let mut nats = PrivateNats::start().await.unwrap();
+    let db = database(&env, "relay_claims").await;
+    let client = livedesk_platform::nats::connect(&nats.url(), "test")
+        .await
+        .unwrap();
+    let js = jetstream::new(client);
+    let subjects = Subjects::new(env.prefix.clone());
+    ensure_streams(&js, &subjects, &["test"]).await.unwrap();
+    let outbox = Outbox::new(db.clone(), js.clone(), subjects.clone(), "test");
+    let txn = db.begin().await.unwrap();
+    let staged = outbox
+        .stage(&txn, Uuid::now_v7(), "b", &blocked_event("claimed"))
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+
+    nats.stop().await.unwrap();
+    let relay = {
+        let outbox = outbox.clone();
+        tokio::spawn(async move { outbox.relay_once(0).await })
+    };
+    // Watch the database for as long as the relay runs (each publish
+    // waits up to its 3 s acknowledgement timeout).
+    let name = env.database_url("relay_claims");
+    let name = name.rsplit('/').next().unwrap().to_owned();
+    let mut in_transaction = 0;
+    let mut watched = 0;
+    while !relay.is_finished() {
+        in_transaction += count(
+            &db,
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' \
+                 AND state = 'idle in transaction'"
+            ),
+        )
+        .await;
+        watched += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(relay.await.unwrap().is_err(), "the broker was away");
+    assert!(watched > 10, "watched the relay {watched} times");
+    assert_eq!(in_transaction, 0, "a connection sat idle in a transaction");
+    // The failed row is released at once, its attempt recorded, and it is
+    // published when the broker returns.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM event_outbox WHERE claimed_until IS NULL AND attempts = 1"
+        )
+        .await,
+        1
+    );
+    nats.resume().await.unwrap();
+    eventually(30, "the row relayed", || {
+        let outbox = outbox.clone();
+        async move { (outbox.relay_once(0).await.ok()? == 1).then_some(()) }
+    })
+    .await
+    .unwrap();
+    assert_eq!(count(&db, "SELECT count(*) FROM event_outbox").await, 0);
+    let _ = staged;
+}
+
+/// Streams are created with the configured replicas; more replicas than
+/// the NATS cluster has nodes is refused by NATS, naming the stream, so a
+/// service so configured does not start (never a stream with fewer).
+#[tokio::test]
+async fn streams_take_the_configured_replicas_and_too_many_are_refused() {
+    let env = TestEnv::new().await.unwrap();
+    let client = async_nats::connect(&env.nats_url).await.unwrap();
+    let js = jetstream::new(client);
+    let one = Subjects::new(env.prefix.clone());
+    assert_eq!(one.stream_replicas(), 1);
+    ensure_streams(&js, &one, &["test"]).await.unwrap();
+    let mut stream = js.get_stream(one.stream_name("test")).await.unwrap();
+    assert_eq!(stream.info().await.unwrap().config.num_replicas, 1);
+
+    let three = Subjects::new(format!("{}r3", env.prefix)).with_stream_replicas(3);
+    let err = ensure_streams(&js, &three, &["test"]).await.unwrap_err();
+    assert!(
+        err.to_string().contains(&three.stream_name("test")),
+        "{err}"
+    );
+}
+
+// spec: EVT-2
+/// With three replicas (`LIVEDESK_NATS_STREAM_REPLICAS=3` on a 3-node
+/// cluster), every event JetStream acknowledged survives its stream
+/// leader being killed (SIGKILL) mid-flow, publishing goes on with the two
+/// nodes left, and the killed node catches up when it returns.
+#[tokio::test]
+async fn acknowledged_events_survive_a_killed_stream_leader_with_three_replicas() {
+    let env = TestEnv::new().await.unwrap();
+    let mut cluster = livedesk_testkit::PrivateNatsCluster::start(3)
+        .await
+        .unwrap();
+    let client = async_nats::connect(cluster.urls()).await.unwrap();
+    let js = jetstream::new(client);
+    let subjects = Subjects::new(env.prefix.clone()).with_stream_replicas(3);
+    ensure_streams(&js, &subjects, &["test"]).await.unwrap();
+    let org = Uuid::now_v7();
+    let mut acknowledged = Vec::new();
+    for i in 0..50 {
+        let id = livedesk_events::publish_direct(
+            &js,
+            &subjects,
+            "test",
+            org,
+            &format!("agg-{}", i % 7),
+            &blocked_event(&format!("before-{i}")),
+        )
+        .await
+        .unwrap();
+        acknowledged.push(id);
+    }
+    let mut stream = js.get_stream(subjects.stream_name("test")).await.unwrap();
+    let info = stream.info().await.unwrap();
+    assert_eq!(info.config.num_replicas, 3);
+    let leader = info
+        .cluster
+        .as_ref()
+        .and_then(|c| c.leader.clone())
+        .unwrap();
+    let killed = cluster.index_of(&leader).unwrap();
+    cluster.kill(killed).await.unwrap();
+
+    // The two nodes left elect a new leader and keep acknowledging.
+    for i in 0..50 {
+        let id = eventually(30, "a publish acknowledged by the nodes left", || {
+            let (js, subjects) = (js.clone(), subjects.clone());
+            async move {
+                livedesk_events::publish_direct(
+                    &js,
+                    &subjects,
+                    "test",
+                    org,
+                    &format!("agg-{}", i % 7),
+                    &blocked_event(&format!("after-{i}")),
+                )
+                .await
+                .ok()
+            }
+        })
+        .await
+        .unwrap();
+        acknowledged.push(id);
+    }
+    cluster.restart(killed).await.unwrap();
+
+    // Every acknowledged event is in the stream once (the consumer's view).
+    let stored = eventually(30, "every acknowledged event readable", || {
+        let (js, stream) = (js.clone(), subjects.stream_name("test"));
+        let want = acknowledged.len();
+        async move {
+            let s = js.get_stream(&stream).await.ok()?;
+            let consumer = s
+                .create_consumer(jetstream::consumer::pull::Config::default())
+                .await
+                .ok()?;
+            let mut batch = consumer
+                .fetch()
+                .max_messages(want + 10)
+                .messages()
+                .await
+                .ok()?;
+            let mut ids = Vec::new();
+            while let Ok(Some(Ok(m))) =
+                tokio::time::timeout(Duration::from_secs(2), batch.next()).await
+            {
+                ids.push(ReceivedEvent::decode("x", &m.payload).ok()?.event_id);
+            }
+            (ids.len() >= want).then_some(ids)
+        }
+    })
+    .await
+    .unwrap();
+    let mut unique = stored.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), stored.len(), "duplicated events");
+    for id in &acknowledged {
+        assert!(stored.contains(id), "acknowledged event {id} lost");
+    }
+    assert_eq!(stored.len(), acknowledged.len(), "unexpected events");
 }

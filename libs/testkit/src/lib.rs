@@ -11,6 +11,7 @@
 pub mod health;
 mod ports;
 mod private_nats;
+mod private_nats_cluster;
 mod private_postgres;
 mod servers;
 mod services;
@@ -27,6 +28,7 @@ use uuid::Uuid;
 
 pub use ports::reserve_port;
 pub use private_nats::PrivateNats;
+pub use private_nats_cluster::PrivateNatsCluster;
 pub use private_postgres::PrivatePostgres;
 pub use services::{RunningService, spawn};
 pub use sql::count;

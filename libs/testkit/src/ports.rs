@@ -65,6 +65,7 @@ fn rand_u16() -> u16 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn reserved_ports_are_outside_the_ephemeral_range_and_free() {

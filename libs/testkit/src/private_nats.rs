@@ -36,7 +36,7 @@ impl PrivateNats {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
-    fn binary() -> String {
+    pub(crate) fn binary() -> String {
         if let Ok(b) = std::env::var("LIVEDESK_TEST_NATS_SERVER") {
             return b;
         }
