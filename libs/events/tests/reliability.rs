@@ -88,6 +88,26 @@ impl EventHandler for AlwaysFails {
     }
 }
 
+/// Runs a consumer of the `test` stream as service `svc` with `handler`
+/// until the returned token is cancelled.
+fn start_consumer<H: EventHandler>(
+    db: &DatabaseConnection,
+    js: &jetstream::Context,
+    subjects: &Subjects,
+    handler: H,
+    cfg: ConsumerConfig,
+) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    let token = CancellationToken::new();
+    let ctx = ConsumerContext {
+        db: db.clone(),
+        js: js.clone(),
+        subjects: subjects.clone(),
+        outbox: None,
+    };
+    let task = tokio::spawn(consumer::run(ctx, Arc::new(handler), cfg, token.clone()));
+    (token, task)
+}
+
 // spec: EVT-2
 #[tokio::test]
 async fn an_event_committed_while_nats_is_down_is_delivered_when_it_returns() {
@@ -209,19 +229,13 @@ async fn a_redelivered_event_changes_nothing_twice() {
             .await
             .unwrap();
     }
-    let token = CancellationToken::new();
-    let ctx = ConsumerContext {
-        db: db.clone(),
-        js: js.clone(),
-        subjects: subjects.clone(),
-        outbox: None,
-    };
-    let task = tokio::spawn(consumer::run(
-        ctx,
-        Arc::new(Recorder),
+    let (token, task) = start_consumer(
+        &db,
+        &js,
+        &subjects,
+        Recorder,
         ConsumerConfig::new("svc", "test"),
-        token.clone(),
-    ));
+    );
     let name = subjects.consumer_name("svc", "test");
     eventually(20, "both copies to be acknowledged", || {
         let js = js.clone();
@@ -257,21 +271,9 @@ async fn a_poison_event_is_dead_lettered_with_its_error_after_n_deliveries() {
             .await
             .unwrap();
 
-    let token = CancellationToken::new();
-    let ctx = ConsumerContext {
-        db: db.clone(),
-        js: js.clone(),
-        subjects: subjects.clone(),
-        outbox: None,
-    };
     let mut cfg = ConsumerConfig::new("svc", "test");
     cfg.max_deliveries = 3;
-    let task = tokio::spawn(consumer::run(
-        ctx,
-        Arc::new(AlwaysFails),
-        cfg,
-        token.clone(),
-    ));
+    let (token, task) = start_consumer(&db, &js, &subjects, AlwaysFails, cfg);
 
     let dlq = js.get_stream(subjects.dlq_stream_name()).await.unwrap();
     let reader = dlq
@@ -341,23 +343,17 @@ async fn a_retried_event_is_not_overtaken_by_its_aggregates_next_event() {
             .await
             .unwrap();
 
-    let token = CancellationToken::new();
-    let ctx = ConsumerContext {
-        db: db.clone(),
-        js: js.clone(),
-        subjects: subjects.clone(),
-        outbox: None,
-    };
     let handler = FailsOnceOn {
         fail: first,
         failed: std::sync::atomic::AtomicBool::new(false),
     };
-    let task = tokio::spawn(consumer::run(
-        ctx,
-        Arc::new(handler),
+    let (token, task) = start_consumer(
+        &db,
+        &js,
+        &subjects,
+        handler,
         ConsumerConfig::new("svc", "test"),
-        token.clone(),
-    ));
+    );
     eventually(20, "both events applied", || {
         let db = db.clone();
         async move { (count(&db, "SELECT count(*) FROM effects").await == 2).then_some(()) }
