@@ -103,13 +103,9 @@ fn windows(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::apply;
 
     fn mask(text: &str) -> String {
-        let mut chars: Vec<char> = text.chars().collect();
-        let hits = scan(&chars);
-        apply(&mut chars, &hits);
-        chars.into_iter().collect()
+        crate::scan::masked_by(scan, text)
     }
 
     // spec: CNV-9

@@ -43,6 +43,16 @@ pub(crate) fn apply(chars: &mut [char], hits: &[Hit]) {
     }
 }
 
+/// `text` with the hits of one scanner masked: what each scanner's tests
+/// assert on.
+#[cfg(test)]
+pub(crate) fn masked_by(scan: fn(&[char]) -> Vec<Hit>, text: &str) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    let hits = scan(&chars);
+    apply(&mut chars, &hits);
+    chars.into_iter().collect()
+}
+
 /// Counts the distinct values among `hits`: the largest set of hits that do
 /// not overlap (earliest end first). Two candidate windows over the same
 /// card count once, while cards written back to back still count each.
