@@ -13,6 +13,7 @@ mod ports;
 mod private_nats;
 mod private_nats_cluster;
 mod private_postgres;
+mod proxy;
 mod servers;
 mod services;
 pub mod smtp;
@@ -30,6 +31,7 @@ pub use ports::reserve_port;
 pub use private_nats::PrivateNats;
 pub use private_nats_cluster::PrivateNatsCluster;
 pub use private_postgres::PrivatePostgres;
+pub use proxy::TcpProxy;
 pub use services::{RunningService, spawn};
 pub use sql::count;
 

@@ -83,7 +83,7 @@ impl PrivateNatsCluster {
         let node = &self.nodes[i];
         let child = Command::new(crate::PrivateNats::binary())
             .args(["-a", "127.0.0.1", "-p", &node.port.to_string()])
-            .args(["-n", &node.name, "-js", "-sd"])
+            .args(["-n", &node.name, "-js", "--no_advertise", "-sd"])
             .arg(&node.store)
             .args(["--cluster_name", "livedesk-test"])
             .args(["--cluster", &format!("nats://127.0.0.1:{}", node.cluster_port)])

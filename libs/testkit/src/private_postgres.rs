@@ -137,9 +137,20 @@ the Debian package postgresql"
     /// Stops the server (fast shutdown: every session is cut, as in an
     /// outage) and waits until it has exited.
     pub async fn stop(&mut self) -> anyhow::Result<()> {
+        self.stop_with("fast").await
+    }
+
+    /// Crashes the server (immediate shutdown: no checkpoint, the next
+    /// start recovers from the WAL, as after a kill) and waits until it
+    /// has exited.
+    pub async fn crash(&mut self) -> anyhow::Result<()> {
+        self.stop_with("immediate").await
+    }
+
+    async fn stop_with(&mut self, mode: &str) -> anyhow::Result<()> {
         let out = self
             .command("pg_ctl")
-            .args(["stop", "-m", "fast", "-w", "-D"])
+            .args(["stop", "-m", mode, "-w", "-D"])
             .arg(self.data())
             .output()
             .await?;
