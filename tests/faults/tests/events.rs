@@ -320,9 +320,18 @@ async fn nothing_committed_is_lost_or_applied_twice_under_combined_faults() {
     // The faults.
     let started = Instant::now();
     let mut injected: BTreeMap<Fault, usize> = BTreeMap::new();
+    let mut deck: Vec<Fault> = Vec::new();
     while started.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(rng.millis(1000, 3000)).await;
-        let fault = FAULTS[rng.below(FAULTS.len() as u64) as usize];
+        // Faults come from a shuffled deck: every kind once per round, so
+        // a run of eight or more faults has injected every kind.
+        if deck.is_empty() {
+            deck = FAULTS.to_vec();
+            for i in (1..deck.len()).rev() {
+                deck.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+        }
+        let fault = deck.pop().unwrap();
         let hold = rng.millis(500, 3000);
         println!(
             "[faults] t={:>5.1}s {fault:?} for {} ms (acknowledged so far {})",
