@@ -15,7 +15,10 @@
 //! blocked meanwhile, which is the price of order; after
 //! `max_deliveries` attempts the event is dead-lettered and the lane moves
 //! on. Only a stop hands an unfinished event back, and then every event
-//! still queued in that lane goes back with it, so none overtakes it.
+//! still queued in that lane goes back with it, so none overtakes it. A
+//! database that cannot be reached (restart, failover, cut link) is waited
+//! for without using up attempts: the event is not at fault, and
+//! dead-lettering it would lose it.
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -40,6 +43,9 @@ pub struct HandlerError {
     pub message: String,
     /// Retrying cannot help (malformed event): dead-letter at once.
     pub permanent: bool,
+    /// The database could not be reached: the event is not at fault, so
+    /// the wait does not count towards dead-lettering it.
+    pub unavailable: bool,
 }
 
 impl HandlerError {
@@ -48,6 +54,7 @@ impl HandlerError {
         Self {
             message: e.to_string(),
             permanent: false,
+            unavailable: false,
         }
     }
 
@@ -56,13 +63,18 @@ impl HandlerError {
         Self {
             message: e.to_string(),
             permanent: true,
+            unavailable: false,
         }
     }
 }
 
 impl From<sea_orm::DbErr> for HandlerError {
     fn from(e: sea_orm::DbErr) -> Self {
-        Self::transient(e)
+        let unavailable = livedesk_platform::db::is_unavailable(&e);
+        Self {
+            unavailable,
+            ..Self::transient(e)
+        }
     }
 }
 
@@ -338,6 +350,7 @@ async fn process<H: EventHandler>(
     // Attempts so far, counting the server's earlier deliveries (another
     // replica, or this one before a restart, may have tried already).
     let mut attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
+    let mut waits = 0;
     let subject = msg.subject.to_string();
     let event = match ReceivedEvent::decode(&subject, &msg.payload) {
         Ok(e) => e,
@@ -365,7 +378,7 @@ async fn process<H: EventHandler>(
                 ack(msg, AckKind::Ack).await;
                 return Processed::Finished;
             }
-            Err(e) if e.permanent || attempt >= cfg.max_deliveries => {
+            Err(e) if e.permanent || (!e.unavailable && attempt >= cfg.max_deliveries) => {
                 dead_letter(ctx, name, msg, Some(&event), &e.message, attempt).await;
                 return Processed::Finished;
             }
@@ -374,15 +387,20 @@ async fn process<H: EventHandler>(
                 // Still ours: the server must not redeliver it elsewhere
                 // while the lane waits (its ack wait starts again).
                 ack(msg, AckKind::Progress).await;
+                // An unreachable database is waited for (every 400 ms to
+                // 12.8 s) without using up the event's attempts.
+                waits += 1;
                 tokio::select! {
                     _ = stop.cancelled() => {
                         ack(msg, AckKind::Nak(None)).await;
                         return Processed::HandedBack;
                     }
-                    _ = tokio::time::sleep(backoff(attempt)) => {}
+                    _ = tokio::time::sleep(backoff(waits)) => {}
                 }
                 ack(msg, AckKind::Progress).await;
-                attempt += 1;
+                if !e.unavailable {
+                    attempt += 1;
+                }
             }
         }
     }

@@ -567,3 +567,81 @@ async fn acknowledged_events_survive_a_killed_stream_leader_with_three_replicas(
     }
     assert_eq!(stored.len(), acknowledged.len(), "unexpected events");
 }
+
+/// Fails its first `left` attempts as a handler whose database cannot be
+/// reached would (the pool gives no connection), then records.
+struct UnreachableFirst {
+    left: std::sync::atomic::AtomicUsize,
+}
+impl EventHandler for UnreachableFirst {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<Vec<Staged>, HandlerError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.left.load(SeqCst) > 0 {
+            self.left.fetch_sub(1, SeqCst);
+            return Err(
+                sea_orm::DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout).into(),
+            );
+        }
+        Recorder.handle(txn, event).await
+    }
+}
+
+// spec: EVT-3
+/// A database that cannot be reached does not use up an event's attempts:
+/// with a budget of one attempt, an event whose handler finds no database
+/// three times waits for it and is applied, never dead-lettered (which
+/// would lose it).
+#[tokio::test]
+async fn an_unreachable_database_is_waited_for_not_dead_lettered() {
+    let env = TestEnv::new().await.unwrap();
+    let db = database(&env, "unavailable").await;
+    let client = async_nats::connect(&env.nats_url).await.unwrap();
+    let js = jetstream::new(client);
+    let subjects = Subjects::new(env.prefix.clone());
+    let event_id = livedesk_events::publish_direct(
+        &js,
+        &subjects,
+        "test",
+        Uuid::now_v7(),
+        "b",
+        &blocked_event("while the database is away"),
+    )
+    .await
+    .unwrap();
+    let mut cfg = ConsumerConfig::new("svc", "test");
+    cfg.max_deliveries = 1;
+    let handler = UnreachableFirst {
+        left: std::sync::atomic::AtomicUsize::new(3),
+    };
+    let (token, task) = start_consumer(&db, &js, &subjects, handler, cfg);
+    eventually(30, "the event applied once the database answers", || {
+        let db = db.clone();
+        async move { (count(&db, "SELECT count(*) FROM effects").await == 1).then_some(()) }
+    })
+    .await
+    .unwrap();
+    token.cancel();
+    task.await.unwrap();
+    let dlq = js.get_stream(subjects.dlq_stream_name()).await.unwrap();
+    let name = subjects.consumer_name("svc", "test");
+    assert!(
+        dlq.get_last_raw_message_by_subject(&subjects.dlq(&name))
+            .await
+            .is_err(),
+        "dead-lettered"
+    );
+    assert_eq!(
+        livedesk_testkit::count(
+            &db,
+            "SELECT count(*) FROM processed_events WHERE event_id = $1",
+            [event_id.into()]
+        )
+        .await
+        .unwrap(),
+        1
+    );
+}

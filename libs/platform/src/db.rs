@@ -130,6 +130,35 @@ pub fn sqlstate(e: &DbErr) -> Option<String> {
     database_error(e).and_then(|d| d.code().map(|c| c.into_owned()))
 }
 
+/// Whether `e` says the database could not be reached or went away (a
+/// restart, a failover, a cut link, a full pool), not that the work was
+/// wrong: such work should wait for the database and be retried, and must
+/// never be given up on as if it were at fault (an event dead-lettered
+/// because PostgreSQL was restarting would be an event lost).
+pub fn is_unavailable(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            match s.as_ref() {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // Class 08 (connection exception); 57P01..57P03: the
+                // server is shutting down, crashed, or not yet accepting.
+                sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+                    c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+                }),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 /// The constraint a database error names, when the server sent one.
 pub fn constraint_name(e: &DbErr) -> Option<String> {
     database_error(e).and_then(|d| d.constraint().map(str::to_owned))
@@ -251,5 +280,45 @@ mod tests {
             ))
         );
         assert_eq!(split_database("postgres://u@h:5432"), None);
+    }
+
+    /// A database that cannot be reached is told apart from work that is
+    /// wrong: the pool, the link and the server going away are
+    /// unavailable; a missing row or a bad value is not.
+    #[test]
+    fn unreachable_is_told_apart_from_wrong() {
+        use std::sync::Arc;
+
+        use sea_orm::error::ConnAcquireErr;
+        use sea_orm::{DbErr, RuntimeErr, sqlx};
+
+        use super::is_unavailable;
+
+        let io = || {
+            sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "reset",
+            ))
+        };
+        assert!(is_unavailable(&DbErr::ConnectionAcquire(
+            ConnAcquireErr::Timeout
+        )));
+        assert!(is_unavailable(&DbErr::ConnectionAcquire(
+            ConnAcquireErr::ConnectionClosed
+        )));
+        assert!(is_unavailable(&DbErr::Conn(RuntimeErr::SqlxError(
+            Arc::new(io())
+        ))));
+        assert!(is_unavailable(&DbErr::Exec(RuntimeErr::SqlxError(
+            Arc::new(io())
+        ))));
+        assert!(is_unavailable(&DbErr::Query(RuntimeErr::SqlxError(
+            Arc::new(sqlx::Error::PoolTimedOut)
+        ))));
+        assert!(!is_unavailable(&DbErr::RecordNotFound("x".into())));
+        assert!(!is_unavailable(&DbErr::Custom("bad value".into())));
+        assert!(!is_unavailable(&DbErr::Query(RuntimeErr::SqlxError(
+            Arc::new(sqlx::Error::RowNotFound)
+        ))));
     }
 }
