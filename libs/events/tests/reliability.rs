@@ -45,6 +45,16 @@ async fn database(env: &TestEnv, name: &str) -> DatabaseConnection {
     db
 }
 
+/// A test's database `name` (migrated) and the shared NATS server, with
+/// this test's subject prefix.
+async fn on_shared_nats(name: &str) -> (TestEnv, DatabaseConnection, jetstream::Context, Subjects) {
+    let env = TestEnv::new().await.unwrap();
+    let db = database(&env, name).await;
+    let client = async_nats::connect(&env.nats_url).await.unwrap();
+    let subjects = Subjects::new(env.prefix.clone());
+    (env, db, jetstream::new(client), subjects)
+}
+
 async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
     livedesk_testkit::count(db, sql, []).await.unwrap()
 }
@@ -179,11 +189,7 @@ async fn an_event_committed_while_nats_is_down_is_delivered_when_it_returns() {
 // spec: EVT-2
 #[tokio::test]
 async fn publishing_the_same_outbox_row_twice_stores_it_once() {
-    let env = TestEnv::new().await.unwrap();
-    let db = database(&env, "dedup").await;
-    let client = async_nats::connect(&env.nats_url).await.unwrap();
-    let js = jetstream::new(client);
-    let subjects = Subjects::new(env.prefix.clone());
+    let (_env, db, js, subjects) = on_shared_nats("dedup").await;
     ensure_streams(&js, &subjects, &["test"]).await.unwrap();
     let outbox = Outbox::new(db.clone(), js.clone(), subjects.clone(), "test");
     let txn = db.begin().await.unwrap();
@@ -203,11 +209,7 @@ async fn publishing_the_same_outbox_row_twice_stores_it_once() {
 // spec: EVT-3
 #[tokio::test]
 async fn a_redelivered_event_changes_nothing_twice() {
-    let env = TestEnv::new().await.unwrap();
-    let db = database(&env, "idem").await;
-    let client = async_nats::connect(&env.nats_url).await.unwrap();
-    let js = jetstream::new(client);
-    let subjects = Subjects::new(env.prefix.clone());
+    let (_env, db, js, subjects) = on_shared_nats("idem").await;
     ensure_streams(&js, &subjects, &["test"]).await.unwrap();
 
     // The same envelope twice with different broker ids, so JetStream keeps
@@ -260,11 +262,7 @@ async fn a_redelivered_event_changes_nothing_twice() {
 // spec: EVT-3
 #[tokio::test]
 async fn a_poison_event_is_dead_lettered_with_its_error_after_n_deliveries() {
-    let env = TestEnv::new().await.unwrap();
-    let db = database(&env, "dlq").await;
-    let client = async_nats::connect(&env.nats_url).await.unwrap();
-    let js = jetstream::new(client);
-    let subjects = Subjects::new(env.prefix.clone());
+    let (_env, db, js, subjects) = on_shared_nats("dlq").await;
     let org = Uuid::now_v7();
     let event_id =
         livedesk_events::publish_direct(&js, &subjects, "test", org, "b", &blocked_event("poison"))
@@ -328,11 +326,7 @@ impl EventHandler for FailsOnceOn {
 /// lane apply the second event first).
 #[tokio::test]
 async fn a_retried_event_is_not_overtaken_by_its_aggregates_next_event() {
-    let env = TestEnv::new().await.unwrap();
-    let db = database(&env, "order").await;
-    let client = async_nats::connect(&env.nats_url).await.unwrap();
-    let js = jetstream::new(client);
-    let subjects = Subjects::new(env.prefix.clone());
+    let (_env, db, js, subjects) = on_shared_nats("order").await;
     let org = Uuid::now_v7();
     let first =
         livedesk_events::publish_direct(&js, &subjects, "test", org, "b", &blocked_event("1"))
@@ -597,11 +591,7 @@ impl EventHandler for UnreachableFirst {
 /// would lose it).
 #[tokio::test]
 async fn an_unreachable_database_is_waited_for_not_dead_lettered() {
-    let env = TestEnv::new().await.unwrap();
-    let db = database(&env, "unavailable").await;
-    let client = async_nats::connect(&env.nats_url).await.unwrap();
-    let js = jetstream::new(client);
-    let subjects = Subjects::new(env.prefix.clone());
+    let (_env, db, js, subjects) = on_shared_nats("unavailable").await;
     let event_id = livedesk_events::publish_direct(
         &js,
         &subjects,
