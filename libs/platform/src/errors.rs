@@ -184,6 +184,9 @@ impl PeerError {
     /// The code this service answers with (see the type's docs).
     pub fn code(&self) -> tonic::Code {
         use tonic::Code;
+        if is_transport_failure(&self.status) {
+            return Code::Unavailable;
+        }
         match self.status.code() {
             c @ (Code::InvalidArgument
             | Code::NotFound
@@ -206,6 +209,23 @@ impl PeerError {
     }
 }
 
+/// Whether a call failed below gRPC: the connection was refused, reset or
+/// closed (a GOAWAY from a replica that is draining) before the peer
+/// answered. tonic gives such a failure a code of its own guessing (often
+/// INTERNAL, "h2 protocol error") and keeps the transport error as its
+/// source: the peer never answered, so it is unavailable, not wrong, and
+/// an idempotent call may be made again.
+pub fn is_transport_failure(status: &tonic::Status) -> bool {
+    let mut cause = std::error::Error::source(status);
+    while let Some(e) = cause {
+        if e.is::<tonic::transport::Error>() || e.is::<hyper::Error>() || e.is::<std::io::Error>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 /// A closure for `map_err` on a call to `peer`.
 pub fn peer(peer: &'static str) -> impl Fn(tonic::Status) -> PeerError {
     move |status| PeerError::new(peer, status)
@@ -214,6 +234,31 @@ pub fn peer(peer: &'static str) -> impl Fn(tonic::Status) -> PeerError {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod service_error_tests {
+    /// A call that broke below gRPC (here a reset connection, as a GOAWAY
+    /// or a killed replica gives) is a peer that is unavailable whatever
+    /// code tonic guessed; a peer's own INTERNAL stays INTERNAL.
+    #[test]
+    fn a_transport_failure_is_unavailable_whatever_code_tonic_gave() {
+        use std::sync::Arc;
+
+        let mut broken = tonic::Status::internal("h2 protocol error: http2 error");
+        broken.set_source(Arc::new(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "connection reset",
+        )));
+        assert!(super::is_transport_failure(&broken));
+        assert_eq!(
+            super::PeerError::new("notifications", broken).code(),
+            tonic::Code::Unavailable
+        );
+        let answered = tonic::Status::internal("the peer's own failure");
+        assert!(!super::is_transport_failure(&answered));
+        assert_eq!(
+            super::PeerError::new("notifications", answered).code(),
+            tonic::Code::Internal
+        );
+    }
+
     use super::*;
     use tonic::Code;
 

@@ -188,12 +188,14 @@ const IDEMPOTENT_ATTEMPTS: u32 = 5;
 /// Whether a failed read may simply be made again: the replica the balancer
 /// picked was gone (UNAVAILABLE: refused, reset) or went away while
 /// answering (CANCELLED, or UNKNOWN for a transport error: a connection
-/// closed mid-call).
-fn worth_retrying(code: tonic::Code) -> bool {
-    matches!(
-        code,
-        tonic::Code::Unavailable | tonic::Code::Cancelled | tonic::Code::Unknown
-    )
+/// closed mid-call, or any code tonic gave a transport failure, such as
+/// INTERNAL for a GOAWAY: `errors::is_transport_failure`).
+fn worth_retrying(status: &tonic::Status) -> bool {
+    crate::errors::is_transport_failure(status)
+        || matches!(
+            status.code(),
+            tonic::Code::Unavailable | tonic::Code::Cancelled | tonic::Code::Unknown
+        )
 }
 
 /// Makes an idempotent (read-only) call to a peer, retrying while the
@@ -213,7 +215,7 @@ where
     let mut attempt = 1;
     loop {
         match call().await {
-            Err(s) if worth_retrying(s.code()) && attempt < IDEMPOTENT_ATTEMPTS => {
+            Err(s) if worth_retrying(&s) && attempt < IDEMPOTENT_ATTEMPTS => {
                 tracing::debug!(attempt, error = %s.message(), "peer unavailable, trying another replica");
                 tokio::time::sleep(delay).await;
                 delay *= 2;

@@ -104,14 +104,17 @@ fn tokens(org: Uuid) -> Tokens {
 /// away (or was going away) before answering. Every retried call carries
 /// its idempotency key, so a retry never doubles anything.
 fn transient(s: &tonic::Status) -> bool {
-    matches!(
-        s.code(),
-        tonic::Code::Unavailable
-            | tonic::Code::Unknown
-            | tonic::Code::Cancelled
-            | tonic::Code::DeadlineExceeded
-            | tonic::Code::Aborted
-    )
+    // A GOAWAY from a draining replica can come as INTERNAL with the
+    // transport error as its source (seen in CI): the call was not served.
+    livedesk_platform::errors::is_transport_failure(s)
+        || matches!(
+            s.code(),
+            tonic::Code::Unavailable
+                | tonic::Code::Unknown
+                | tonic::Code::Cancelled
+                | tonic::Code::DeadlineExceeded
+                | tonic::Code::Aborted
+        )
 }
 
 /// Calls `f` until it succeeds or fails for a reason other than a replica
