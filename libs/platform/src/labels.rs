@@ -135,7 +135,7 @@ pub fn sql_list<E: StoredEnum>(values: &[E]) -> String {
 /// The `CASE` arms that turn `E`'s wire numbers into its labels,
 /// `WHEN 0 THEN 'unspecified' WHEN 1 THEN 'web_chat' …`: what a migration
 /// from numbers to text must contain (its tests hold it to this).
-pub fn sql_case<E: StoredEnum + Into<i32>>() -> String {
+fn sql_case<E: StoredEnum + Into<i32>>() -> String {
     let arms: Vec<String> = E::ALL
         .iter()
         .map(|v| format!("WHEN {} THEN '{}'", (*v).into(), v.label()))

@@ -60,12 +60,6 @@ impl PrivateNatsCluster {
             .collect()
     }
 
-    /// The server name of node `i` (`n0`, `n1`, …), as stream info names
-    /// its leader.
-    pub fn name(&self, i: usize) -> &str {
-        &self.nodes[i].name
-    }
-
     /// The index of the node called `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.name == name)
