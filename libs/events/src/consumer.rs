@@ -7,7 +7,22 @@
 //! Events the handler stages are published after commit, then the message
 //! is acked. A crash anywhere before the ack means redelivery, never loss.
 //!
-//! Order per aggregate: all events of one aggregate go to one lane, and a
+//! Order per aggregate: every event carries its place among its
+//! aggregate's events (`aggregate_sequence`, assigned by the producer's
+//! outbox in the committing transaction), and each consumer keeps its
+//! position in each aggregate (`event_consumer_positions`, moved in the
+//! handler's transaction). An event is applied only when it is the next
+//! one. One that comes early (its predecessor is still to be redelivered
+//! after a crash, or still in the producer's outbox after a failed publish)
+//! is parked in its lane, kept from redelivery, and retried when the lane
+//! applies an event of that aggregate and every second; the lane goes on
+//! with other events meanwhile. A predecessor that never comes within
+//! `gap_wait` (expired from the stream, lost by the broker) is skipped, and
+//! should it arrive after all it is dead-lettered, never applied out of
+//! order. A dead-lettered event moves the position past it, so its
+//! successors are not held.
+//!
+//! Within one process, all events of one aggregate go to one lane, and a
 //! transient failure is retried *in* the lane, with backoff, while the
 //! server is told the message is still in progress. Handing it back to the
 //! server (a delayed NAK) would let the lane go on with the aggregate's
@@ -115,10 +130,16 @@ pub struct ConsumerConfig {
     /// lanes; events of one aggregate always go to the same lane, so their
     /// order is kept (a conversation's messages stay in sequence).
     pub lanes: usize,
+    /// How long an event that came before its aggregate's previous one
+    /// waits for it before the gap is skipped. Longer than a crashed
+    /// consumer's events take to come back (`ack_wait`) and a crashed
+    /// relay's claim to lapse (60 s), so only a predecessor that is gone
+    /// (expired from the stream, lost by the broker) is skipped.
+    pub gap_wait: Duration,
 }
 
 impl ConsumerConfig {
-    /// Defaults: 5 deliveries, 30 s ack wait, 8 lanes.
+    /// Defaults: 5 deliveries, 30 s ack wait, 8 lanes, 5 min gap wait.
     pub fn new(service: &'static str, producer: &'static str) -> Self {
         Self {
             service,
@@ -126,8 +147,22 @@ impl ConsumerConfig {
             max_deliveries: 5,
             ack_wait: Duration::from_secs(30),
             lanes: 8,
+            gap_wait: Duration::from_secs(300),
         }
     }
+}
+
+fn gaps_counter() -> &'static opentelemetry::metrics::Counter<u64> {
+    static C: OnceLock<opentelemetry::metrics::Counter<u64>> = OnceLock::new();
+    C.get_or_init(|| {
+        // Exported as `livedesk_consumer_sequence_gaps_skipped_total{consumer}`.
+        livedesk_platform::metrics::meter()
+            .u64_counter("livedesk.consumer.sequence_gaps_skipped")
+            .with_description(
+                "events applied although an earlier event of their aggregate never arrived within the gap wait",
+            )
+            .build()
+    })
 }
 
 fn pending_gauge() -> &'static Gauge<u64> {
@@ -268,23 +303,16 @@ impl Lanes {
         let mut senders = Vec::new();
         let mut tasks = Vec::new();
         for _ in 0..cfg.lanes.max(1) {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<jetstream::Message>(32);
-            let (ctx, handler, cfg, name) =
-                (ctx.clone(), handler.clone(), cfg.clone(), name.to_owned());
-            let stop = stop.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut handed_back = false;
-                while let Some(msg) = rx.recv().await {
-                    if handed_back {
-                        // Behind an event handed back at stop: back too, so
-                        // that it is not applied before that one.
-                        ack(&msg, AckKind::Nak(None)).await;
-                        continue;
-                    }
-                    let outcome = process(&ctx, handler.as_ref(), &cfg, &name, &msg, &stop).await;
-                    handed_back = outcome == Processed::HandedBack;
-                }
-            }));
+            let (tx, rx) = tokio::sync::mpsc::channel::<jetstream::Message>(32);
+            let lane = Lane {
+                ctx: ctx.clone(),
+                handler: handler.clone(),
+                cfg: cfg.clone(),
+                name: name.to_owned(),
+                stop: stop.clone(),
+                parked: Vec::new(),
+            };
+            tasks.push(tokio::spawn(lane.run(rx)));
             senders.push(tx);
         }
         Self { senders, tasks }
@@ -313,6 +341,137 @@ impl Lanes {
     }
 }
 
+/// An event that came before its aggregate's previous one, held (not
+/// acknowledged, kept from redelivery) until that one is applied.
+struct Parked {
+    msg: jetstream::Message,
+    event: ReceivedEvent,
+    since: tokio::time::Instant,
+}
+
+/// How often parked events are retried (and kept from redelivery): well
+/// under any `ack_wait`.
+const PARKED_RETRY: Duration = Duration::from_secs(1);
+
+/// One lane: handles its events in arrival order, parking those that come
+/// early.
+struct Lane<H> {
+    ctx: ConsumerContext,
+    handler: Arc<H>,
+    cfg: ConsumerConfig,
+    name: String,
+    stop: CancellationToken,
+    parked: Vec<Parked>,
+}
+
+impl<H: EventHandler> Lane<H> {
+    async fn run(mut self, mut rx: tokio::sync::mpsc::Receiver<jetstream::Message>) {
+        let mut handed_back = false;
+        let mut tick = tokio::time::interval(PARKED_RETRY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let msg = tokio::select! {
+                m = rx.recv() => match m {
+                    Some(m) => m,
+                    None => break,
+                },
+                _ = tick.tick(), if !self.parked.is_empty() && !handed_back => {
+                    self.retry_parked(None).await;
+                    continue;
+                }
+            };
+            if handed_back {
+                // Behind an event handed back at stop: back too, so that it
+                // is not applied before that one.
+                ack(&msg, AckKind::Nak(None)).await;
+                continue;
+            }
+            let event = match ReceivedEvent::decode(&msg.subject, &msg.payload) {
+                Ok(e) => e,
+                Err(err) => {
+                    let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
+                    dead_letter(&self.ctx, &self.name, &msg, None, &err, attempt).await;
+                    continue;
+                }
+            };
+            match self.process(&msg, &event, false).await {
+                Processed::HandedBack => handed_back = true,
+                Processed::Early => self.parked.push(Parked {
+                    msg,
+                    event,
+                    since: tokio::time::Instant::now(),
+                }),
+                Processed::Finished => {
+                    // It may be the predecessor a parked event waits for.
+                    if self
+                        .parked
+                        .iter()
+                        .any(|p| p.event.envelope.aggregate_id == event.envelope.aggregate_id)
+                    {
+                        self.retry_parked(Some(&event.envelope.aggregate_id)).await;
+                    }
+                }
+            }
+        }
+        // Stopping: parked events go back to the server for the next run.
+        for p in self.parked.drain(..) {
+            ack(&p.msg, AckKind::Nak(None)).await;
+        }
+    }
+
+    /// Retries parked events (of `aggregate`, or all), each aggregate's in
+    /// sequence order; those still early stay parked and are kept from
+    /// redelivery. One that waited `gap_wait` is applied over the gap.
+    async fn retry_parked(&mut self, aggregate: Option<&str>) {
+        let mut parked = std::mem::take(&mut self.parked);
+        parked.sort_by(|a, b| {
+            (
+                &a.event.envelope.aggregate_id,
+                a.event.envelope.aggregate_sequence,
+            )
+                .cmp(&(
+                    &b.event.envelope.aggregate_id,
+                    b.event.envelope.aggregate_sequence,
+                ))
+        });
+        for p in parked {
+            if aggregate.is_some_and(|a| a != p.event.envelope.aggregate_id)
+                || self.stop.is_cancelled()
+            {
+                self.parked.push(p);
+                continue;
+            }
+            let over_gap = p.since.elapsed() >= self.cfg.gap_wait;
+            match self.process(&p.msg, &p.event, over_gap).await {
+                Processed::Early => {
+                    ack(&p.msg, AckKind::Progress).await;
+                    self.parked.push(p);
+                }
+                Processed::HandedBack | Processed::Finished => {}
+            }
+        }
+    }
+
+    async fn process(
+        &self,
+        msg: &jetstream::Message,
+        event: &ReceivedEvent,
+        over_gap: bool,
+    ) -> Processed {
+        process(
+            &self.ctx,
+            self.handler.as_ref(),
+            &self.cfg,
+            &self.name,
+            msg,
+            event,
+            &self.stop,
+            over_gap,
+        )
+        .await
+    }
+}
+
 /// Stable lane of an aggregate (FNV-1a: no per-process random seed, so
 /// every replica and restart agrees).
 fn lane_of(key: &str, lanes: usize) -> usize {
@@ -331,6 +490,9 @@ enum Processed {
     Finished,
     /// Handed back to the server unfinished, at stop.
     HandedBack,
+    /// Not applied: an earlier event of its aggregate is still to come.
+    /// Not acknowledged; the lane parks it.
+    Early,
 }
 
 /// The wait before attempt `attempt + 1` (the first retry waits 400 ms,
@@ -339,38 +501,39 @@ fn backoff(attempt: i64) -> Duration {
     Duration::from_millis(200 * 2u64.pow(attempt.clamp(1, 6) as u32))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn process<H: EventHandler>(
     ctx: &ConsumerContext,
     handler: &H,
     cfg: &ConsumerConfig,
     name: &str,
     msg: &jetstream::Message,
+    event: &ReceivedEvent,
     stop: &CancellationToken,
+    over_gap: bool,
 ) -> Processed {
     // Attempts so far, counting the server's earlier deliveries (another
     // replica, or this one before a restart, may have tried already).
     let mut attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
     let mut waits = 0;
-    let subject = msg.subject.to_string();
-    let event = match ReceivedEvent::decode(&subject, &msg.payload) {
-        Ok(e) => e,
-        Err(err) => {
-            dead_letter(ctx, name, msg, None, &err, attempt).await;
-            return Processed::Finished;
-        }
-    };
     let span = tracing::info_span!("event", consumer = %name, event_type = %event.envelope.r#type, event_id = %event.event_id);
     trace::set_parent(&span, msg.headers.as_ref());
     loop {
-        let outcome = apply(ctx, handler, name, &event)
+        let outcome = apply(ctx, handler, name, event, over_gap)
             .instrument(span.clone())
             .await;
         match outcome {
             Ok(Applied::Done(staged)) => {
+                if over_gap {
+                    tracing::error!(consumer = %name, aggregate_id = %event.envelope.aggregate_id,
+                        sequence = event.envelope.aggregate_sequence,
+                        "an earlier event of this aggregate never arrived; applied over the gap");
+                    gaps_counter().add(1, &[KeyValue::new("consumer", name.to_owned())]);
+                }
                 if let Some(outbox) = &ctx.outbox {
                     outbox.publish(staged).instrument(span.clone()).await;
                 }
-                handler.after_commit(&event).instrument(span).await;
+                handler.after_commit(event).instrument(span).await;
                 ack(msg, AckKind::Ack).await;
                 return Processed::Finished;
             }
@@ -378,8 +541,18 @@ async fn process<H: EventHandler>(
                 ack(msg, AckKind::Ack).await;
                 return Processed::Finished;
             }
+            Ok(Applied::Early) => return Processed::Early,
+            Ok(Applied::Late { last }) => {
+                let why = format!(
+                    "event {} of aggregate {} arrived after event {last} was applied over a gap; \
+                     applying it now would reorder the aggregate",
+                    event.envelope.aggregate_sequence, event.envelope.aggregate_id
+                );
+                dead_letter(ctx, name, msg, Some(event), &why, attempt).await;
+                return Processed::Finished;
+            }
             Err(e) if e.permanent || (!e.unavailable && attempt >= cfg.max_deliveries) => {
-                dead_letter(ctx, name, msg, Some(&event), &e.message, attempt).await;
+                dead_letter(ctx, name, msg, Some(event), &e.message, attempt).await;
                 return Processed::Finished;
             }
             Err(e) => {
@@ -409,6 +582,17 @@ async fn process<H: EventHandler>(
 enum Applied {
     Done(Vec<Staged>),
     Duplicate,
+    /// An earlier event of the aggregate has not been applied yet.
+    Early,
+    /// Never applied, but the aggregate is past it (a gap was skipped).
+    Late {
+        last: i64,
+    },
+}
+
+/// The event's place in its aggregate, as stored (0: not sequenced).
+fn sequence_of(event: &ReceivedEvent) -> Result<i64, HandlerError> {
+    i64::try_from(event.envelope.aggregate_sequence).map_err(HandlerError::permanent)
 }
 
 async fn apply<H: EventHandler>(
@@ -416,7 +600,10 @@ async fn apply<H: EventHandler>(
     handler: &H,
     name: &str,
     event: &ReceivedEvent,
+    over_gap: bool,
 ) -> Result<Applied, HandlerError> {
+    let sequence = sequence_of(event)?;
+    let aggregate = &event.envelope.aggregate_id;
     let txn = ctx.db.begin().await?;
     let fresh = txn
         .execute_raw(stmt(
@@ -430,9 +617,51 @@ async fn apply<H: EventHandler>(
         txn.rollback().await?;
         return Ok(Applied::Duplicate);
     }
+    if sequence > 0 {
+        // Locked until commit: a replica applying this aggregate's previous
+        // event is waited for, so the position read here is final.
+        let last = txn
+            .query_one_raw(stmt(
+                "SELECT last_sequence FROM event_consumer_positions \
+                 WHERE consumer = $1 AND aggregate_id = $2 FOR UPDATE",
+                [name.to_owned().into(), aggregate.clone().into()],
+            ))
+            .await?
+            .map(|row| row.try_get::<i64>("", "last_sequence"))
+            .transpose()?
+            .unwrap_or(0);
+        if sequence <= last {
+            txn.rollback().await?;
+            return Ok(Applied::Late { last });
+        }
+        if sequence > last + 1 && !over_gap {
+            txn.rollback().await?;
+            return Ok(Applied::Early);
+        }
+    }
     let staged = handler.handle(&txn, event).await?;
+    if sequence > 0 {
+        advance(&txn, name, aggregate, sequence).await?;
+    }
     txn.commit().await?;
     Ok(Applied::Done(staged))
+}
+
+/// Moves `consumer`'s position in `aggregate` to `sequence` (never back).
+async fn advance<C: ConnectionTrait>(
+    db: &C,
+    consumer: &str,
+    aggregate: &str,
+    sequence: i64,
+) -> Result<(), sea_orm::DbErr> {
+    db.execute_raw(stmt(
+        "INSERT INTO event_consumer_positions (consumer, aggregate_id, last_sequence) VALUES ($1, $2, $3) \
+         ON CONFLICT (consumer, aggregate_id) DO UPDATE \
+         SET last_sequence = GREATEST(event_consumer_positions.last_sequence, EXCLUDED.last_sequence)",
+        [consumer.to_owned().into(), aggregate.to_owned().into(), sequence.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 async fn ack(msg: &jetstream::Message, kind: AckKind) {
@@ -468,6 +697,15 @@ async fn dead_letter(
         Err(_) => false,
     };
     if published {
+        // Set aside, so its aggregate's next events are not held for it.
+        if let Some(e) = event
+            && let Ok(sequence) = sequence_of(e)
+            && sequence > 0
+            && let Err(err) = advance(&ctx.db, name, &e.envelope.aggregate_id, sequence).await
+        {
+            tracing::warn!(consumer = %name, error = %err,
+                "could not move past a dead-lettered event; its successors wait for the gap wait");
+        }
         ack(msg, AckKind::Term).await;
     } else {
         // Keep the event rather than lose it: retry later.

@@ -4,11 +4,13 @@ use livedesk_proto::events::v1::EventEnvelope;
 use prost::Message;
 use uuid::Uuid;
 
-/// Wraps `event` in an envelope with a fresh UUIDv7 id.
+/// Wraps `event` in an envelope with a fresh UUIDv7 id; `sequence` is its
+/// place among the aggregate's events (0: not sequenced).
 pub(crate) fn wrap<E: EventType>(
     producer: &str,
     org: Uuid,
     aggregate_id: &str,
+    sequence: u64,
     event: &E,
 ) -> EventEnvelope {
     EventEnvelope {
@@ -20,6 +22,7 @@ pub(crate) fn wrap<E: EventType>(
         schema_version: E::SCHEMA_VERSION,
         producer: producer.to_owned(),
         payload: event.encode_to_vec(),
+        aggregate_sequence: sequence,
     }
 }
 

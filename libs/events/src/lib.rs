@@ -25,7 +25,9 @@ pub use consumer::{ConsumerConfig, ConsumerContext, EventHandler, HandlerError};
 pub use envelope::ReceivedEvent;
 pub use erasure::ErasureEvents;
 pub use host::{Host, Service};
-pub use migration::{events_migration, outbox_claims_migration};
+pub use migration::{
+    aggregate_sequences_migration, events_migration, events_migrations, outbox_claims_migration,
+};
 pub use outbox::{Outbox, Staged};
 pub use subjects::Subjects;
 
@@ -110,7 +112,9 @@ pub async fn ensure_streams(
 }
 
 /// Publishes one event directly (no outbox): for tools and tests that play
-/// the part of another service. Services use [`Outbox`] instead.
+/// the part of another service. Services use [`Outbox`] instead. The event
+/// is not sequenced (`aggregate_sequence` 0), so consumers apply it in
+/// delivery order.
 pub async fn publish_direct<E: livedesk_proto::EventType>(
     js: &async_nats::jetstream::Context,
     subjects: &Subjects,
@@ -121,7 +125,7 @@ pub async fn publish_direct<E: livedesk_proto::EventType>(
 ) -> Result<uuid::Uuid, EventsError> {
     use prost::Message as _;
     ensure_streams(js, subjects, &[producer]).await?;
-    let env = envelope::wrap(producer, org, aggregate_id, event);
+    let env = envelope::wrap(producer, org, aggregate_id, 0, event);
     let id = env.event_id.clone();
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Nats-Msg-Id", id.as_str());

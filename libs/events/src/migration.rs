@@ -41,6 +41,40 @@ pub fn outbox_claims_migration() -> SqlMigration {
     )
 }
 
+/// Per-aggregate order (EVT-3): the producer's counter of each
+/// aggregate's events (`event_aggregate_sequences`, bumped in the
+/// transaction that stages an event) and each consumer's position in each
+/// aggregate (`event_consumer_positions`, moved in the transaction that
+/// applies one). Aggregate ids are identifiers, never personal data.
+pub fn aggregate_sequences_migration() -> SqlMigration {
+    SqlMigration::new(
+        "m0000_livedesk_aggregate_sequences",
+        r#"
+CREATE TABLE IF NOT EXISTS event_aggregate_sequences (
+    aggregate_id  text PRIMARY KEY,
+    last_sequence bigint NOT NULL CHECK (last_sequence > 0)
+);
+
+CREATE TABLE IF NOT EXISTS event_consumer_positions (
+    consumer      text NOT NULL,
+    aggregate_id  text NOT NULL,
+    last_sequence bigint NOT NULL CHECK (last_sequence > 0),
+    PRIMARY KEY (consumer, aggregate_id)
+);
+"#,
+    )
+}
+
+/// The event machinery's migrations in their order: list them first in a
+/// service's migrator ([`migrator!`](crate::migrator) does).
+pub fn events_migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
+    vec![
+        Box::new(events_migration()),
+        Box::new(outbox_claims_migration()),
+        Box::new(aggregate_sequences_migration()),
+    ]
+}
+
 /// Declares a service's migrator: the events tables first, then the
 /// service's SQL migrations in order, each a `(name, sql)` pair (the names
 /// are recorded in `seaql_migrations` and must never change):
@@ -60,11 +94,9 @@ macro_rules! migrator {
 
         impl $crate::__reexport::sea_orm_migration::MigratorTrait for $name {
             fn migrations() -> ::std::vec::Vec<::std::boxed::Box<dyn $crate::__reexport::sea_orm_migration::MigrationTrait>> {
-                ::std::vec![
-                    ::std::boxed::Box::new($crate::events_migration()),
-                    ::std::boxed::Box::new($crate::outbox_claims_migration()),
-                    $(::std::boxed::Box::new($crate::__reexport::livedesk_platform::db::SqlMigration::new($migration, $sql)),)+
-                ]
+                let mut all = $crate::events_migrations();
+                $(all.push(::std::boxed::Box::new($crate::__reexport::livedesk_platform::db::SqlMigration::new($migration, $sql)));)+
+                all
             }
         }
     };

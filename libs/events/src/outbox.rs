@@ -94,7 +94,14 @@ impl Outbox {
         &self.subjects
     }
 
-    /// Writes `event` about `aggregate_id` into the outbox within `txn`.
+    /// Writes `event` about `aggregate_id` into the outbox within `txn`,
+    /// as the aggregate's next event (`aggregate_sequence`).
+    ///
+    /// The aggregate's counter row stays locked until `txn` ends, so two
+    /// transactions staging events of one aggregate commit in the order of
+    /// their sequences; consumers apply them in that order. A transaction
+    /// that stages events of several aggregates should stage them in a
+    /// stable order (sorted ids), as it would lock their rows.
     pub async fn stage<C: ConnectionTrait, E: EventType>(
         &self,
         txn: &C,
@@ -102,7 +109,21 @@ impl Outbox {
         aggregate_id: impl std::fmt::Display,
         event: &E,
     ) -> Result<Staged, sea_orm::DbErr> {
-        let env = envelope::wrap(self.producer, org, &aggregate_id.to_string(), event);
+        let aggregate_id = aggregate_id.to_string();
+        let sequence: i64 = txn
+            .query_one_raw(stmt(
+                "INSERT INTO event_aggregate_sequences (aggregate_id, last_sequence) VALUES ($1, 1) \
+                 ON CONFLICT (aggregate_id) DO UPDATE \
+                 SET last_sequence = event_aggregate_sequences.last_sequence + 1 \
+                 RETURNING last_sequence",
+                [aggregate_id.clone().into()],
+            ))
+            .await?
+            .ok_or_else(|| sea_orm::DbErr::RecordNotInserted)?
+            .try_get("", "last_sequence")?;
+        let sequence = u64::try_from(sequence)
+            .map_err(|_| sea_orm::DbErr::Custom(format!("aggregate sequence {sequence}")))?;
+        let env = envelope::wrap(self.producer, org, &aggregate_id, sequence, event);
         let event_id =
             Uuid::parse_str(&env.event_id).map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
         let subject = self.subjects.event(self.producer, E::TYPE);

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use livedesk_events::consumer::{self, ConsumerConfig, ConsumerContext};
 use livedesk_events::{
     EventHandler, HandlerError, Outbox, ReceivedEvent, Staged, Subjects, ensure_streams,
-    events_migration,
+    events_migrations,
 };
 use livedesk_proto::blocking::v1::{Block, CustomerBlocked};
 use livedesk_proto::events::v1::DeadLetter;
@@ -24,14 +24,13 @@ use uuid::Uuid;
 struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(events_migration()),
-            Box::new(livedesk_events::outbox_claims_migration()),
-            Box::new(livedesk_platform::db::SqlMigration::new(
-                "m0001_effects",
-                "CREATE TABLE effects (event_id uuid NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());",
-            )),
-        ]
+        let mut all = events_migrations();
+        all.push(Box::new(livedesk_platform::db::SqlMigration::new(
+            "m0001_effects",
+            "CREATE TABLE effects (n bigserial PRIMARY KEY, event_id uuid NOT NULL, \
+             applied_at timestamptz NOT NULL DEFAULT now());",
+        )));
+        all
     }
 }
 
@@ -358,7 +357,7 @@ async fn a_retried_event_is_not_overtaken_by_its_aggregates_next_event() {
     task.await.unwrap();
     let order: Vec<Uuid> = db
         .query_all_raw(livedesk_platform::db::stmt(
-            "SELECT event_id FROM effects ORDER BY applied_at",
+            "SELECT event_id FROM effects ORDER BY n",
             [],
         ))
         .await
@@ -634,4 +633,200 @@ async fn an_unreachable_database_is_waited_for_not_dead_lettered() {
         .unwrap(),
         1
     );
+}
+
+/// The order the recorder applied events in.
+async fn applied_order(db: &DatabaseConnection) -> Vec<Uuid> {
+    db.query_all_raw(livedesk_platform::db::stmt(
+        "SELECT event_id FROM effects ORDER BY n",
+        [],
+    ))
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.try_get::<Uuid>("", "event_id").unwrap())
+    .collect()
+}
+
+/// Commits one event about `aggregate` through the outbox, unpublished.
+async fn commit_event(db: &DatabaseConnection, outbox: &Outbox, aggregate: &str) -> Staged {
+    let txn = db.begin().await.unwrap();
+    let staged = outbox
+        .stage(&txn, Uuid::now_v7(), aggregate, &blocked_event(aggregate))
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    staged
+}
+
+fn sequence_of(staged: &Staged) -> u64 {
+    livedesk_proto::events::v1::EventEnvelope::decode(staged.envelope.clone())
+        .unwrap()
+        .aggregate_sequence
+}
+
+/// The outbox of stream `test` on the shared NATS.
+async fn test_outbox(
+    db: &DatabaseConnection,
+    js: &jetstream::Context,
+    subjects: &Subjects,
+) -> Outbox {
+    ensure_streams(js, subjects, &["test"]).await.unwrap();
+    Outbox::new(db.clone(), js.clone(), subjects.clone(), "test")
+}
+
+// spec: EVT-3
+/// Each aggregate's events are numbered 1, 2, 3 … in the transactions that
+/// commit them, with no gap for a transaction rolled back.
+#[tokio::test]
+async fn an_aggregates_events_are_numbered_without_gaps() {
+    let (_env, db, js, subjects) = on_shared_nats("numbered").await;
+    let outbox = test_outbox(&db, &js, &subjects).await;
+    let a1 = commit_event(&db, &outbox, "a").await;
+    let b1 = commit_event(&db, &outbox, "b").await;
+    let txn = db.begin().await.unwrap();
+    outbox
+        .stage(&txn, Uuid::now_v7(), "a", &blocked_event("rolled back"))
+        .await
+        .unwrap();
+    txn.rollback().await.unwrap();
+    let a2 = commit_event(&db, &outbox, "a").await;
+    let a3 = commit_event(&db, &outbox, "a").await;
+    assert_eq!(
+        [&a1, &a2, &a3, &b1].map(sequence_of),
+        [1, 2, 3, 1],
+        "per-aggregate sequences"
+    );
+}
+
+// spec: EVT-3
+/// An event that reaches the stream before its aggregate's previous one
+/// (that one's immediate publish failed and the relay sends it later) is
+/// held until the previous one is applied; the lane goes on with other
+/// aggregates meanwhile.
+#[tokio::test]
+async fn an_event_published_before_its_predecessor_waits_for_it() {
+    let (_env, db, js, subjects) = on_shared_nats("early").await;
+    let outbox = test_outbox(&db, &js, &subjects).await;
+    let first = commit_event(&db, &outbox, "a").await;
+    let second = commit_event(&db, &outbox, "a").await;
+    let other = commit_event(&db, &outbox, "z").await;
+    outbox.publish(vec![second.clone()]).await;
+    outbox.publish(vec![other.clone()]).await;
+    let mut cfg = ConsumerConfig::new("svc", "test");
+    // One lane: `other` is handled after `second` was looked at.
+    cfg.lanes = 1;
+    let (token, task) = start_consumer(&db, &js, &subjects, Recorder, cfg);
+    eventually(20, "the other aggregate's event applied", || {
+        let db = db.clone();
+        async move { (count(&db, "SELECT count(*) FROM effects").await >= 1).then_some(()) }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        applied_order(&db).await,
+        vec![other.event_id],
+        "the second event was applied before the first"
+    );
+    outbox.publish(vec![first.clone()]).await;
+    eventually(20, "both events of the aggregate applied", || {
+        let db = db.clone();
+        async move { (count(&db, "SELECT count(*) FROM effects").await == 3).then_some(()) }
+    })
+    .await
+    .unwrap();
+    token.cancel();
+    task.await.unwrap();
+    assert_eq!(
+        applied_order(&db).await,
+        vec![other.event_id, first.event_id, second.event_id]
+    );
+}
+
+/// The dead letter last published for consumer `svc` of `test`, if any.
+async fn last_dead_letter(js: &jetstream::Context, subjects: &Subjects) -> Option<DeadLetter> {
+    let dlq = js.get_stream(subjects.dlq_stream_name()).await.ok()?;
+    let name = subjects.consumer_name("svc", "test");
+    let raw = dlq
+        .get_last_raw_message_by_subject(&subjects.dlq(&name))
+        .await
+        .ok()?;
+    DeadLetter::decode(raw.payload).ok()
+}
+
+// spec: EVT-3
+/// A predecessor that never comes does not hold its aggregate for ever:
+/// after the gap wait the next event is applied over the gap, and should
+/// the missing one arrive after all it is dead-lettered, not applied out
+/// of order.
+#[tokio::test]
+async fn a_missing_predecessor_is_skipped_after_the_gap_wait_and_dead_lettered_if_it_comes() {
+    let (_env, db, js, subjects) = on_shared_nats("gap").await;
+    let outbox = test_outbox(&db, &js, &subjects).await;
+    let first = commit_event(&db, &outbox, "a").await;
+    let second = commit_event(&db, &outbox, "a").await;
+    outbox.publish(vec![second.clone()]).await;
+    let mut cfg = ConsumerConfig::new("svc", "test");
+    cfg.gap_wait = Duration::from_secs(2);
+    let (token, task) = start_consumer(&db, &js, &subjects, Recorder, cfg);
+    eventually(20, "the second event applied over the gap", || {
+        let db = db.clone();
+        async move { (count(&db, "SELECT count(*) FROM effects").await == 1).then_some(()) }
+    })
+    .await
+    .unwrap();
+    outbox.publish(vec![first.clone()]).await;
+    let letter = eventually(20, "the late first event dead-lettered", || {
+        let (js, subjects) = (js.clone(), subjects.clone());
+        async move { last_dead_letter(&js, &subjects).await }
+    })
+    .await
+    .unwrap();
+    token.cancel();
+    task.await.unwrap();
+    assert_eq!(
+        letter.envelope.map(|e| e.event_id),
+        Some(first.event_id.to_string())
+    );
+    assert!(letter.error.contains("over a gap"), "{}", letter.error);
+    assert_eq!(applied_order(&db).await, vec![second.event_id]);
+}
+
+/// Fails permanently on `poison`, records the rest.
+struct PoisonOn(Uuid);
+impl EventHandler for PoisonOn {
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<Vec<Staged>, HandlerError> {
+        if event.event_id == self.0 {
+            return Err(HandlerError::permanent("malformed"));
+        }
+        Recorder.handle(txn, event).await
+    }
+}
+
+// spec: EVT-3
+/// A dead-lettered event is set aside: its aggregate's next event is
+/// applied at once, not held for the gap wait.
+#[tokio::test]
+async fn a_dead_lettered_event_does_not_hold_its_successors() {
+    let (_env, db, js, subjects) = on_shared_nats("poison_order").await;
+    let outbox = test_outbox(&db, &js, &subjects).await;
+    let first = commit_event(&db, &outbox, "a").await;
+    let second = commit_event(&db, &outbox, "a").await;
+    outbox.publish(vec![first.clone(), second.clone()]).await;
+    let mut cfg = ConsumerConfig::new("svc", "test");
+    cfg.gap_wait = Duration::from_secs(3600);
+    let (token, task) = start_consumer(&db, &js, &subjects, PoisonOn(first.event_id), cfg);
+    eventually(20, "the second event applied", || {
+        let db = db.clone();
+        async move { (count(&db, "SELECT count(*) FROM effects").await == 1).then_some(()) }
+    })
+    .await
+    .unwrap();
+    token.cancel();
+    task.await.unwrap();
+    assert_eq!(applied_order(&db).await, vec![second.event_id]);
 }

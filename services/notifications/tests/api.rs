@@ -279,6 +279,7 @@ fn received<E: EventType>(producer: &str, org: Uuid, event: &E) -> ReceivedEvent
         schema_version: 1,
         producer: producer.to_owned(),
         payload: event.encode_to_vec(),
+        aggregate_sequence: 0,
     };
     ReceivedEvent::decode("test", &envelope.encode_to_vec()).unwrap()
 }

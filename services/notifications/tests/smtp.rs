@@ -336,6 +336,7 @@ async fn a_redelivered_event_sends_one_message() {
         schema_version: 1,
         producer: "conversations".into(),
         payload: event.encode_to_vec(),
+        aggregate_sequence: 0,
     };
     // Creates the streams, and a first email of another request.
     let marker_request = Uuid::now_v7().to_string();

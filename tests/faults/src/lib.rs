@@ -42,6 +42,11 @@ impl Verdict {
         self.lost.is_empty() && self.duplicated.is_empty() && self.unexpected.is_empty()
     }
 
+    /// Exactly once, and in order within every aggregate.
+    pub fn clean(&self) -> bool {
+        self.exactly_once() && self.reordered.is_empty()
+    }
+
     /// One line of figures for the run's output.
     pub fn figures(&self) -> String {
         format!(
@@ -129,8 +134,7 @@ mod tests {
             &[w(1, "a", 1), w(2, "a", 2), w(3, "b", 1)],
             &[e(1, "a", 1), e(3, "b", 1), e(2, "a", 2)],
         );
-        assert!(v.exactly_once());
-        assert!(v.reordered.is_empty());
+        assert!(v.clean());
         assert_eq!(
             v.figures(),
             "committed=3 applied=3 lost=0 duplicated=0 unexpected=0 reordered=0"
@@ -148,5 +152,12 @@ mod tests {
         assert_eq!(v.unexpected, vec![id(9)]);
         assert_eq!(v.reordered, vec![id(1)]);
         assert!(!v.exactly_once());
+    }
+
+    #[test]
+    fn a_reordered_history_is_not_clean() {
+        let v = check(&[w(1, "a", 1), w(2, "a", 2)], &[e(2, "a", 2), e(1, "a", 1)]);
+        assert!(v.exactly_once());
+        assert!(!v.clean());
     }
 }
