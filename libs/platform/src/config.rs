@@ -463,7 +463,7 @@ impl CommonConfig {
                 "LIVEDESK_DB_MAX_CONNECTIONS",
                 crate::db::DEFAULT_MAX_CONNECTIONS,
             )?,
-            nats_url: env.get("LIVEDESK_NATS_URL", "nats://127.0.0.1:4222".to_string())?,
+            nats_url: nats_url(env)?,
             subject_prefix: env.get("LIVEDESK_SUBJECT_PREFIX", "livedesk".to_string())?,
             nats_stream_replicas: stream_replicas(env)?,
             auth: AuthConfig::from_env(env)?,
@@ -517,7 +517,19 @@ impl CommonConfig {
     }
 }
 
-/// Reads `LIVEDESK_PEER_DNS_REFRESH_SECONDS` (positive).
+/// `LIVEDESK_NATS_URL`: one server or a comma-separated list, each a NATS
+/// URL, checked at start.
+fn nats_url(env: &Env) -> Result<String, ConfigError> {
+    let key = "LIVEDESK_NATS_URL";
+    let url = env.get(key, "nats://127.0.0.1:4222".to_string())?;
+    crate::nats::servers(&url).map_err(|reason| ConfigError::Invalid {
+        key: key.into(),
+        value: url.clone(),
+        reason,
+    })?;
+    Ok(url)
+}
+
 /// `LIVEDESK_NATS_STREAM_REPLICAS`: what JetStream allows, 1 to 5. A
 /// number the NATS cluster cannot hold is refused by NATS when the streams
 /// are created, so the service does not start (fail closed).
@@ -535,6 +547,7 @@ fn stream_replicas(env: &Env) -> Result<usize, ConfigError> {
     Ok(n)
 }
 
+/// Reads `LIVEDESK_PEER_DNS_REFRESH_SECONDS` (positive).
 fn peer_dns_refresh(env: &Env) -> Result<std::time::Duration, ConfigError> {
     let key = "LIVEDESK_PEER_DNS_REFRESH_SECONDS";
     let secs: u64 = env.get(key, crate::peer::DEFAULT_DNS_REFRESH.as_secs())?;
@@ -608,6 +621,22 @@ mod tests {
                 e.to_string().contains("LIVEDESK_NATS_STREAM_REPLICAS"),
                 "{e}"
             );
+        }
+    }
+
+    #[test]
+    fn the_nats_url_is_one_server_or_a_list_and_a_bad_entry_is_refused() {
+        let read = |v: &str| {
+            nats_url(&Env::from_iter([(
+                "LIVEDESK_NATS_URL".to_string(),
+                v.to_string(),
+            )]))
+        };
+        assert!(read("nats://n1:4222").is_ok());
+        assert!(read("nats://n1:4222,nats://n2:4222,nats://n3:4222").is_ok());
+        for bad in ["nats://n1:4222,", "nats://n1:port", ""] {
+            let e = read(bad).unwrap_err();
+            assert!(e.to_string().contains("LIVEDESK_NATS_URL"), "{e}");
         }
     }
 

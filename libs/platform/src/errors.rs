@@ -48,6 +48,21 @@ pub fn internal(context: &str, cause: &dyn std::fmt::Display) -> tonic::Status {
     tonic::Status::internal("internal error")
 }
 
+/// The code of a database failure, the same in every service: a database
+/// that cannot be reached (restart, failover, cut link:
+/// [`crate::db::is_unavailable`]) is UNAVAILABLE, so callers retry; a
+/// serialization failure or a deadlock PostgreSQL broke (40001, 40P01) is
+/// ABORTED, a conflict the caller may retry; anything else is INTERNAL.
+pub fn db_code(e: &sea_orm::DbErr) -> tonic::Code {
+    if crate::db::is_unavailable(e) {
+        return tonic::Code::Unavailable;
+    }
+    match crate::db::sqlstate(e).as_deref() {
+        Some("40001" | "40P01") => tonic::Code::Aborted,
+        _ => tonic::Code::Internal,
+    }
+}
+
 /// Parses a UUID field of a request, naming the field on failure.
 pub fn parse_uuid(field: &str, raw: &str) -> Result<uuid::Uuid, FieldViolation> {
     uuid::Uuid::parse_str(raw.trim()).map_err(|_| FieldViolation::new(field, "must be a UUID"))
@@ -261,6 +276,17 @@ mod service_error_tests {
 
     use super::*;
     use tonic::Code;
+
+    #[test]
+    fn a_database_out_of_reach_is_unavailable_and_other_failures_internal() {
+        use sea_orm::DbErr;
+        use sea_orm::error::ConnAcquireErr;
+        assert_eq!(
+            db_code(&DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+            Code::Unavailable
+        );
+        assert_eq!(db_code(&DbErr::Custom("a bug".into())), Code::Internal);
+    }
 
     #[derive(Debug, thiserror::Error)]
     enum Sample {

@@ -2,19 +2,35 @@
 //! published while the broker is away stays in the outbox (EVT-2).
 use std::time::Duration;
 
+/// The servers `LIVEDESK_NATS_URL` names: one URL, or a comma-separated
+/// list of a cluster's servers (the client connects to one and fails over
+/// to the others). An empty entry or one that is not a NATS URL is an
+/// error naming it.
+pub fn servers(url: &str) -> Result<Vec<String>, String> {
+    url.split(',')
+        .map(str::trim)
+        .map(|s| {
+            if s.is_empty() {
+                return Err(format!("an empty server in {url:?}"));
+            }
+            s.parse::<async_nats::ServerAddr>()
+                .map(|_| s.to_owned())
+                .map_err(|e| format!("{s:?} is not a NATS server URL: {e}"))
+        })
+        .collect()
+}
+
 /// Connects to NATS, retrying the first connection so a service can start
 /// before the broker (it reports NOT_SERVING until connected).
-pub async fn connect(
-    url: &str,
-    name: &str,
-) -> Result<async_nats::Client, async_nats::ConnectError> {
-    async_nats::ConnectOptions::new()
+pub async fn connect(url: &str, name: &str) -> anyhow::Result<async_nats::Client> {
+    let servers = servers(url).map_err(anyhow::Error::msg)?;
+    Ok(async_nats::ConnectOptions::new()
         .name(name)
         .retry_on_initial_connect()
         .connection_timeout(Duration::from_secs(5))
         .request_timeout(Some(Duration::from_secs(5)))
-        .connect(url)
-        .await
+        .connect(servers)
+        .await?)
 }
 
 /// Whether the connection is up (for health).

@@ -45,7 +45,8 @@ impl ServiceError for Error {
             Error::ConversationNotOpen | Error::AlreadyLifted => Code::FailedPrecondition,
             Error::CustomerAlreadyBlocked | Error::RangeAlreadyBlocked => Code::AlreadyExists,
             Error::Peer(p) => p.code(),
-            Error::Corrupt(_) | Error::Db(_) => Code::Internal,
+            Error::Db(e) => livedesk_platform::errors::db_code(e),
+            Error::Corrupt(_) => Code::Internal,
         }
     }
 }

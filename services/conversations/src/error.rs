@@ -167,9 +167,8 @@ impl ServiceError for Error {
             | Error::LiveConversation => Code::FailedPrecondition,
             Error::TemplateNameTaken | Error::TagNameTaken => Code::AlreadyExists,
             Error::Peer(p) => p.code(),
-            Error::InvalidShare { .. } | Error::Corrupt(_) | Error::Db(_) | Error::Storage(_) => {
-                Code::Internal
-            }
+            Error::Db(e) => livedesk_platform::errors::db_code(e),
+            Error::InvalidShare { .. } | Error::Corrupt(_) | Error::Storage(_) => Code::Internal,
             Error::ClientStream(s) => s.code(),
         }
     }

@@ -48,7 +48,8 @@ impl ServiceError for Error {
             Error::Auth(a) => a.code(),
             Error::Invalid(_) => Code::InvalidArgument,
             Error::DeliveryNotFound => Code::NotFound,
-            Error::Corrupt(_) | Error::Db(_) => Code::Internal,
+            Error::Db(e) => livedesk_platform::errors::db_code(e),
+            Error::Corrupt(_) => Code::Internal,
             Error::FeedUnavailable(_) => Code::Unavailable,
         }
     }

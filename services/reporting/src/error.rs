@@ -28,7 +28,8 @@ impl ServiceError for Error {
         match self {
             Error::Auth(a) => a.code(),
             Error::Invalid(_) => Code::InvalidArgument,
-            Error::UnknownStored(_) | Error::Db(_) | Error::Csv(_) => Code::Internal,
+            Error::Db(e) => livedesk_platform::errors::db_code(e),
+            Error::UnknownStored(_) | Error::Csv(_) => Code::Internal,
         }
     }
 }

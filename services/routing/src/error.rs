@@ -113,7 +113,7 @@ impl ServiceError for Error {
             | Error::AlreadyWrappedUp => Code::FailedPrecondition,
             // Also an unknown stored enum value (the store refuses the row
             // with `DbErr::Type`): logged, answered "internal error".
-            Error::Db(_) => Code::Internal,
+            Error::Db(e) => livedesk_platform::errors::db_code(e),
         }
     }
 }

@@ -62,7 +62,8 @@ impl ServiceError for Error {
                 Code::FailedPrecondition
             }
             Error::Peer(p) => p.code(),
-            Error::Db(_) | Error::Corrupt(_) => Code::Internal,
+            Error::Db(e) => livedesk_platform::errors::db_code(e),
+            Error::Corrupt(_) => Code::Internal,
         }
     }
 }

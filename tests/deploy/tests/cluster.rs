@@ -8,22 +8,20 @@
 //! queue, and every outbox is empty.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use livedesk_auth::{Issuer, Role};
 use livedesk_deploy_tests::{SERVICES, repo_root};
+use livedesk_faults::load::{self, Ending, Ledger, Plan, agent_desk, visitor};
 use livedesk_proto::common::v1::Channel;
 use livedesk_proto::conversations::v1 as cnv;
-use livedesk_proto::notifications::v1 as ntf;
 use livedesk_proto::routing::v1 as rtg;
 use livedesk_testkit::eventually;
 use livedeskctl::tokens::authed;
 use livedeskctl::{Clients, Endpoints, Tokens};
 use sea_orm::{ConnectionTrait, Statement};
-use tokio_stream::StreamExt;
 use uuid::Uuid;
 
 const VISITORS: usize = 6;
@@ -98,228 +96,6 @@ fn tokens(org: Uuid) -> Tokens {
         Issuer::hs256("livedesk", "livedesk-api", secret.trim().as_bytes()),
         org,
     )
-}
-
-/// Whether a failed call may be retried as is: the replica it reached went
-/// away (or was going away) before answering. Every retried call carries
-/// its idempotency key, so a retry never doubles anything.
-fn transient(s: &tonic::Status) -> bool {
-    // A GOAWAY from a draining replica can come as INTERNAL with the
-    // transport error as its source (seen in CI): the call was not served.
-    livedesk_platform::errors::is_transport_failure(s)
-        || matches!(
-            s.code(),
-            tonic::Code::Unavailable
-                | tonic::Code::Unknown
-                | tonic::Code::Cancelled
-                | tonic::Code::DeadlineExceeded
-                | tonic::Code::Aborted
-        )
-}
-
-/// Calls `f` until it succeeds or fails for a reason other than a replica
-/// going away (two minutes at most). Counts retries in `retries`.
-async fn retry<T, F, Fut>(what: &str, retries: &Mutex<usize>, mut f: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        match f().await {
-            Ok(v) => return Ok(v),
-            Err(s) if transient(&s) && Instant::now() < deadline => {
-                *retries.lock().unwrap() += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(s) => anyhow::bail!("{what}: {s:?}"),
-        }
-    }
-}
-
-/// What the load saw.
-#[derive(Default)]
-struct Ledger {
-    /// Acknowledged client message ids, by conversation.
-    acked: Mutex<HashMap<String, Vec<String>>>,
-    /// Message notifications the agents received, by client message id.
-    delivered: Mutex<HashMap<String, usize>>,
-    retries: Mutex<usize>,
-}
-
-/// An agent's desktop: follows its feed (resuming after the last sequence
-/// when a notifications replica goes away) and accepts every offer.
-async fn agent_desk(
-    clients: Clients,
-    token: String,
-    ledger: Arc<Ledger>,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<()> {
-    let mut after = 0u64;
-    let mut seen_sequences = std::collections::HashSet::new();
-    while !stop.load(Ordering::SeqCst) {
-        let stream = clients
-            .notifications
-            .clone()
-            .subscribe(authed(
-                &token,
-                ntf::SubscribeRequest {
-                    after_sequence: after,
-                    replay_all: after == 0,
-                },
-            ))
-            .await;
-        let mut stream = match stream {
-            Ok(s) => s.into_inner(),
-            Err(s) if transient(&s) => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-            Err(s) => anyhow::bail!("subscribe: {s:?}"),
-        };
-        loop {
-            let item = tokio::select! {
-                item = stream.next() => item,
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {
-                    if stop.load(Ordering::SeqCst) { return Ok(()); }
-                    continue;
-                }
-            };
-            let Some(Ok(n)) = item else { break };
-            after = after.max(n.sequence);
-            if !seen_sequences.insert(n.sequence) {
-                continue;
-            }
-            match n.kind {
-                Some(ntf::notification::Kind::Offer(offer)) => {
-                    let (c, t, l) = (clients.clone(), token.clone(), ledger.clone());
-                    tokio::spawn(async move {
-                        let _ = retry("accept", &l.retries, || {
-                            let mut r = c.routing.clone();
-                            let req = authed(
-                                &t,
-                                rtg::AcceptOfferRequest {
-                                    offer_id: offer.id.clone(),
-                                },
-                            );
-                            async move { r.accept_offer(req).await }
-                        })
-                        .await;
-                    });
-                }
-                Some(ntf::notification::Kind::Message(m)) => {
-                    *ledger
-                        .delivered
-                        .lock()
-                        .unwrap()
-                        .entry(m.client_message_id)
-                        .or_default() += 1;
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A visitor: starts conversations one after another until told to stop,
-/// waits for an agent, sends its messages.
-async fn visitor(
-    clients: Clients,
-    tokens: Tokens,
-    v: usize,
-    ledger: Arc<Ledger>,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<usize> {
-    let mut started = 0;
-    while !stop.load(Ordering::SeqCst) {
-        let token = tokens.mint(&format!("visitor-{v}-{started}"), Role::Visitor, None)?;
-        let request_id = Uuid::now_v7().to_string();
-        let resp = retry("start", &ledger.retries, || {
-            let mut c = clients.conversations.clone();
-            let req = authed(
-                &token,
-                cnv::StartConversationRequest {
-                    channel: Channel::WebChat as i32,
-                    customer: Some(cnv::Customer {
-                        name: format!("Cluster Customer {v}-{started}"),
-                        ..Default::default()
-                    }),
-                    first_message: "Hello from the cluster".into(),
-                    client_request_id: request_id.clone(),
-                    ..Default::default()
-                },
-            );
-            async move { c.start_conversation(req).await }
-        })
-        .await?
-        .into_inner();
-        let Some(cnv::start_conversation_response::Outcome::Conversation(conv)) = resp.outcome
-        else {
-            anyhow::bail!("visitor {v}: no conversation: {resp:?}");
-        };
-        started += 1;
-        // Wait for an agent: then the agent is in the audience.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let c = retry("get", &ledger.retries, || {
-                let mut c = clients.conversations.clone();
-                let req = authed(
-                    &token,
-                    cnv::GetConversationRequest {
-                        id: conv.id.clone(),
-                    },
-                );
-                async move { c.get_conversation(req).await }
-            })
-            .await?
-            .into_inner();
-            if c.status == cnv::ConversationStatus::Active as i32 {
-                break;
-            }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "conversation {} never became ACTIVE",
-                conv.id
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        for j in 0..MESSAGES_PER_CONVERSATION {
-            let id = format!("{}-{j}", conv.id);
-            let sent = retry("send", &ledger.retries, || {
-                let mut c = clients.conversations.clone();
-                let req = authed(
-                    &token,
-                    cnv::SendMessageRequest {
-                        conversation_id: conv.id.clone(),
-                        text: format!("message {j}"),
-                        client_message_id: id.clone(),
-                        ..Default::default()
-                    },
-                );
-                async move { c.send_message(req).await }
-            })
-            .await?
-            .into_inner();
-            anyhow::ensure!(
-                sent.conversation_id == conv.id,
-                "message moved conversation"
-            );
-            ledger
-                .acked
-                .lock()
-                .unwrap()
-                .entry(conv.id.clone())
-                .or_default()
-                .push(id);
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
-        // Agents hold 25 chats each: stay inside their capacity.
-        if started >= CONVERSATIONS_PER_VISITOR {
-            break;
-        }
-    }
-    Ok(started)
 }
 
 /// Sum of `livedesk_rpc_server_duration_seconds_count` over the methods
@@ -476,12 +252,20 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
             .await
             .unwrap();
     }
+    let plan = Arc::new(Plan {
+        conversations: CONVERSATIONS_PER_VISITOR,
+        messages: MESSAGES_PER_CONVERSATION,
+        pause: Duration::from_millis(150),
+        ending: |_, _| Ending::Open,
+        admin_token: admin.clone(),
+    });
     let visitors: Vec<_> = (0..VISITORS)
         .map(|v| {
             tokio::spawn(visitor(
                 clients.clone(),
                 tokens.clone(),
                 v,
+                plan.clone(),
                 ledger.clone(),
                 stop_visitors.clone(),
             ))
@@ -489,9 +273,7 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
         .collect();
 
     // 3. A rolling restart under that load: one replica at a time.
-    let acked_so_far =
-        |l: &Ledger| -> usize { l.acked.lock().unwrap().values().map(Vec::len).sum() };
-    let acked_before_restart = acked_so_far(&ledger);
+    let acked_before_restart = ledger.acknowledged();
     let restart = Instant::now();
     let mut restarts = 0;
     for svc in SERVICES {
@@ -501,7 +283,7 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
         }
     }
     let restart_took = restart.elapsed();
-    let acked_during_restart = acked_so_far(&ledger) - acked_before_restart;
+    let acked_during_restart = ledger.acknowledged() - acked_before_restart;
     assert!(
         acked_during_restart > 0,
         "the load must overlap the rolling restart"
@@ -550,60 +332,27 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
         conversations += v.await.unwrap().unwrap();
     }
 
-    // 5. Every acknowledged message stored once...
-    let acked = ledger.acked.lock().unwrap().clone();
-    let acked_total: usize = acked.values().map(Vec::len).sum();
+    // 5. Every acknowledged message stored once, and delivered once, in
+    // order, to the agent's desk.
+    let acked_total = ledger.acknowledged();
     assert!(acked_total > 0);
-    let mut duplicates_stored = 0;
-    let mut lost = 0;
-    for (conversation, ids) in &acked {
-        let stored = clients
-            .conversations
-            .clone()
-            .list_messages(authed(
-                &admin,
-                cnv::ListMessagesRequest {
-                    conversation_id: conversation.clone(),
-                    after_sequence: 0,
-                    limit: 500,
-                },
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .messages;
-        let mut count: HashMap<&str, usize> = HashMap::new();
-        for m in &stored {
-            *count.entry(m.client_message_id.as_str()).or_default() += 1;
-        }
-        for id in ids {
-            match count.get(id.as_str()) {
-                None => lost += 1,
-                Some(1) => {}
-                Some(_) => duplicates_stored += 1,
-            }
-        }
-    }
-    assert_eq!((lost, duplicates_stored), (0, 0), "stored: lost, doubled");
-
-    // ...and delivered once to the agent's desk.
-    let all_ids: Vec<String> = acked.values().flatten().cloned().collect();
+    let stored = load::stored(&clients, &admin, &ledger).await.unwrap();
+    assert_eq!(stored, load::Stored::default(), "stored: lost, doubled");
     // Waits for every delivery; the counts below say what never came.
     let _ = eventually(60, "every acknowledged message delivered", || async {
-        let d = ledger.delivered.lock().unwrap();
-        all_ids.iter().all(|id| d.contains_key(id)).then_some(())
+        ledger.all_delivered().then_some(())
     })
     .await;
-    let delivered = ledger.delivered.lock().unwrap().clone();
-    let undelivered = all_ids
-        .iter()
-        .filter(|id| !delivered.contains_key(*id))
-        .count();
-    let doubled = all_ids
-        .iter()
-        .filter(|id| delivered.get(*id).is_some_and(|n| *n > 1))
-        .count();
-    assert_eq!((undelivered, doubled), (0, 0), "delivered: lost, doubled");
+    let deliveries = ledger.deliveries();
+    assert_eq!(
+        (
+            deliveries.undelivered,
+            deliveries.doubled,
+            deliveries.reordered
+        ),
+        (0, 0, 0),
+        "delivered: lost, doubled, reordered"
+    );
 
     // 6. Nothing waits in a queue; every outbox drains.
     eventually(60, "no conversation waiting in a queue", || async {
@@ -628,7 +377,7 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
     eprintln!(
         "cluster scenario: {conversations} conversations, {acked_total} messages acknowledged, \
          {restarts} replicas replaced in {restart_took:?} ({acked_during_restart} messages acknowledged \
-         meanwhile), lost 0, duplicates 0, \
+         meanwhile), lost 0, duplicates 0, reordered 0, \
          {} calls retried after a replica went away; total {:?}",
         ledger.retries.lock().unwrap(),
         t0.elapsed()

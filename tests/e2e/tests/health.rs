@@ -74,7 +74,7 @@ async fn while_draining_every_named_service_reports_not_serving() {
 
 // spec: TEN-7
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn health_follows_postgres_down_and_back_for_every_name() {
+async fn health_and_calls_follow_postgres_down_and_back() {
     let Some(mut pg) = PrivatePostgres::start().await.unwrap() else {
         return;
     };
@@ -98,12 +98,33 @@ async fn health_follows_postgres_down_and_back_for_every_name() {
     wait_for_health(&channel, &names, ServingStatus::Serving, 20)
         .await
         .unwrap();
+    let admin = env.token(
+        livedesk_testkit::new_org(),
+        "admin",
+        livedesk_auth::Role::Admin,
+    );
+    let list = || {
+        let mut c =
+            livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient::new(
+                channel.clone(),
+            );
+        let req = livedesk_testkit::authed(&admin, Default::default());
+        async move { c.list_blocks(req).await }
+    };
+    list().await.unwrap();
     pg.stop().await.unwrap();
     wait_for_health(&channel, &names, ServingStatus::NotServing, 20)
         .await
         .unwrap();
+    // A call the database cannot answer is UNAVAILABLE (retry), never
+    // INTERNAL (a bug to report).
+    let down = list().await.unwrap_err();
+    assert_eq!(down.code(), tonic::Code::Unavailable, "{down:?}");
     pg.resume().await.unwrap();
     wait_for_health(&channel, &names, ServingStatus::Serving, 30)
+        .await
+        .unwrap();
+    livedesk_testkit::eventually(30, "calls answered again", || async { list().await.ok() })
         .await
         .unwrap();
     svc.stop().await.unwrap();

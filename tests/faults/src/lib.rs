@@ -6,6 +6,9 @@
 //! write of the same aggregate). Pure: the run collects, this judges.
 use std::collections::{HashMap, HashSet};
 
+pub mod load;
+pub mod schedule;
+
 use uuid::Uuid;
 
 /// One committed write: an event of `aggregate`, its `seq`-th.

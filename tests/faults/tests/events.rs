@@ -29,6 +29,7 @@ use livedesk_events::consumer::{self, ConsumerConfig, ConsumerContext};
 use livedesk_events::{
     EventHandler, HandlerError, Outbox, ReceivedEvent, Staged, Subjects, ensure_streams,
 };
+use livedesk_faults::schedule::{self, Deck, Rng};
 use livedesk_faults::{Effect, Write, check};
 use livedesk_platform::db::stmt;
 use livedesk_proto::blocking::v1::{Block, CustomerBlocked};
@@ -65,24 +66,6 @@ impl MigratorTrait for ConsumerMigrator {
                  seq bigint NOT NULL);",
         )));
         all
-    }
-}
-
-/// A small seeded generator (xorshift64*): the fault schedule replays from
-/// the printed seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn millis(&mut self, from: u64, to: u64) -> Duration {
-        Duration::from_millis(from + self.below(to - from))
     }
 }
 
@@ -223,18 +206,12 @@ fn spawn_consumer(ctx: &ConsumerContext, token: &CancellationToken) -> tokio::ta
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "a fault run: make test-faults"]
 async fn nothing_committed_is_lost_or_applied_twice_under_combined_faults() {
-    let seed: u64 = std::env::var("LIVEDESK_FAULTS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| Uuid::now_v7().as_u64_pair().1 | 1);
-    let seconds: u64 = std::env::var("LIVEDESK_FAULTS_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+    let seed = schedule::seed_from_env();
+    let seconds = schedule::seconds_from_env(60);
     println!(
         "[faults] seed={seed} seconds={seconds} (LIVEDESK_FAULTS_SEED={seed} replays the schedule)"
     );
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
 
     // Servers owned by this test, and the links the test can cut.
     let pg = PrivatePostgres::start()
@@ -316,18 +293,12 @@ async fn nothing_committed_is_lost_or_applied_twice_under_combined_faults() {
     // The faults.
     let started = Instant::now();
     let mut injected: BTreeMap<Fault, usize> = BTreeMap::new();
-    let mut deck: Vec<Fault> = Vec::new();
+    // Every kind once per round: a run of eight or more faults has
+    // injected every kind.
+    let mut deck = Deck::new(&FAULTS);
     while started.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(rng.millis(1000, 3000)).await;
-        // Faults come from a shuffled deck: every kind once per round, so
-        // a run of eight or more faults has injected every kind.
-        if deck.is_empty() {
-            deck = FAULTS.to_vec();
-            for i in (1..deck.len()).rev() {
-                deck.swap(i, rng.below(i as u64 + 1) as usize);
-            }
-        }
-        let fault = deck.pop().unwrap();
+        let fault = deck.draw(&mut rng).unwrap();
         let hold = rng.millis(500, 3000);
         println!(
             "[faults] t={:>5.1}s {fault:?} for {} ms (acknowledged so far {})",

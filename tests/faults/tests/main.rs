@@ -3,6 +3,7 @@
 //! they are `#[ignore]`d in `make test` and run by `make test-faults`.
 
 mod events;
+mod services;
 
 /// A test file not declared above would never be compiled.
 #[test]
