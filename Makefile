@@ -67,12 +67,15 @@ images:
 
 .PHONY: test-containers cluster test-faults
 
-# The fault run (issue 10): the event machinery on a private PostgreSQL and
-# a private 3-node NATS cluster, under seeded combined faults, judged by a
-# history checker. LIVEDESK_FAULTS_SEED replays a run,
-# LIVEDESK_FAULTS_SECONDS (60) sets its length.
+# The fault runs (issue 10), one after the other: the event machinery, then
+# two replicas of the six services as processes, each on a private
+# PostgreSQL and a private 3-node NATS cluster behind cuttable links, under
+# seeded combined faults, judged by history checkers.
+# LIVEDESK_FAULTS_SEED replays a run, LIVEDESK_FAULTS_SECONDS (60) sets the
+# length of each.
 test-faults: services
-	cargo nextest run --workspace -E 'package(livedesk-faults)' --run-ignored all --no-capture
+	cargo build --bins
+	cargo nextest run --workspace -E 'package(livedesk-faults)' --run-ignored all --no-capture --test-threads 1
 
 # The end-to-end tests with PostgreSQL and NATS started by testcontainers
 # through Podman's Docker-compatible socket, from the images above.

@@ -489,6 +489,7 @@ pub async fn visitor(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -75,6 +75,7 @@ impl<T: Clone> Deck<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
