@@ -58,6 +58,16 @@ async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
     livedesk_testkit::count(db, sql, []).await.unwrap()
 }
 
+/// Waits (up to `secs`) until `sql` counts `n`.
+async fn wait_count(db: &DatabaseConnection, sql: &str, n: i64, secs: u64, what: &str) {
+    eventually(secs, what, || {
+        let db = db.clone();
+        async move { (count(&db, sql).await == n).then_some(()) }
+    })
+    .await
+    .unwrap();
+}
+
 fn blocked_event(reason: &str) -> CustomerBlocked {
     CustomerBlocked {
         block: Some(Block {
@@ -150,12 +160,14 @@ async fn an_event_committed_while_nats_is_down_is_delivered_when_it_returns() {
     nats.resume().await.unwrap();
     let token = CancellationToken::new();
     let relay = tokio::spawn(outbox.clone().run_relay(token.clone()));
-    eventually(30, "the relay to drain the outbox", || {
-        let db = db.clone();
-        async move { (count(&db, "SELECT count(*) FROM event_outbox").await == 0).then_some(()) }
-    })
-    .await
-    .unwrap();
+    wait_count(
+        &db,
+        "SELECT count(*) FROM event_outbox",
+        0,
+        30,
+        "the relay to drain the outbox",
+    )
+    .await;
     token.cancel();
     relay.await.unwrap();
 
@@ -347,12 +359,14 @@ async fn a_retried_event_is_not_overtaken_by_its_aggregates_next_event() {
         handler,
         ConsumerConfig::new("svc", "test"),
     );
-    eventually(20, "both events applied", || {
-        let db = db.clone();
-        async move { (count(&db, "SELECT count(*) FROM effects").await == 2).then_some(()) }
-    })
-    .await
-    .unwrap();
+    wait_count(
+        &db,
+        "SELECT count(*) FROM effects",
+        2,
+        20,
+        "both events applied",
+    )
+    .await;
     token.cancel();
     task.await.unwrap();
     let order: Vec<Uuid> = db
@@ -607,12 +621,14 @@ async fn an_unreachable_database_is_waited_for_not_dead_lettered() {
         left: std::sync::atomic::AtomicUsize::new(3),
     };
     let (token, task) = start_consumer(&db, &js, &subjects, handler, cfg);
-    eventually(30, "the event applied once the database answers", || {
-        let db = db.clone();
-        async move { (count(&db, "SELECT count(*) FROM effects").await == 1).then_some(()) }
-    })
-    .await
-    .unwrap();
+    wait_count(
+        &db,
+        "SELECT count(*) FROM effects",
+        1,
+        30,
+        "the event applied once the database answers",
+    )
+    .await;
     token.cancel();
     task.await.unwrap();
     let dlq = js.get_stream(subjects.dlq_stream_name()).await.unwrap();
@@ -729,12 +745,14 @@ async fn an_event_published_before_its_predecessor_waits_for_it() {
         "the second event was applied before the first"
     );
     outbox.publish(vec![first.clone()]).await;
-    eventually(20, "both events of the aggregate applied", || {
-        let db = db.clone();
-        async move { (count(&db, "SELECT count(*) FROM effects").await == 3).then_some(()) }
-    })
-    .await
-    .unwrap();
+    wait_count(
+        &db,
+        "SELECT count(*) FROM effects",
+        3,
+        20,
+        "both events of the aggregate applied",
+    )
+    .await;
     token.cancel();
     task.await.unwrap();
     assert_eq!(
@@ -769,12 +787,14 @@ async fn a_missing_predecessor_is_skipped_after_the_gap_wait_and_dead_lettered_i
     let mut cfg = ConsumerConfig::new("svc", "test");
     cfg.gap_wait = Duration::from_secs(2);
     let (token, task) = start_consumer(&db, &js, &subjects, Recorder, cfg);
-    eventually(20, "the second event applied over the gap", || {
-        let db = db.clone();
-        async move { (count(&db, "SELECT count(*) FROM effects").await == 1).then_some(()) }
-    })
-    .await
-    .unwrap();
+    wait_count(
+        &db,
+        "SELECT count(*) FROM effects",
+        1,
+        20,
+        "the second event applied over the gap",
+    )
+    .await;
     outbox.publish(vec![first.clone()]).await;
     let letter = eventually(20, "the late first event dead-lettered", || {
         let (js, subjects) = (js.clone(), subjects.clone());
@@ -820,12 +840,14 @@ async fn a_dead_lettered_event_does_not_hold_its_successors() {
     let mut cfg = ConsumerConfig::new("svc", "test");
     cfg.gap_wait = Duration::from_secs(3600);
     let (token, task) = start_consumer(&db, &js, &subjects, PoisonOn(first.event_id), cfg);
-    eventually(20, "the second event applied", || {
-        let db = db.clone();
-        async move { (count(&db, "SELECT count(*) FROM effects").await == 1).then_some(()) }
-    })
-    .await
-    .unwrap();
+    wait_count(
+        &db,
+        "SELECT count(*) FROM effects",
+        1,
+        20,
+        "the second event applied",
+    )
+    .await;
     token.cancel();
     task.await.unwrap();
     assert_eq!(applied_order(&db).await, vec![second.event_id]);

@@ -51,6 +51,17 @@ impl PrivateNatsCluster {
         Ok(me)
     }
 
+    /// A proxy in front of every node, in node order, so a test can cut a
+    /// client off the cluster ([`crate::TcpProxy::cut`]) while the nodes
+    /// stay up.
+    pub async fn proxies(&self) -> anyhow::Result<Vec<crate::TcpProxy>> {
+        let mut out = Vec::with_capacity(self.nodes.len());
+        for n in &self.nodes {
+            out.push(crate::TcpProxy::start(([127, 0, 0, 1], n.port).into()).await?);
+        }
+        Ok(out)
+    }
+
     /// Every node's URL: `async_nats::connect(cluster.urls())` fails over
     /// between them.
     pub fn urls(&self) -> Vec<String> {

@@ -14,10 +14,8 @@ use std::time::{Duration, Instant};
 
 use livedesk_auth::{Issuer, Role};
 use livedesk_deploy_tests::{SERVICES, repo_root};
-use livedesk_faults::load::{self, Ending, Ledger, Plan, agent_desk, visitor};
-use livedesk_proto::common::v1::Channel;
+use livedesk_faults::load::{self, Ending, Ledger, Plan};
 use livedesk_proto::conversations::v1 as cnv;
-use livedesk_proto::routing::v1 as rtg;
 use livedesk_testkit::eventually;
 use livedeskctl::tokens::authed;
 use livedeskctl::{Clients, Endpoints, Tokens};
@@ -213,44 +211,17 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
     let stop_visitors = Arc::new(AtomicBool::new(false));
     let mut desks = Vec::new();
     for a in 0..AGENTS {
-        let id = format!("cluster-agent-{a}");
-        let token = tokens.mint(&id, Role::Agent, Some(&id)).unwrap();
-        clients
-            .routing
-            .clone()
-            .upsert_agent(authed(
-                &admin,
-                rtg::UpsertAgentRequest {
-                    id: id.clone(),
-                    display_name: id.clone(),
-                    capacities: vec![rtg::ChannelCapacity {
-                        channel: Channel::WebChat as i32,
-                        capacity: 25,
-                    }],
-                    ..Default::default()
-                },
-            ))
-            .await
-            .unwrap();
-        desks.push(tokio::spawn(agent_desk(
-            clients.clone(),
-            token.clone(),
-            ledger.clone(),
-            stop_desks.clone(),
-        )));
-        clients
-            .routing
-            .clone()
-            .set_agent_state(authed(
-                &token,
-                rtg::SetAgentStateRequest {
-                    state: rtg::AgentState::Available as i32,
-                    display_name: id,
-                    ..Default::default()
-                },
-            ))
-            .await
-            .unwrap();
+        let (_, desk) = load::agent_on_duty(
+            &clients,
+            &tokens,
+            &admin,
+            &format!("cluster-agent-{a}"),
+            &ledger,
+            &stop_desks,
+        )
+        .await
+        .unwrap();
+        desks.push(desk);
     }
     let plan = Arc::new(Plan {
         conversations: CONVERSATIONS_PER_VISITOR,
@@ -259,18 +230,7 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
         ending: |_, _| Ending::Open,
         admin_token: admin.clone(),
     });
-    let visitors: Vec<_> = (0..VISITORS)
-        .map(|v| {
-            tokio::spawn(visitor(
-                clients.clone(),
-                tokens.clone(),
-                v,
-                plan.clone(),
-                ledger.clone(),
-                stop_visitors.clone(),
-            ))
-        })
-        .collect();
+    let visitors = load::visitors(VISITORS, &clients, &tokens, &plan, &ledger, &stop_visitors);
 
     // 3. A rolling restart under that load: one replica at a time.
     let acked_before_restart = ledger.acknowledged();
@@ -345,11 +305,7 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
     .await;
     let deliveries = ledger.deliveries();
     assert_eq!(
-        (
-            deliveries.undelivered,
-            deliveries.doubled,
-            deliveries.reordered
-        ),
+        deliveries.anomalies(),
         (0, 0, 0),
         "delivered: lost, doubled, reordered"
     );

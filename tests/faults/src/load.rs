@@ -126,6 +126,13 @@ pub struct Deliveries {
     pub reordered: usize,
 }
 
+impl Deliveries {
+    /// (undelivered, doubled, reordered): all 0 in a clean run.
+    pub fn anomalies(&self) -> (usize, usize, usize) {
+        (self.undelivered, self.doubled, self.reordered)
+    }
+}
+
 impl Ledger {
     /// Acknowledged messages so far.
     pub fn acknowledged(&self) -> usize {
@@ -323,6 +330,92 @@ pub async fn agent_desk(
         }
     }
     Ok(())
+}
+
+/// Sets agent `id`'s state (as the agent), through transient failures.
+pub async fn set_state(
+    clients: &Clients,
+    token: &str,
+    id: &str,
+    state: rtg::AgentState,
+    ledger: &Ledger,
+) -> anyhow::Result<()> {
+    retry("set agent state", &ledger.retries, || {
+        let mut r = clients.routing.clone();
+        let req = authed(
+            token,
+            rtg::SetAgentStateRequest {
+                state: state as i32,
+                display_name: id.to_owned(),
+                ..Default::default()
+            },
+        );
+        async move { r.set_agent_state(req).await }
+    })
+    .await?;
+    Ok(())
+}
+
+/// An agent on duty until `stop`: registered (as `admin`) with 25 web
+/// chats, its desk following its feed, then AVAILABLE. Returns the agent's
+/// token and its desk.
+pub async fn agent_on_duty(
+    clients: &Clients,
+    tokens: &Tokens,
+    admin: &str,
+    id: &str,
+    ledger: &Arc<Ledger>,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<anyhow::Result<()>>)> {
+    let token = tokens.mint(id, Role::Agent, Some(id))?;
+    retry("upsert agent", &ledger.retries, || {
+        let mut r = clients.routing.clone();
+        let req = authed(
+            admin,
+            rtg::UpsertAgentRequest {
+                id: id.to_owned(),
+                display_name: id.to_owned(),
+                capacities: vec![rtg::ChannelCapacity {
+                    channel: Channel::WebChat as i32,
+                    capacity: 25,
+                }],
+                ..Default::default()
+            },
+        );
+        async move { r.upsert_agent(req).await }
+    })
+    .await?;
+    let desk = tokio::spawn(agent_desk(
+        clients.clone(),
+        token.clone(),
+        ledger.clone(),
+        stop.clone(),
+    ));
+    set_state(clients, &token, id, rtg::AgentState::Available, ledger).await?;
+    Ok((token, desk))
+}
+
+/// Starts `n` visitors on `plan` until `stop`.
+pub fn visitors(
+    n: usize,
+    clients: &Clients,
+    tokens: &Tokens,
+    plan: &Arc<Plan>,
+    ledger: &Arc<Ledger>,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<anyhow::Result<usize>>> {
+    (0..n)
+        .map(|v| {
+            tokio::spawn(visitor(
+                clients.clone(),
+                tokens.clone(),
+                v,
+                plan.clone(),
+                ledger.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect()
 }
 
 /// The email of visitor `v`'s `k`-th conversation: unique, so a block of

@@ -47,6 +47,18 @@ pub fn seconds_from_env(default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The start of a fault run named `run`: its seed (replayable) and how
+/// long faults are injected (`default_seconds` unless set), printed, and
+/// the generator of its schedule.
+pub fn start(run: &str, default_seconds: u64) -> (u64, u64, Rng) {
+    let seed = seed_from_env();
+    let seconds = seconds_from_env(default_seconds);
+    println!(
+        "[{run}] seed={seed} seconds={seconds} (LIVEDESK_FAULTS_SEED={seed} replays the schedule)"
+    );
+    (seed, seconds, Rng::new(seed))
+}
+
 /// Faults drawn from a deck: every kind once per round, in a seeded order.
 #[derive(Debug, Clone)]
 pub struct Deck<T> {

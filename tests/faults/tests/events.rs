@@ -29,7 +29,7 @@ use livedesk_events::consumer::{self, ConsumerConfig, ConsumerContext};
 use livedesk_events::{
     EventHandler, HandlerError, Outbox, ReceivedEvent, Staged, Subjects, ensure_streams,
 };
-use livedesk_faults::schedule::{self, Deck, Rng};
+use livedesk_faults::schedule::{self, Deck};
 use livedesk_faults::{Effect, Write, check};
 use livedesk_platform::db::stmt;
 use livedesk_proto::blocking::v1::{Block, CustomerBlocked};
@@ -206,12 +206,7 @@ fn spawn_consumer(ctx: &ConsumerContext, token: &CancellationToken) -> tokio::ta
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "a fault run: make test-faults"]
 async fn nothing_committed_is_lost_or_applied_twice_under_combined_faults() {
-    let seed = schedule::seed_from_env();
-    let seconds = schedule::seconds_from_env(60);
-    println!(
-        "[faults] seed={seed} seconds={seconds} (LIVEDESK_FAULTS_SEED={seed} replays the schedule)"
-    );
-    let mut rng = Rng::new(seed);
+    let (seed, seconds, mut rng) = schedule::start("faults", 60);
 
     // Servers owned by this test, and the links the test can cut.
     let pg = PrivatePostgres::start()
@@ -222,15 +217,7 @@ async fn nothing_committed_is_lost_or_applied_twice_under_combined_faults() {
         .await
         .unwrap();
     let nats = PrivateNatsCluster::start(3).await.unwrap();
-    let mut nats_links = Vec::new();
-    for url in nats.urls() {
-        let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
-        nats_links.push(
-            TcpProxy::start(([127, 0, 0, 1], port).into())
-                .await
-                .unwrap(),
-        );
-    }
+    let nats_links = nats.proxies().await.unwrap();
     let mut cluster = Cluster {
         nats,
         nats_links,

@@ -9,7 +9,8 @@
 //! agents go offline mid-run. Faults are drawn from a printed seed: a
 //! service replica SIGKILLed and restarted (every service at least once),
 //! a NATS node or the whole NATS cluster killed and restarted, PostgreSQL
-//! stopped fast or crashed, the links to PostgreSQL or to NATS cut.
+//! stopped fast or crashed, the links of one service (or of all) to
+//! PostgreSQL or to NATS cut.
 //!
 //! Then the checker: every acknowledged message stored once and delivered
 //! once to the agent's feed, in order within its conversation; every
@@ -30,7 +31,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use livedesk_auth::{Issuer, Role};
-use livedesk_faults::load::{self, Ending, Ledger, Plan, agent_desk, visitor};
+use livedesk_faults::load::{self, Ending, Ledger, Plan};
 use livedesk_faults::schedule::{self, Deck, Rng};
 use livedesk_proto::blocking::v1 as blk;
 use livedesk_proto::common::v1::{Channel, CustomerIdentity, IdentityKind};
@@ -92,6 +93,23 @@ const FAULTS: [Fault; 9] = [
     Fault::PostgresLinkCut,
     Fault::NatsLinkCut,
 ];
+
+/// One service's links to PostgreSQL and to each NATS node.
+struct Links {
+    pg: TcpProxy,
+    nats: Vec<TcpProxy>,
+}
+
+impl Links {
+    /// `LIVEDESK_NATS_URL`: every node, through this service's links.
+    fn nats_url(&self) -> String {
+        self.nats
+            .iter()
+            .map(|l| format!("nats://{}", l.addr()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
 
 /// Where the services' binaries are: beside the test binary's `deps`.
 fn bin_dir() -> PathBuf {
@@ -181,12 +199,7 @@ async fn count(db: &DatabaseConnection, sql: &str) -> Option<i64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "a fault run: make test-faults"]
 async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
-    let seed = schedule::seed_from_env();
-    let seconds = schedule::seconds_from_env(60);
-    println!(
-        "[services] seed={seed} seconds={seconds} (LIVEDESK_FAULTS_SEED={seed} replays the schedule)"
-    );
-    let mut rng = Rng::new(seed);
+    let (seed, seconds, mut rng) = schedule::start("services", 60);
     let bin = bin_dir();
     let logs = std::env::temp_dir().join(format!("livedesk-faults-{}", Uuid::now_v7().simple()));
     std::fs::create_dir_all(&logs).unwrap();
@@ -197,25 +210,17 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
         .await
         .unwrap()
         .expect("the fault run needs PostgreSQL server binaries");
-    let pg_link = TcpProxy::start(([127, 0, 0, 1], pg.port).into())
-        .await
-        .unwrap();
     let mut nats = PrivateNatsCluster::start(3).await.unwrap();
-    let mut nats_links = Vec::new();
-    for url in nats.urls() {
-        let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
-        nats_links.push(
-            TcpProxy::start(([127, 0, 0, 1], port).into())
-                .await
-                .unwrap(),
-        );
+    // Each service reaches PostgreSQL and every NATS node through links of
+    // its own, so one service can be cut off while the others go on.
+    let mut links: BTreeMap<&'static str, Links> = BTreeMap::new();
+    for service in SERVICES {
+        let pg = TcpProxy::start(([127, 0, 0, 1], pg.port).into())
+            .await
+            .unwrap();
+        let to_nats = nats.proxies().await.unwrap();
+        links.insert(service, Links { pg, nats: to_nats });
     }
-    let nats_url = nats_links
-        .iter()
-        .map(|l| format!("nats://{}", l.addr()))
-        .collect::<Vec<_>>()
-        .join(",");
-
     // Two replicas of every service, peers balanced over both.
     let mut replicas: Vec<Replica> = Vec::new();
     for service in SERVICES {
@@ -259,11 +264,11 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
                 format!("LIVEDESK_{upper}__DATABASE_URL"),
                 format!(
                     "postgres://postgres@{}/livedesk_{}",
-                    pg_link.addr(),
+                    links[r.service].pg.addr(),
                     r.service
                 ),
             ),
-            ("LIVEDESK_NATS_URL".into(), nats_url.clone()),
+            ("LIVEDESK_NATS_URL".into(), links[r.service].nats_url()),
             ("LIVEDESK_NATS_STREAM_REPLICAS".into(), "3".into()),
             ("LIVEDESK_SUBJECT_PREFIX".into(), PREFIX.into()),
             ("LIVEDESK_AUTH_HS256_SECRET".into(), SECRET.into()),
@@ -323,37 +328,11 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     let mut agent_tokens = Vec::new();
     for a in 0..AGENTS {
         let id = format!("faults-agent-{a}");
-        let token = tokens.mint(&id, Role::Agent, Some(&id)).unwrap();
-        load::retry("upsert agent", &ledger.retries, || {
-            let mut r = clients.routing.clone();
-            let req = authed(
-                &admin,
-                rtg::UpsertAgentRequest {
-                    id: id.clone(),
-                    display_name: id.clone(),
-                    capacities: vec![rtg::ChannelCapacity {
-                        channel: Channel::WebChat as i32,
-                        capacity: 25,
-                    }],
-                    ..Default::default()
-                },
-            );
-            async move { r.upsert_agent(req).await }
-        })
-        .await
-        .unwrap();
         let stop = Arc::new(AtomicBool::new(false));
-        desks.push((
-            id.clone(),
-            stop.clone(),
-            tokio::spawn(agent_desk(
-                clients.clone(),
-                token.clone(),
-                ledger.clone(),
-                stop,
-            )),
-        ));
-        set_state(&clients, &token, &id, rtg::AgentState::Available, &ledger).await;
+        let (token, desk) = load::agent_on_duty(&clients, &tokens, &admin, &id, &ledger, &stop)
+            .await
+            .unwrap();
+        desks.push((id.clone(), stop, desk));
         agent_tokens.push((id, token));
     }
     let plan = Arc::new(Plan {
@@ -363,18 +342,7 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
         ending,
         admin_token: admin.clone(),
     });
-    let visitors: Vec<_> = (0..VISITORS)
-        .map(|v| {
-            tokio::spawn(visitor(
-                clients.clone(),
-                tokens.clone(),
-                v,
-                plan.clone(),
-                ledger.clone(),
-                stop_visitors.clone(),
-            ))
-        })
-        .collect();
+    let visitors = load::visitors(VISITORS, &clients, &tokens, &plan, &ledger, &stop_visitors);
 
     // The faults.
     let started = Instant::now();
@@ -395,7 +363,9 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
         if !gone_offline && started.elapsed() > Duration::from_secs(seconds / 2) {
             // Two agents leave mid-run: their desks close, they go offline.
             for (id, token) in agent_tokens.iter().take(LEAVING) {
-                set_state(&clients, token, id, rtg::AgentState::Offline, &ledger).await;
+                load::set_state(&clients, token, id, rtg::AgentState::Offline, &ledger)
+                    .await
+                    .unwrap();
             }
             for (_, stop, _) in desks.iter().take(LEAVING) {
                 stop.store(true, Ordering::SeqCst);
@@ -440,18 +410,28 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
                 tokio::time::sleep(hold).await;
                 pg.resume().await.unwrap();
             }
-            Fault::PostgresLinkCut => {
-                pg_link.cut();
-                tokio::time::sleep(hold).await;
-                pg_link.heal();
-            }
-            Fault::NatsLinkCut => {
-                for l in &nats_links {
-                    l.cut();
+            Fault::PostgresLinkCut | Fault::NatsLinkCut => {
+                // One service cut off, or (one time in three) all of them.
+                let target = rng.below(SERVICES.len() as u64 + 3) as usize;
+                let cut: Vec<&Links> = match SERVICES.get(target) {
+                    Some(s) => vec![&links[s]],
+                    None => links.values().collect(),
+                };
+                let whom = SERVICES.get(target).copied().unwrap_or("every service");
+                let proxies: Vec<&TcpProxy> = cut
+                    .iter()
+                    .flat_map(|l| match fault {
+                        Fault::PostgresLinkCut => vec![&l.pg],
+                        _ => l.nats.iter().collect(),
+                    })
+                    .collect();
+                what = format!("{fault:?} ({whom})");
+                for p in &proxies {
+                    p.cut();
                 }
                 tokio::time::sleep(hold).await;
-                for l in &nats_links {
-                    l.heal();
+                for p in &proxies {
+                    p.heal();
                 }
             }
         }
@@ -729,11 +709,7 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     assert!(deliveries.acknowledged > 0 && !blocked.is_empty() && ended > 0);
     assert_eq!(stored, load::Stored::default(), "stored: lost, doubled");
     assert_eq!(
-        (
-            deliveries.undelivered,
-            deliveries.doubled,
-            deliveries.reordered
-        ),
+        deliveries.anomalies(),
         (0, 0, 0),
         "delivered: lost, doubled, reordered"
     );
@@ -753,27 +729,4 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     for r in &mut replicas {
         r.kill().await;
     }
-}
-
-async fn set_state(
-    clients: &Clients,
-    token: &str,
-    id: &str,
-    state: rtg::AgentState,
-    ledger: &Ledger,
-) {
-    load::retry("set agent state", &ledger.retries, || {
-        let mut r = clients.routing.clone();
-        let req = authed(
-            token,
-            rtg::SetAgentStateRequest {
-                state: state as i32,
-                display_name: id.to_owned(),
-                ..Default::default()
-            },
-        );
-        async move { r.set_agent_state(req).await }
-    })
-    .await
-    .unwrap();
 }
