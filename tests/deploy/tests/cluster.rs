@@ -306,8 +306,8 @@ async fn two_replicas_of_everything_survive_a_rolling_restart_under_load() {
     let deliveries = ledger.deliveries();
     assert_eq!(
         deliveries.anomalies(),
-        (0, 0, 0),
-        "delivered: lost, doubled, reordered"
+        (0, 0, 0, 0),
+        "delivered: lost, doubled, reordered, unexpected"
     );
 
     // 6. Nothing waits in a queue; every outbox drains.

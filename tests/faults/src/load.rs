@@ -114,7 +114,8 @@ pub struct Ledger {
     pub retries: Mutex<usize>,
 }
 
-/// What became of the acknowledged messages.
+/// What became of the acknowledged messages (after Jepsen's total-queue
+/// checker: lost, duplicated, reordered, unexpected).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Deliveries {
     pub acknowledged: usize,
@@ -124,12 +125,19 @@ pub struct Deliveries {
     pub doubled: usize,
     /// Received before a message sent earlier in its conversation.
     pub reordered: usize,
+    /// Received, never acknowledged to its sender.
+    pub unexpected: usize,
 }
 
 impl Deliveries {
-    /// (undelivered, doubled, reordered): all 0 in a clean run.
-    pub fn anomalies(&self) -> (usize, usize, usize) {
-        (self.undelivered, self.doubled, self.reordered)
+    /// (undelivered, doubled, reordered, unexpected): all 0 in a clean run.
+    pub fn anomalies(&self) -> (usize, usize, usize, usize) {
+        (
+            self.undelivered,
+            self.doubled,
+            self.reordered,
+            self.unexpected,
+        )
     }
 }
 
@@ -166,6 +174,11 @@ impl Ledger {
         let delivered = self.delivered.lock().map(|d| d.clone()).unwrap_or_default();
         let arrival = self.arrival.lock().map(|a| a.clone()).unwrap_or_default();
         let mut out = Deliveries::default();
+        let sent_ids: HashSet<&str> = acked.values().flatten().map(String::as_str).collect();
+        out.unexpected = delivered
+            .keys()
+            .filter(|id| !id.is_empty() && !sent_ids.contains(id.as_str()))
+            .count();
         for (conversation, sent) in &acked {
             out.acknowledged += sent.len();
             for id in sent {
@@ -619,7 +632,7 @@ mod tests {
         );
         let bad = ledger(
             &[("c", &["1", "2", "3"]), ("d", &["4"])],
-            &[("c", &["2", "1", "1"])],
+            &[("c", &["2", "1", "1", "9"])],
         );
         assert_eq!(
             bad.deliveries(),
@@ -628,6 +641,7 @@ mod tests {
                 undelivered: 2,
                 doubled: 1,
                 reordered: 1,
+                unexpected: 1,
             }
         );
     }

@@ -689,7 +689,7 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     );
     println!(
         "[services] conversations={conversations} messages acknowledged={} stored: lost={} doubled={}; \
-         delivered: lost={} doubled={} reordered={}; blocks={} missing={blocks_missing}; \
+         delivered: lost={} doubled={} reordered={} unexpected={}; blocks={} missing={blocks_missing}; \
          ended={ended} reported={reported} (blocked {} reported {reported_blocked}); \
          outboxes not drained={undrained:?}; dead letters={dead_letters}; calls retried={}",
         deliveries.acknowledged,
@@ -698,6 +698,7 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
         deliveries.undelivered,
         deliveries.doubled,
         deliveries.reordered,
+        deliveries.unexpected,
         blocked.len(),
         blocked.len(),
         ledger.retries.lock().unwrap(),
@@ -710,8 +711,8 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     assert_eq!(stored, load::Stored::default(), "stored: lost, doubled");
     assert_eq!(
         deliveries.anomalies(),
-        (0, 0, 0),
-        "delivered: lost, doubled, reordered"
+        (0, 0, 0, 0),
+        "delivered: lost, doubled, reordered, unexpected"
     );
     assert_eq!(blocks_missing, 0, "blocks not in effect everywhere");
     assert_eq!(

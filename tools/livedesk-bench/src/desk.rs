@@ -22,17 +22,18 @@ pub struct Agent {
     pub token: String,
 }
 
-/// Registers `n` agents with capacity 25, subscribes their feeds into
-/// `feeds`, then makes them AVAILABLE.
+/// Registers agents `first..first + n` with capacity 25, subscribes their
+/// feeds into `feeds`, then makes them AVAILABLE.
 pub async fn ready_agents(
     clients: &Clients,
     tokens: &Tokens,
+    first: usize,
     n: usize,
     feeds: &mut Feeds,
 ) -> anyhow::Result<Vec<Agent>> {
     let admin = tokens.mint("bench-admin", Role::Admin, Some("Bench Admin"))?;
     let mut agents = Vec::with_capacity(n);
-    for i in 0..n {
+    for i in first..first + n {
         let id = format!("bench-agent-{i}");
         let name = format!("Bench Agent {i}");
         let token = tokens.mint(&id, Role::Agent, Some(&name))?;

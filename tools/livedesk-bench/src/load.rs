@@ -1,6 +1,9 @@
-//! The load driver: `n` operations spread over `c` worker tasks, each
-//! timed. Workers are real tasks (not one task polling futures) so the
-//! client side uses every core, as `c` independent callers would.
+//! The load drivers. [`drive`]: `n` operations spread over `c` worker
+//! tasks, each timed (closed loop: the maximum rate). Workers are real
+//! tasks (not one task polling futures) so the client side uses every
+//! core, as `c` independent callers would. [`pace`]: operations started
+//! at a fixed rate whatever the answers do (open loop: the latency at a
+//! given load).
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -75,4 +78,85 @@ where
     }
     run.wall = started.elapsed();
     run
+}
+
+/// Runs `op(0..n)` open loop at `rate_per_s`: operation `i` starts
+/// `i / rate_per_s` seconds after the first, whether or not the earlier
+/// ones have answered, as independent clients arrive. Its latency counts
+/// from that scheduled instant, not from when it was actually sent, so a
+/// stall is charged to every operation it held back (no coordinated
+/// omission, after wrk2 and HdrHistogram). `wall` runs from the first
+/// scheduled start to the last answer.
+///
+/// `op` gets the operation's index and scheduled instant (what an
+/// operation measured elsewhere, a delivery on a stream, counts from).
+pub async fn pace<F, Fut>(n: usize, rate_per_s: f64, op: F) -> Run
+where
+    F: Fn(usize, Instant) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let op = Arc::new(op);
+    let interval = Duration::from_secs_f64(1.0 / rate_per_s.max(1e-3));
+    let started = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let at = started + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(at).await;
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let result = op(i, at.into_std()).await;
+            (result, at.elapsed())
+        }));
+    }
+    let mut run = Run::default();
+    for t in tasks {
+        match t.await {
+            Ok((Ok(()), latency)) => run.latencies.push(latency),
+            Ok((Err(e), _)) => {
+                run.errors += 1;
+                run.first_error.get_or_insert_with(|| format!("{e:#}"));
+            }
+            Err(e) => {
+                run.errors += 1;
+                run.first_error.get_or_insert_with(|| format!("task: {e}"));
+            }
+        }
+    }
+    run.wall = started.elapsed();
+    run
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Paced operations start on schedule even while earlier ones are
+    /// still running, and each latency counts from its scheduled start:
+    /// with one operation stalled, the others are not held back, and the
+    /// stalled one's latency includes its whole stall.
+    #[tokio::test]
+    async fn paced_operations_do_not_wait_for_each_other() {
+        let started = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let run = {
+            let started = started.clone();
+            pace(5, 1000.0, move |i, _| {
+                let started = started.clone();
+                async move {
+                    started.lock().unwrap().push(i);
+                    if i == 0 {
+                        // The first waits until every other has started.
+                        while started.lock().unwrap().len() < 5 {
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        }
+                        anyhow::ensure!(started.lock().unwrap().len() == 5);
+                    }
+                    Ok(())
+                }
+            })
+            .await
+        };
+        assert_eq!(run.ok(), 5, "{:?}", run.first_error);
+        assert_eq!(started.lock().unwrap().len(), 5);
+    }
 }

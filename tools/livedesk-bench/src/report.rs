@@ -66,8 +66,33 @@ pub struct ScenarioResult {
     pub baseline: Option<Baseline>,
     /// `rate_per_s ÷ baseline.rate_per_s`.
     pub ratio: Option<f64>,
+    /// The latency at half the measured rate, paced open loop; `None`
+    /// for a scenario whose bar is throughput and memory (export).
+    pub half_load: Option<HalfLoad>,
     /// Scenario-specific figures (bytes/s, RPC latency, seeding rate …).
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A paced run at half the scenario's measured rate (`load::pace`).
+#[derive(Debug, Clone, Serialize)]
+pub struct HalfLoad {
+    /// The rate the operations were started at.
+    pub rate_per_s: f64,
+    pub ops: u64,
+    pub errors: u64,
+    pub latency: Option<Latency>,
+}
+
+impl HalfLoad {
+    /// The figures of a paced `run` at `rate_per_s`.
+    pub fn of(rate_per_s: f64, run: &crate::load::Run) -> Self {
+        Self {
+            rate_per_s,
+            ops: run.ok(),
+            errors: run.errors,
+            latency: Latency::of(&run.latencies),
+        }
+    }
 }
 
 impl ScenarioResult {
@@ -106,8 +131,20 @@ fn fixed(v: Option<f64>, decimals: usize) -> String {
 /// The short table: one line per scenario.
 pub fn table(result: &BenchResult) -> String {
     let header = [
-        "scenario", "ops", "conc", "rate/s", "unit", "p50 ms", "p99 ms", "errors", "baseline",
-        "base/s", "ratio",
+        "scenario",
+        "ops",
+        "conc",
+        "rate/s",
+        "unit",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "baseline",
+        "base/s",
+        "ratio",
+        "½ rate/s",
+        "½ p50 ms",
+        "½ p99 ms",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     for s in &result.scenarios {
@@ -125,6 +162,19 @@ pub fn table(result: &BenchResult) -> String {
                 .map_or_else(|| "-".to_owned(), |b| b.what.clone()),
             fixed(s.baseline.as_ref().map(|b| b.rate_per_s), 1),
             fixed(s.ratio, 3),
+            fixed(s.half_load.as_ref().map(|h| h.rate_per_s), 1),
+            fixed(
+                s.half_load
+                    .as_ref()
+                    .and_then(|h| h.latency.map(|l| l.p50_ms)),
+                2,
+            ),
+            fixed(
+                s.half_load
+                    .as_ref()
+                    .and_then(|h| h.latency.map(|l| l.p99_ms)),
+                2,
+            ),
         ]);
     }
     let widths: Vec<usize> = (0..header.len())

@@ -61,10 +61,53 @@ pub fn median(values: &[f64]) -> Option<f64> {
     v.get(mid).copied()
 }
 
+/// Operations matched to what they caused: latencies from each start to
+/// its effect, and the wall time from the first start to the last effect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matched {
+    pub latencies: Vec<Duration>,
+    pub wall: Duration,
+}
+
+/// Matches `effects` (by key, when each was seen) to `starts` (by key,
+/// when each began); effects of unknown keys are ignored.
+pub fn matched<K: std::hash::Hash + Eq>(
+    starts: &std::collections::HashMap<K, std::time::Instant>,
+    effects: &std::collections::HashMap<K, std::time::Instant>,
+) -> Matched {
+    let mut latencies = Vec::with_capacity(effects.len());
+    let mut last = None::<std::time::Instant>;
+    for (key, at) in effects {
+        if let Some(t0) = starts.get(key) {
+            latencies.push(at.saturating_duration_since(*t0));
+            last = last.max(Some(*at));
+        }
+    }
+    let wall = match (starts.values().min(), last) {
+        (Some(f), Some(l)) => l.saturating_duration_since(*f),
+        _ => Duration::ZERO,
+    };
+    Matched { latencies, wall }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn effects_are_matched_to_their_starts() {
+        use std::collections::HashMap;
+        use std::time::Instant;
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let starts = HashMap::from([("a", t0), ("b", t0 + ms(10))]);
+        let effects = HashMap::from([("a", t0 + ms(5)), ("b", t0 + ms(40)), ("z", t0 + ms(99))]);
+        let mut m = super::matched(&starts, &effects);
+        m.latencies.sort();
+        assert_eq!(m.latencies, vec![ms(5), ms(30)]);
+        assert_eq!(m.wall, ms(40));
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -50,6 +50,19 @@ async fn every_scenario_is_measured_against_its_baseline() {
         let baseline = s.baseline.as_ref().expect("a baseline");
         assert_eq!(baseline.errors, 0, "{} baseline", s.name);
         assert!(s.ratio.is_some(), "{}: a ratio", s.name);
+        // Latency at half the measured rate, paced open loop, for the
+        // paths with a latency bar; the export's bar is throughput.
+        match (s.name, &s.half_load) {
+            ("export", None) => {}
+            ("export", Some(_)) => panic!("export has no half-load run"),
+            (_, Some(h)) => {
+                assert!(h.rate_per_s > 0.0, "{}: half-load rate", s.name);
+                assert_eq!(h.errors, 0, "{}: half-load errors", s.name);
+                assert_eq!(h.ops, ops.div_ceil(2), "{}: half-load ops", s.name);
+                assert!(h.latency.is_some(), "{}: half-load latency", s.name);
+            }
+            (_, None) => panic!("{}: no half-load run", s.name),
+        }
     }
     let blocks = result
         .scenarios

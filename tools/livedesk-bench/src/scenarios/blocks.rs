@@ -11,13 +11,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use livedesk_auth::Role;
 use livedesk_platform::time::to_proto;
+use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
 use livedesk_proto::blocking::v1::{BlockIpRequest, CheckIdentitiesRequest};
 use livedesk_proto::common::v1::{CustomerIdentity, IdentityKind};
 use livedeskctl::tokens::authed;
+use tonic::transport::Channel;
 
 use super::Ctx;
-use crate::load::drive;
-use crate::report::ScenarioResult;
+use crate::load::{drive, pace};
+use crate::report::{HalfLoad, ScenarioResult};
 use crate::stats::{Latency, per_second};
 
 /// Runs the scenario.
@@ -48,43 +50,32 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
 
     let hits = Arc::new(AtomicU64::new(0));
     let run = {
-        let hits = hits.clone();
+        let (clients, agent, hits) = (clients.clone(), agent.clone(), hits.clone());
         drive(n, c, move |i| {
-            let (mut blocking, agent, hits) =
-                (clients.blocking.clone(), agent.clone(), hits.clone());
+            let (blocking, agent, hits) = (clients.blocking.clone(), agent.clone(), hits.clone());
             async move {
-                // Every tenth check comes from a blocked range (when any).
-                let ip = if blocks > 0 && i % 10 == 0 {
-                    format!("10.{}.1.2", (i / 10) % blocks)
-                } else {
-                    format!("192.0.2.{}", i % 250)
-                };
-                let resp = blocking
-                    .check_identities(authed(
-                        &agent,
-                        CheckIdentitiesRequest {
-                            identities: vec![
-                                CustomerIdentity {
-                                    kind: IdentityKind::WebVisitor as i32,
-                                    value: format!("visitor-bench-{i}"),
-                                },
-                                CustomerIdentity {
-                                    kind: IdentityKind::Email as i32,
-                                    value: format!("customer{i}@example.com"),
-                                },
-                            ],
-                            ip_address: ip,
-                        },
-                    ))
-                    .await?
-                    .into_inner();
-                if resp.blocked {
+                if check(blocking, &agent, blocks, i).await? {
                     hits.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(())
             }
         })
         .await
+    };
+    // The same checks at half that rate, paced (the latency bar).
+    let half_rate = per_second(run.ok(), run.wall) / 2.0;
+    let half_load = if half_rate > 0.0 {
+        let half = pace(n.div_ceil(2), half_rate, move |i, _| {
+            let (blocking, agent) = (clients.blocking.clone(), agent.clone());
+            async move {
+                check(blocking, &agent, blocks, i).await?;
+                Ok(())
+            }
+        })
+        .await;
+        Some(HalfLoad::of(half_rate, &half))
+    } else {
+        None
     };
     let expected_hits = if blocks > 0 { n.div_ceil(10) } else { 0 } as u64;
     let hits = hits.load(Ordering::Relaxed);
@@ -104,10 +95,46 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
         }),
         baseline: None,
         ratio: None,
+        half_load,
         extra: Default::default(),
     }
     .with("ip_blocks", blocks)
     .with("blocked_answers", hits)
     .with("expected_blocked_answers", expected_hits)
     .against(Some(baseline)))
+}
+
+/// Check `i`: a web-visitor id, an email and an IP, every tenth IP inside
+/// a blocked range (when there are `blocks`). Whether it was blocked.
+async fn check(
+    mut blocking: BlockingServiceClient<Channel>,
+    agent: &str,
+    blocks: usize,
+    i: usize,
+) -> anyhow::Result<bool> {
+    let ip = if blocks > 0 && i.is_multiple_of(10) {
+        format!("10.{}.1.2", (i / 10) % blocks)
+    } else {
+        format!("192.0.2.{}", i % 250)
+    };
+    let resp = blocking
+        .check_identities(authed(
+            agent,
+            CheckIdentitiesRequest {
+                identities: vec![
+                    CustomerIdentity {
+                        kind: IdentityKind::WebVisitor as i32,
+                        value: format!("visitor-bench-{i}"),
+                    },
+                    CustomerIdentity {
+                        kind: IdentityKind::Email as i32,
+                        value: format!("customer{i}@example.com"),
+                    },
+                ],
+                ip_address: ip,
+            },
+        ))
+        .await?
+        .into_inner();
+    Ok(resp.blocked)
 }

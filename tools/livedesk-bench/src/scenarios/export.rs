@@ -123,6 +123,8 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
             .then(|| format!("{missing} seeded row(s) missing from the export")),
         baseline: None,
         ratio: None,
+        // The export's bar is throughput and memory, not latency.
+        half_load: None,
         extra: Default::default(),
     }
     .with("bytes", exports.first().map_or(0, |e| e.bytes))

@@ -19,9 +19,9 @@ use uuid::Uuid;
 use super::Ctx;
 use crate::desk::{self, MAX_CAPACITY};
 use crate::feed::Feeds;
-use crate::load::drive;
-use crate::report::ScenarioResult;
-use crate::stats::{Latency, per_second};
+use crate::load::{drive, pace};
+use crate::report::{HalfLoad, ScenarioResult};
+use crate::stats::{Latency, matched, per_second};
 
 /// One visitor in an ACTIVE conversation.
 struct Chat {
@@ -52,60 +52,72 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
             async move {
                 let chat = chats.get(i).ok_or_else(|| anyhow::anyhow!("no chat {i}"))?;
                 for j in 0..m {
-                    send(&clients, chat, &sent, i, j).await?;
+                    send(&clients, chat, &sent, MAX_RUN, Instant::now(), i, j).await?;
                 }
                 Ok(())
             }
         }))
     };
-
-    // Deliveries, matched to sends once both are known.
     let expected = k * m;
-    let mut arrived: HashMap<String, Instant> = HashMap::with_capacity(expected);
-    let deadline = ctx.deadline();
-    while arrived.len() < expected {
-        let Some((at, n)) = feeds.next(deadline).await else {
-            break;
-        };
-        if let Some(Kind::Message(msg)) = n.kind
-            && msg.client_message_id.starts_with("bench-")
-        {
-            arrived.entry(msg.client_message_id).or_insert(at);
-        }
-    }
+    let arrived = arrivals(&mut feeds, MAX_RUN, expected, ctx.deadline()).await;
     let rpc = sender.await?;
     let rpc_latency = sent.rpc.lock().ok().and_then(|r| Latency::of(&r));
-    let sent = sent.at.lock().map(|s| s.clone()).unwrap_or_default();
-    let mut latencies = Vec::with_capacity(expected);
-    let mut last = None::<Instant>;
-    for (id, at) in &arrived {
-        if let Some(t0) = sent.get(id) {
-            latencies.push(at.saturating_duration_since(*t0));
-            last = last.max(Some(*at));
-        }
-    }
-    let first = sent.values().min().copied();
-    let wall = match (first, last) {
-        (Some(f), Some(l)) => l.saturating_duration_since(f),
-        _ => Duration::ZERO,
-    };
-    let delivered = latencies.len() as u64;
+    let measured = matched(
+        &sent.at.lock().map(|s| s.clone()).unwrap_or_default(),
+        &arrived,
+    );
+    let delivered = measured.latencies.len() as u64;
     let lost = (expected as u64).saturating_sub(delivered);
+    let rate = per_second(delivered, measured.wall);
+
+    // Half that rate, paced over the same conversations (the latency bar):
+    // each message's latency runs from its scheduled send to the agent.
+    let half_load = if rate > 0.0 {
+        let half: Arc<Sent> = Arc::default();
+        let n = expected.div_ceil(2);
+        let pacer = {
+            let (clients, chats, half) = (clients.clone(), chats.clone(), half.clone());
+            tokio::spawn(pace(n, rate / 2.0, move |i, at| {
+                let (clients, chats, half) = (clients.clone(), chats.clone(), half.clone());
+                async move {
+                    let chat = chats
+                        .get(i % k)
+                        .ok_or_else(|| anyhow::anyhow!("no chat {i}"))?;
+                    send(&clients, chat, &half, HALF_RUN, at, i % k, i / k).await
+                }
+            }))
+        };
+        let arrived = arrivals(&mut feeds, HALF_RUN, n, ctx.deadline()).await;
+        let paced = pacer.await?;
+        let measured = matched(
+            &half.at.lock().map(|s| s.clone()).unwrap_or_default(),
+            &arrived,
+        );
+        Some(HalfLoad {
+            rate_per_s: rate / 2.0,
+            ops: measured.latencies.len() as u64,
+            errors: paced.errors + (n - measured.latencies.len().min(n)) as u64,
+            latency: Latency::of(&measured.latencies),
+        })
+    } else {
+        None
+    };
     let baseline = ctx.scratch.insert_rate(ctx.cli.baseline_ops, k).await;
     Ok(ScenarioResult {
         name: "messages",
         unit: "messages/s",
         ops: delivered,
         concurrency: k,
-        wall_seconds: wall.as_secs_f64(),
-        rate_per_s: per_second(delivered, wall),
-        latency: Latency::of(&latencies),
+        wall_seconds: measured.wall.as_secs_f64(),
+        rate_per_s: rate,
+        latency: Latency::of(&measured.latencies),
         errors: lost,
         first_error: rpc.first_error.or_else(|| {
             (lost > 0).then(|| format!("{lost} message(s) not delivered to the agent in time"))
         }),
         baseline: None,
         ratio: None,
+        half_load,
         extra: Default::default(),
     }
     .with("messages_per_conversation", m)
@@ -114,12 +126,39 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
     .against(Some(baseline)))
 }
 
+/// Client message ids of the closed-loop run start with this…
+const MAX_RUN: &str = "bench-m-";
+/// …and those of the paced run with this.
+const HALF_RUN: &str = "bench-h-";
+
+/// When each message of a run (ids starting with `prefix`) reached an
+/// agent, until `expected` arrived or `deadline`.
+async fn arrivals(
+    feeds: &mut Feeds,
+    prefix: &str,
+    expected: usize,
+    deadline: tokio::time::Instant,
+) -> HashMap<String, Instant> {
+    let mut arrived: HashMap<String, Instant> = HashMap::with_capacity(expected);
+    while arrived.len() < expected {
+        let Some((at, n)) = feeds.next(deadline).await else {
+            break;
+        };
+        if let Some(Kind::Message(msg)) = n.kind
+            && msg.client_message_id.starts_with(prefix)
+        {
+            arrived.entry(msg.client_message_id).or_insert(at);
+        }
+    }
+    arrived
+}
+
 /// Starts `k` conversations, accepts each offer as the agent it went to,
 /// and waits until all are ACTIVE.
 async fn open_chats(ctx: &Ctx<'_>, k: usize, feeds: &mut Feeds) -> anyhow::Result<Vec<Chat>> {
     let clients = &ctx.target.clients;
     let tokens = ctx.target.tokens();
-    let agents = desk::ready_agents(clients, &tokens, k.div_ceil(MAX_CAPACITY), feeds).await?;
+    let agents = desk::ready_agents(clients, &tokens, 0, k.div_ceil(MAX_CAPACITY), feeds).await?;
     let by_id: HashMap<&str, &str> = agents
         .iter()
         .map(|a| (a.id.as_str(), a.token.as_str()))
@@ -163,15 +202,18 @@ async fn open_chats(ctx: &Ctx<'_>, k: usize, feeds: &mut Feeds) -> anyhow::Resul
     Ok(chats)
 }
 
+/// Sends message `j` of visitor `i` with an id starting with `prefix`;
+/// its latency counts from `t0` (now, or its scheduled instant).
 async fn send(
     clients: &Clients,
     chat: &Chat,
     sent: &Sent,
+    prefix: &str,
+    t0: Instant,
     i: usize,
     j: usize,
 ) -> anyhow::Result<()> {
-    let id = format!("bench-{}", Uuid::now_v7().simple());
-    let t0 = Instant::now();
+    let id = format!("{prefix}{}", Uuid::now_v7().simple());
     if let Ok(mut s) = sent.at.lock() {
         s.insert(id.clone(), t0);
     }

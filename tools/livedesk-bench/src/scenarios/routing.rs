@@ -8,16 +8,16 @@
 //! the same concurrency C.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use livedesk_proto::notifications::v1::notification::Kind;
 
 use super::Ctx;
 use crate::desk::{self, MAX_CAPACITY};
 use crate::feed::Feeds;
-use crate::load::drive;
-use crate::report::ScenarioResult;
-use crate::stats::{Latency, per_second};
+use crate::load::{drive, pace};
+use crate::report::{HalfLoad, ScenarioResult};
+use crate::stats::{Latency, matched, per_second};
 
 /// Runs the scenario.
 pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
@@ -34,31 +34,105 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
     let clients = ctx.target.clients.clone();
     let tokens = Arc::new(ctx.target.tokens());
     let mut feeds = Feeds::default();
-    desk::ready_agents(&clients, &tokens, a, &mut feeds).await?;
+    desk::ready_agents(&clients, &tokens, 0, a, &mut feeds).await?;
     eprintln!("▶ routing: {a} agents AVAILABLE, starting {e} conversations ({c} at once)");
 
     // Start instants by conversation id (known once each call returns).
     let started: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let starter = {
-        let started = started.clone();
+        let (clients, tokens, started) = (clients.clone(), tokens.clone(), started.clone());
         tokio::spawn(drive(e, c, move |i| {
             let (clients, tokens, started) = (clients.clone(), tokens.clone(), started.clone());
-            async move {
-                let visitor = desk::visitor(&tokens)?;
-                let t0 = Instant::now();
-                let id = desk::start(&clients, &visitor, i).await?;
-                if let Ok(mut s) = started.lock() {
-                    s.insert(id, t0);
-                }
-                Ok(())
-            }
+            async move { start(&clients, &tokens, &started, Instant::now(), i).await }
         }))
     };
+    let offered = offers(&mut feeds, e, ctx.deadline()).await;
+    let rpc = starter.await?;
+    let measured = matched(
+        &started.lock().map(|s| s.clone()).unwrap_or_default(),
+        &offered,
+    );
+    let ok = measured.latencies.len() as u64;
+    let missing = (e as u64).saturating_sub(ok);
+    let rate = per_second(ok, measured.wall);
 
-    // The org is new: every offer on these feeds is one of ours.
-    let mut offered: HashMap<String, Instant> = HashMap::with_capacity(e);
-    let deadline = ctx.deadline();
-    while offered.len() < e {
+    // Half that rate, paced, to agents of their own (the first ones are
+    // full): each latency runs from the scheduled start to the offer.
+    let half_load = if rate > 0.0 {
+        let n = e.div_ceil(2);
+        desk::ready_agents(&clients, &tokens, a, n.div_ceil(MAX_CAPACITY), &mut feeds).await?;
+        let half: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+        let pacer = {
+            let (clients, tokens, half) = (clients.clone(), tokens.clone(), half.clone());
+            tokio::spawn(pace(n, rate / 2.0, move |i, at| {
+                let (clients, tokens, half) = (clients.clone(), tokens.clone(), half.clone());
+                async move { start(&clients, &tokens, &half, at, e + i).await }
+            }))
+        };
+        let offered = offers(&mut feeds, n, ctx.deadline()).await;
+        let paced = pacer.await?;
+        let measured = matched(
+            &half.lock().map(|s| s.clone()).unwrap_or_default(),
+            &offered,
+        );
+        Some(HalfLoad {
+            rate_per_s: rate / 2.0,
+            ops: measured.latencies.len() as u64,
+            errors: paced.errors + (n - measured.latencies.len().min(n)) as u64,
+            latency: Latency::of(&measured.latencies),
+        })
+    } else {
+        None
+    };
+    let baseline = ctx.scratch.insert_rate(ctx.cli.baseline_ops, c).await;
+    Ok(ScenarioResult {
+        name: "routing",
+        unit: "offers/s",
+        ops: ok,
+        concurrency: c,
+        wall_seconds: measured.wall.as_secs_f64(),
+        rate_per_s: rate,
+        latency: Latency::of(&measured.latencies),
+        errors: missing,
+        first_error: rpc.first_error.or_else(|| {
+            (missing > 0).then(|| format!("{missing} conversation(s) not offered in time"))
+        }),
+        baseline: None,
+        ratio: None,
+        half_load,
+        extra: Default::default(),
+    }
+    .with("agents", a)
+    .with("start_rpc_latency", Latency::of(&rpc.latencies))
+    .against(Some(baseline)))
+}
+
+/// Starts conversation `i` as a new visitor; records `t0` (now, or its
+/// scheduled instant) under the conversation's id.
+async fn start(
+    clients: &livedeskctl::Clients,
+    tokens: &livedeskctl::Tokens,
+    started: &Mutex<HashMap<String, Instant>>,
+    t0: Instant,
+    i: usize,
+) -> anyhow::Result<()> {
+    let visitor = desk::visitor(tokens)?;
+    let id = desk::start(clients, &visitor, i).await?;
+    if let Ok(mut s) = started.lock() {
+        s.insert(id, t0);
+    }
+    Ok(())
+}
+
+/// When each of the next `expected` conversations was offered, until
+/// `deadline`. The org is new: every offer on these feeds is one of ours.
+async fn offers(
+    feeds: &mut Feeds,
+    expected: usize,
+    deadline: tokio::time::Instant,
+) -> HashMap<String, Instant> {
+    let mut offered: HashMap<String, Instant> = HashMap::with_capacity(expected);
+    while offered.len() < expected {
         let Some((at, n)) = feeds.next(deadline).await else {
             break;
         };
@@ -66,40 +140,5 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
             offered.entry(offer.conversation_id).or_insert(at);
         }
     }
-    let rpc = starter.await?;
-    let started = started.lock().map(|s| s.clone()).unwrap_or_default();
-    let mut latencies = Vec::with_capacity(e);
-    let mut last = None::<Instant>;
-    for (id, t0) in &started {
-        if let Some(at) = offered.get(id) {
-            latencies.push(at.saturating_duration_since(*t0));
-            last = last.max(Some(*at));
-        }
-    }
-    let wall = match (started.values().min(), last) {
-        (Some(f), Some(l)) => l.saturating_duration_since(*f),
-        _ => Duration::ZERO,
-    };
-    let ok = latencies.len() as u64;
-    let missing = (e as u64).saturating_sub(ok);
-    let baseline = ctx.scratch.insert_rate(ctx.cli.baseline_ops, c).await;
-    Ok(ScenarioResult {
-        name: "routing",
-        unit: "offers/s",
-        ops: ok,
-        concurrency: c,
-        wall_seconds: wall.as_secs_f64(),
-        rate_per_s: per_second(ok, wall),
-        latency: Latency::of(&latencies),
-        errors: missing,
-        first_error: rpc.first_error.or_else(|| {
-            (missing > 0).then(|| format!("{missing} conversation(s) not offered in time"))
-        }),
-        baseline: None,
-        ratio: None,
-        extra: Default::default(),
-    }
-    .with("agents", a)
-    .with("start_rpc_latency", Latency::of(&rpc.latencies))
-    .against(Some(baseline)))
+    offered
 }
