@@ -26,6 +26,7 @@ build:
 # testcontainers run and the cluster scenario are `make test-containers` and
 # `make cluster`.
 test: services tools images
+	cargo build --bins
 	@if cargo nextest --version >/dev/null 2>&1; then \
 		cargo nextest run --workspace --no-fail-fast; \
 	else \
@@ -40,8 +41,11 @@ lint:
 fmt:
 	cargo fmt --all
 
+# The services run as processes of their own (release binaries), so each
+# one's memory is measured; routing with 3 replicas.
 bench: services
-	cargo run --release -p livedesk-bench -- --spawn
+	cargo build --release --bins
+	cargo run --release -p livedesk-bench -- --spawn --processes --routing-replicas 3
 
 .PHONY: chart k8s tools
 

@@ -25,7 +25,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -38,20 +37,13 @@ use livedesk_proto::common::v1::{Channel, CustomerIdentity, IdentityKind};
 use livedesk_proto::conversations::v1 as cnv;
 use livedesk_proto::reporting::v1 as rpt;
 use livedesk_proto::routing::v1 as rtg;
-use livedesk_testkit::{PrivateNatsCluster, PrivatePostgres, TcpProxy, eventually};
+use livedesk_testkit::processes::{Layout, SERVICES, bin_dir_beside};
+use livedesk_testkit::{PrivateNatsCluster, PrivatePostgres, ProcessSuite, TcpProxy, eventually};
 use livedeskctl::tokens::authed;
 use livedeskctl::{Clients, Endpoints, Tokens};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-const SERVICES: [&str; 6] = [
-    "routing",
-    "blocking",
-    "scheduling",
-    "conversations",
-    "reporting",
-    "notifications",
-];
 const REPLICAS: usize = 2;
 const SECRET: &str = "faults-run-secret-0123456789abcdef";
 const PREFIX: &str = "faults";
@@ -111,87 +103,6 @@ impl Links {
     }
 }
 
-/// Where the services' binaries are: beside the test binary's `deps`.
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf();
-    for s in SERVICES {
-        assert!(
-            dir.join(format!("livedesk-{s}")).exists(),
-            "livedesk-{s} is not built in {}: run `cargo build --bins` first (`make test-faults` does)",
-            dir.display()
-        );
-    }
-    dir
-}
-
-/// One replica of one service, as a process.
-struct Replica {
-    service: &'static str,
-    n: usize,
-    port: u16,
-    env: Vec<(String, String)>,
-    child: Option<tokio::process::Child>,
-    log: PathBuf,
-    starts: usize,
-}
-
-impl Replica {
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn spawn(&mut self, bin: &std::path::Path) {
-        self.starts += 1;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let child = tokio::process::Command::new(bin.join(format!("livedesk-{}", self.service)))
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(self.env.iter().cloned())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-    }
-
-    /// SIGKILL: no drain, no flush, whatever was in flight is cut.
-    async fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.start_kill();
-            let _ = c.wait().await;
-        }
-    }
-}
-
-/// The comma-separated URLs of a service's replicas.
-fn urls(replicas: &[Replica], service: &str) -> String {
-    replicas
-        .iter()
-        .filter(|r| r.service == service)
-        .map(Replica::url)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Whether the server at `url` answers SERVING.
-async fn serving(url: &str) -> bool {
-    let Ok(endpoint) = tonic::transport::Endpoint::from_shared(url.to_owned()) else {
-        return false;
-    };
-    let Ok(channel) = endpoint.connect().await else {
-        return false;
-    };
-    livedesk_testkit::health::health_status(channel, "").await
-        == Some(livedesk_testkit::health::ServingStatus::Serving)
-}
-
 async fn count(db: &DatabaseConnection, sql: &str) -> Option<i64> {
     livedesk_testkit::count(db, sql, []).await.ok()
 }
@@ -200,7 +111,6 @@ async fn count(db: &DatabaseConnection, sql: &str) -> Option<i64> {
 #[ignore = "a fault run: make test-faults"]
 async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     let (seed, seconds, mut rng) = schedule::start("services", 60);
-    let bin = bin_dir();
     let logs = std::env::temp_dir().join(format!("livedesk-faults-{}", Uuid::now_v7().simple()));
     std::fs::create_dir_all(&logs).unwrap();
     println!("[services] logs in {}", logs.display());
@@ -221,88 +131,38 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
         let to_nats = nats.proxies().await.unwrap();
         links.insert(service, Links { pg, nats: to_nats });
     }
-    // Two replicas of every service, peers balanced over both.
-    let mut replicas: Vec<Replica> = Vec::new();
-    for service in SERVICES {
-        for n in 1..=REPLICAS {
-            replicas.push(Replica {
-                service,
-                n,
-                port: livedesk_testkit::reserve_port().unwrap(),
-                env: Vec::new(),
-                child: None,
-                log: logs.join(format!("{service}-{n}.log")),
-                starts: 0,
-            });
-        }
-    }
-    let peers: Vec<(String, String)> = [
-        ("CONVERSATIONS", "BLOCKING", "blocking"),
-        ("CONVERSATIONS", "SCHEDULING", "scheduling"),
-        ("CONVERSATIONS", "ROUTING", "routing"),
-        ("CONVERSATIONS", "REPORTING", "reporting"),
-        ("CONVERSATIONS", "NOTIFICATIONS", "notifications"),
-        ("BLOCKING", "CONVERSATIONS", "conversations"),
-        ("SCHEDULING", "ROUTING", "routing"),
-        ("SCHEDULING", "BLOCKING", "blocking"),
-    ]
-    .iter()
-    .map(|(svc, peer, name)| (format!("LIVEDESK_{svc}__{peer}_URL"), urls(&replicas, name)))
-    .collect();
-    for r in &mut replicas {
-        let upper = r.service.to_ascii_uppercase();
-        let mut env = vec![
+    // Two replicas of every service, peers balanced over both, each
+    // service through its own links.
+    let pg_url: BTreeMap<&str, String> = links
+        .iter()
+        .map(|(s, l)| {
             (
-                format!("LIVEDESK_{upper}__GRPC_ADDR"),
-                format!("127.0.0.1:{}", r.port),
-            ),
-            (
-                format!("LIVEDESK_{upper}__METRICS_ADDR"),
-                "127.0.0.1:0".into(),
-            ),
-            (
-                format!("LIVEDESK_{upper}__DATABASE_URL"),
-                format!(
-                    "postgres://postgres@{}/livedesk_{}",
-                    links[r.service].pg.addr(),
-                    r.service
-                ),
-            ),
-            ("LIVEDESK_NATS_URL".into(), links[r.service].nats_url()),
+                *s,
+                format!("postgres://postgres@{}/livedesk_{s}", l.pg.addr()),
+            )
+        })
+        .collect();
+    let nats_url: BTreeMap<&str, String> = links.iter().map(|(s, l)| (*s, l.nats_url())).collect();
+    let mut suite = ProcessSuite::start(Layout {
+        bin_dir: bin_dir_beside().unwrap(),
+        replicas: Box::new(|_| REPLICAS),
+        database_url: Box::new(move |s| pg_url[s].clone()),
+        nats_url: Box::new(move |s| nats_url[s].clone()),
+        common: vec![
             ("LIVEDESK_NATS_STREAM_REPLICAS".into(), "3".into()),
             ("LIVEDESK_SUBJECT_PREFIX".into(), PREFIX.into()),
             ("LIVEDESK_AUTH_HS256_SECRET".into(), SECRET.into()),
             ("LIVEDESK_DB_MAX_CONNECTIONS".into(), "4".into()),
             ("LIVEDESK_SHUTDOWN_GRACE_SECONDS".into(), "5".into()),
             ("LIVEDESK_LOG_FORMAT".into(), "json".into()),
-        ];
-        let prefix = format!("LIVEDESK_{upper}__");
-        env.extend(
-            peers
-                .iter()
-                .filter(|(k, _)| k.starts_with(&prefix))
-                .cloned(),
-        );
-        r.env = env;
-    }
-    // The first replica of each migrates its database; then the second.
-    for n in 1..=REPLICAS {
-        for r in replicas.iter_mut().filter(|r| r.n == n) {
-            r.spawn(&bin);
-        }
-        for r in replicas.iter().filter(|r| r.n == n) {
-            let url = r.url();
-            eventually(120, &format!("{} {} serving", r.service, r.n), || {
-                let url = url.clone();
-                async move { serving(&url).await.then_some(()) }
-            })
-            .await
-            .unwrap_or_else(|e| panic!("{e}; see {}", r.log.display()));
-        }
-    }
-    println!("[services] {} replicas serving", replicas.len());
+        ],
+        logs: logs.clone(),
+    })
+    .await
+    .unwrap();
+    println!("[services] {} replicas serving", suite.replicas.len());
 
-    let endpoint = |s: &str| urls(&replicas, s);
+    let endpoint = |s: &str| suite.urls(s);
     let clients = Clients::new(&Endpoints {
         routing: endpoint("routing"),
         conversations: endpoint("conversations"),
@@ -351,12 +211,9 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     let mut kinds = Deck::new(&FAULTS);
     let mut victims = Deck::new(&SERVICES);
     let mut gone_offline = false;
-    let kill = |replicas: &[Replica], service: &'static str, rng: &mut Rng| {
+    let kill = |suite: &ProcessSuite, service: &'static str, rng: &mut Rng| {
         let n = 1 + rng.below(REPLICAS as u64) as usize;
-        replicas
-            .iter()
-            .position(|r| r.service == service && r.n == n)
-            .unwrap()
+        suite.index(service, n).unwrap()
     };
     while started.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(rng.millis(1000, 3000)).await;
@@ -378,11 +235,11 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
         match fault {
             Fault::ServiceKilled => {
                 let service = victims.draw(&mut rng).unwrap();
-                let i = kill(&replicas, service, &mut rng);
-                what = format!("{service}-{} SIGKILLed", replicas[i].n);
-                replicas[i].kill().await;
+                let i = kill(&suite, service, &mut rng);
+                what = format!("{service}-{} SIGKILLed", suite.replicas[i].n);
+                suite.replicas[i].kill().await;
                 tokio::time::sleep(hold).await;
-                replicas[i].spawn(&bin);
+                suite.respawn(i).unwrap();
                 *killed.entry(service).or_default() += 1;
             }
             Fault::NatsNodeKilled => {
@@ -446,10 +303,10 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     // Every service SIGKILLed at least once, still under load.
     for service in SERVICES {
         if !killed.contains_key(service) {
-            let i = kill(&replicas, service, &mut rng);
-            println!("[services] {service}-{} SIGKILLed", replicas[i].n);
-            replicas[i].kill().await;
-            replicas[i].spawn(&bin);
+            let i = kill(&suite, service, &mut rng);
+            println!("[services] {service}-{} SIGKILLed", suite.replicas[i].n);
+            suite.replicas[i].kill().await;
+            suite.respawn(i).unwrap();
             *killed.entry(service).or_default() += 1;
             *injected.entry(Fault::ServiceKilled).or_default() += 1;
         }
@@ -462,15 +319,7 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     for v in visitors {
         conversations += v.await.unwrap().unwrap();
     }
-    for r in &replicas {
-        let url = r.url();
-        eventually(120, &format!("{} {} serving again", r.service, r.n), || {
-            let url = url.clone();
-            async move { serving(&url).await.then_some(()) }
-        })
-        .await
-        .unwrap_or_else(|e| panic!("{e}; see {}", r.log.display()));
-    }
+    suite.wait_serving(120).await.unwrap();
 
     // 1. Messages: stored once, delivered once, in order.
     let stored = load::stored(&clients, &admin, &ledger).await.unwrap();
@@ -508,7 +357,7 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
             kind: IdentityKind::Email as i32,
             value: b.email.clone(),
         };
-        for r in replicas.iter().filter(|r| r.service == "blocking") {
+        for r in suite.replicas.iter().filter(|r| r.service == "blocking") {
             let one =
                 livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient::new(
                     tonic::transport::Endpoint::from_shared(r.url())
@@ -537,7 +386,11 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
                 blocks_missing += 1;
             }
         }
-        for r in replicas.iter().filter(|r| r.service == "conversations") {
+        for r in suite
+            .replicas
+            .iter()
+            .filter(|r| r.service == "conversations")
+        {
             let one = livedesk_proto::conversations::v1::conversations_service_client::ConversationsServiceClient::new(
                 tonic::transport::Endpoint::from_shared(r.url()).unwrap().connect_lazy(),
             );
@@ -727,7 +580,5 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
         "an offer left pending on an agent who left"
     );
     assert!(!live, "conversations left live in routing");
-    for r in &mut replicas {
-        r.kill().await;
-    }
+    suite.kill_all().await;
 }

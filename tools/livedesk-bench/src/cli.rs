@@ -47,6 +47,17 @@ pub struct Cli {
     #[arg(long)]
     pub spawn: bool,
 
+    /// With --spawn: each service as a process of its own (the
+    /// `livedesk-<service>` binaries beside this one: `cargo build
+    /// --release --bins`), so each one's memory is measured.
+    #[arg(long, requires = "spawn")]
+    pub processes: bool,
+
+    /// With --processes: replicas of the routing service (peers and
+    /// clients are balanced over them).
+    #[arg(long, default_value_t = 1, requires = "processes")]
+    pub routing_replicas: usize,
+
     /// Scenarios to run, comma-separated.
     #[arg(
         long,

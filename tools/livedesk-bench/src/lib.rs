@@ -10,6 +10,7 @@ pub mod desk;
 pub mod feed;
 pub mod load;
 pub mod machine;
+pub mod memory;
 pub mod report;
 pub mod scenarios;
 pub mod stats;
@@ -35,6 +36,8 @@ pub async fn run(cli: &Cli) -> anyhow::Result<BenchResult> {
         }
     );
     let target = Target::open(cli).await?;
+    // Each service's memory before any load (services as processes only).
+    let idle = memory::of_services(&target);
     let concurrency = [
         cli.conversations,
         cli.start_concurrency,
@@ -77,6 +80,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<BenchResult> {
                 reporting_database_known: target.reporting_database_url.is_some(),
             },
             params: cli.clone(),
+            idle_memory: idle,
             scenarios,
         })
     }

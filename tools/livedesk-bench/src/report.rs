@@ -19,6 +19,10 @@ pub struct BenchResult {
     /// remote-mode flags in `params`).
     pub suite: SuiteInfo,
     pub params: Cli,
+    /// Each service's memory (one entry per replica) once started, before
+    /// any load; `None` unless the services run as processes
+    /// (`--spawn --processes`).
+    pub idle_memory: Option<std::collections::BTreeMap<String, Vec<crate::memory::Rss>>>,
     pub scenarios: Vec<ScenarioResult>,
 }
 

@@ -96,3 +96,60 @@ async fn every_scenario_is_measured_against_its_baseline() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// With the services as processes (`--spawn --processes`, the binaries
+/// `cargo build --bins` puts beside this test's), each service's idle
+/// memory is measured, routing runs the replicas asked for, and the
+/// export scenario measures reporting's peak memory during its exports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_processes_each_services_memory_is_measured() {
+    let dir = std::env::temp_dir().join(format!("livedesk-bench-{}", uuid::Uuid::now_v7()));
+    let json = dir.join("result.json");
+    let cli = Cli::parse_from([
+        "livedesk-bench",
+        "--spawn",
+        "--processes",
+        "--routing-replicas",
+        "2",
+        "--scenarios",
+        "routing,export",
+        "--agents",
+        "1",
+        "--starts",
+        "4",
+        "--start-concurrency",
+        "2",
+        "--export-rows",
+        "30",
+        "--export-repeats",
+        "1",
+        "--baseline-ops",
+        "20",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let result = livedesk_bench::run(&cli).await.unwrap();
+    assert_eq!(result.mode, "spawn-processes");
+    let idle = result.idle_memory.as_ref().expect("idle memory measured");
+    for service in livedesk_testkit::processes::SERVICES {
+        let replicas = idle.get(service).map_or(0, Vec::len);
+        let want = if service == "routing" { 2 } else { 1 };
+        assert_eq!(replicas, want, "{service}: {idle:?}");
+        for rss in &idle[service] {
+            assert!(
+                rss.rss_mib > 0.0 && rss.peak_mib >= rss.rss_mib,
+                "{service}: {rss:?}"
+            );
+        }
+    }
+    for s in &result.scenarios {
+        assert_eq!(s.errors, 0, "{}: {:?}", s.name, s.first_error);
+    }
+    let export = result
+        .scenarios
+        .iter()
+        .find(|s| s.name == "export")
+        .unwrap();
+    let peak = export.extra["reporting_peak_rss_mib"].as_f64();
+    assert!(peak.is_some_and(|p| p > 0.0), "{:?}", export.extra);
+}

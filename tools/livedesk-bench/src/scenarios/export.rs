@@ -71,10 +71,13 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
     let ingest = seeding.elapsed();
 
     eprintln!("▶ export: {repeats} timed export(s) of {r} rows");
+    // Reporting's peak memory during the exports alone (processes only).
+    crate::memory::reset_peaks(ctx.target, "reporting");
     let mut exports = Vec::with_capacity(repeats);
     for _ in 0..repeats {
         exports.push(export(clients, &supervisor).await?);
     }
+    let reporting_peak = crate::memory::peak_of(ctx.target, "reporting");
     let baseline = match &ctx.target.reporting_database_url {
         Some(url) => {
             let select = SELECT.replace("{org}", &org.to_string());
@@ -127,6 +130,7 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
         half_load: None,
         extra: Default::default(),
     }
+    .with("reporting_peak_rss_mib", reporting_peak)
     .with("bytes", exports.first().map_or(0, |e| e.bytes))
     .with("bytes_per_s", median(&byte_rates).unwrap_or_default())
     .with("repeats", repeats)
