@@ -413,3 +413,50 @@ async fn bad_export_requests_are_invalid_arguments() {
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(err.message().contains("kind"), "{}", err.message());
 }
+
+/// The conversations export makes its cells safe in SQL
+/// (`livedesk_safe_cell`, `livedesk_safe_list`), the other kinds in Rust
+/// (`safe_cell`): the two rules give the same answer on every kind of
+/// cell, formula starts, quotes, line breaks and UTF-8 included.
+#[tokio::test]
+async fn the_sql_and_the_rust_formula_rules_agree() {
+    use livedesk_reporting::domain::safe_cell;
+    use sea_orm::{ConnectionTrait, Database};
+    let h = Harness::start().await;
+    let db = Database::connect(h.env.database_url("reporting"))
+        .await
+        .unwrap();
+    let cells = [
+        "",
+        "plain",
+        "=cmd()",
+        "+1",
+        "-1",
+        "@SUM(A1)",
+        "\t=x",
+        "\r=x",
+        "'quoted",
+        "a\"b",
+        "line\nbreak",
+        "après-vente",
+        " =space first",
+        "==",
+        "-",
+        "日本語",
+    ];
+    for cell in cells {
+        let row = db
+            .query_one_raw(livedesk_platform::db::stmt(
+                "SELECT livedesk_safe_cell($1) AS one, livedesk_safe_list(ARRAY[$1, $1]) AS list",
+                [cell.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let one: String = row.try_get("", "one").unwrap();
+        let list: String = row.try_get("", "list").unwrap();
+        assert_eq!(one, safe_cell(cell), "{cell:?}");
+        let each = safe_cell(cell).into_owned();
+        assert_eq!(list, safe_cell(&format!("{each}|{each}")), "{cell:?}");
+    }
+}

@@ -78,18 +78,6 @@ fn text(s: &str) -> String {
     safe_cell(s).into_owned()
 }
 
-/// Joins several values in one cell; each is made safe on its own and the
-/// whole again, since the first one starts the cell.
-fn list(values: &[String]) -> String {
-    text(
-        &values
-            .iter()
-            .map(|v| safe_cell(v).into_owned())
-            .collect::<Vec<_>>()
-            .join("|"),
-    )
-}
-
 fn yes_no(b: bool) -> String {
     if b { "true" } else { "false" }.to_owned()
 }
@@ -97,27 +85,6 @@ fn yes_no(b: bool) -> String {
 /// The cells of one row, in header order.
 pub fn cells(row: &ExportRow) -> Vec<String> {
     match row {
-        ExportRow::Conversation(c) => {
-            let s = &c.summary;
-            vec![
-                c.conversation_id.to_string(),
-                time(c.created_at),
-                time(c.ended_at),
-                text(&s.queue_id),
-                s.channel.clone(),
-                list(&s.agent_ids),
-                list(&s.tags),
-                text(&s.reason),
-                s.status.clone(),
-                s.ended_by.clone(),
-                secs(c.wait_seconds),
-                secs(c.handle_seconds),
-                secs(c.first_response_seconds),
-                c.message_count.to_string(),
-                text(c.wrap_up_code.as_deref().unwrap_or("")),
-                yes_no(c.blocked),
-            ]
-        }
         ExportRow::Block(row) => {
             let b = &row.block;
             vec![

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use livedesk_platform::db::stmt;
 use livedesk_proto::common::v1::Channel;
-use livedesk_proto::conversations::v1::{ConversationStatus, EndedBy};
 use livedesk_proto::routing::v1::AgentState;
 use livedesk_proto::scheduling::v1::FormKind;
 use sea_orm::{
@@ -13,30 +12,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::facts::{BlockState, ConversationSummary};
+use super::facts::BlockState;
 use crate::domain::{ExportKind, Range, Scope, UnknownLabel, parse_label};
 use crate::error::Error;
 
 /// Rows fetched per round trip: small enough to keep memory flat, large
 /// enough that round trips do not dominate.
 const BATCH: usize = 500;
-
-/// A conversation row (EXPORT_KIND_CONVERSATIONS).
-#[derive(Debug, Clone, FromQueryResult)]
-pub struct ConversationRow {
-    pub conversation_id: Uuid,
-    pub created_at: Option<DateTime<Utc>>,
-    pub ended_at: Option<DateTime<Utc>>,
-    /// Its labels are checked when read.
-    #[sea_orm(nested)]
-    pub summary: ConversationSummary,
-    pub wait_seconds: Option<f64>,
-    pub handle_seconds: Option<f64>,
-    pub first_response_seconds: Option<f64>,
-    pub message_count: i32,
-    pub wrap_up_code: Option<String>,
-    pub blocked: bool,
-}
 
 /// A block row (EXPORT_KIND_BLOCKED_CONVERSATIONS, BLK-7).
 #[derive(Debug, Clone, FromQueryResult)]
@@ -76,10 +58,30 @@ pub struct SubmissionRow {
     pub field_values: Vec<String>,
 }
 
-/// One exported row of any kind.
+/// The kinds read through a cursor and written by the service; the
+/// conversations export is a `COPY` instead (`super::copy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorKind {
+    BlockedConversations,
+    AgentActivity,
+    FormSubmissions,
+}
+
+impl CursorKind {
+    /// The cursor kind of `kind`; `None` for the conversations export.
+    pub fn of(kind: ExportKind) -> Option<Self> {
+        match kind {
+            ExportKind::Conversations => None,
+            ExportKind::BlockedConversations => Some(Self::BlockedConversations),
+            ExportKind::AgentActivity => Some(Self::AgentActivity),
+            ExportKind::FormSubmissions => Some(Self::FormSubmissions),
+        }
+    }
+}
+
+/// One exported row of a cursor kind.
 #[derive(Debug, Clone)]
 pub enum ExportRow {
-    Conversation(ConversationRow),
     Block(BlockRow),
     Activity(ActivityRow),
     Submission(SubmissionRow),
@@ -90,12 +92,6 @@ impl ExportRow {
     /// fails rather than writing an empty or made-up cell (fail closed).
     fn check_labels(&self) -> Result<(), UnknownLabel> {
         match self {
-            ExportRow::Conversation(c) => {
-                let s = &c.summary;
-                parse_label::<Channel>("conversation_facts.channel", &s.channel)?;
-                parse_label::<ConversationStatus>("conversation_facts.status", &s.status)?;
-                parse_label::<EndedBy>("conversation_facts.ended_by", &s.ended_by)?;
-            }
             ExportRow::Block(b) => {
                 parse_label::<Channel>("blocks.channel", &b.block.channel)?;
             }
@@ -114,18 +110,9 @@ impl ExportRow {
 
 /// The query of each kind. `$1` org, `$2`/`$3` range, `$4` the agent of an
 /// agent-scoped caller (NULL for the whole org).
-fn query(kind: ExportKind) -> &'static str {
+fn query(kind: CursorKind) -> &'static str {
     match kind {
-        ExportKind::Conversations => {
-            "SELECT conversation_id, created_at, ended_at, queue_id, channel, agent_ids, tags, reason, status, ended_by, \
-                    wait_seconds, handle_seconds, first_response_seconds, message_count, wrap_up_code, blocked \
-             FROM conversation_facts \
-             WHERE org_id = $1 AND ended_at IS NOT NULL \
-               AND ($2::timestamptz IS NULL OR ended_at >= $2) AND ($3::timestamptz IS NULL OR ended_at < $3) \
-               AND ($4::text IS NULL OR $4 = ANY (agent_ids)) \
-             ORDER BY ended_at, conversation_id"
-        }
-        ExportKind::BlockedConversations => {
+        CursorKind::BlockedConversations => {
             "SELECT b.block_id, b.conversation_id, b.blocked_by, b.blocked_at, b.reason, b.identities, b.customer_name, \
                     b.channel, GREATEST(b.dropped_counted, b.dropped_reported) AS dropped, b.unblocked_by, b.unblocked_at, \
                     b.expires_at, b.expired \
@@ -140,7 +127,7 @@ fn query(kind: ExportKind) -> &'static str {
         // Intervals come from LEAD over all of an agent's changes, before
         // the range filter, so an interval started before the range still
         // ends where the next change is.
-        ExportKind::AgentActivity => {
+        CursorKind::AgentActivity => {
             "SELECT agent_id, record, state, detail, conversation_id, started_at, ended_at FROM ( \
                  SELECT agent_id, 'state' AS record, to_state AS state, away_reason AS detail, '' AS conversation_id, \
                         at AS started_at, LEAD(at) OVER (PARTITION BY agent_id ORDER BY at, event_id) AS ended_at \
@@ -154,7 +141,7 @@ fn query(kind: ExportKind) -> &'static str {
         }
         // Submissions belong to no agent: an agent-scoped caller gets none
         // (the handler refuses agents before this, this is the backstop).
-        ExportKind::FormSubmissions => {
+        CursorKind::FormSubmissions => {
             "SELECT submission_id, submitted_at, form_id, kind, queue_id, dropped, field_keys, field_values \
              FROM form_submissions \
              WHERE org_id = $1 AND $4::text IS NULL \
@@ -168,19 +155,18 @@ fn query(kind: ExportKind) -> &'static str {
 /// caches prepared statements by their text, including the row shape, so
 /// a `FETCH` shared by kinds would decode one kind's rows with another's
 /// columns on a reused connection.
-fn cursor_name(kind: ExportKind) -> &'static str {
+fn cursor_name(kind: CursorKind) -> &'static str {
     match kind {
-        ExportKind::Conversations => "export_conversations",
-        ExportKind::BlockedConversations => "export_blocks",
-        ExportKind::AgentActivity => "export_agent_activity",
-        ExportKind::FormSubmissions => "export_form_submissions",
+        CursorKind::BlockedConversations => "export_blocks",
+        CursorKind::AgentActivity => "export_agent_activity",
+        CursorKind::FormSubmissions => "export_form_submissions",
     }
 }
 
 /// An open export: a transaction holding the cursor.
 pub struct ExportCursor {
     txn: DatabaseTransaction,
-    kind: ExportKind,
+    kind: CursorKind,
 }
 
 impl std::fmt::Debug for ExportCursor {
@@ -195,7 +181,7 @@ impl ExportCursor {
     /// Opens the cursor over what `scope` may see of `org` within `range`.
     pub async fn open(
         db: &DatabaseConnection,
-        kind: ExportKind,
+        kind: CursorKind,
         org_id: Uuid,
         range: Range,
         scope: &Scope,
@@ -234,16 +220,13 @@ impl ExportCursor {
 
     fn decode(&self, row: &QueryResult) -> Result<ExportRow, Error> {
         let decoded = match self.kind {
-            ExportKind::Conversations => {
-                ExportRow::Conversation(ConversationRow::from_query_result(row, "")?)
-            }
-            ExportKind::BlockedConversations => {
+            CursorKind::BlockedConversations => {
                 ExportRow::Block(BlockRow::from_query_result(row, "")?)
             }
-            ExportKind::AgentActivity => {
+            CursorKind::AgentActivity => {
                 ExportRow::Activity(ActivityRow::from_query_result(row, "")?)
             }
-            ExportKind::FormSubmissions => {
+            CursorKind::FormSubmissions => {
                 ExportRow::Submission(SubmissionRow::from_query_result(row, "")?)
             }
         };

@@ -5,6 +5,7 @@ livedesk_events::migrator! {
     ("m0001_read_model", include_str!("../../migrations/0001_init.sql")),
     ("m0003_qualification", include_str!("../../migrations/0003_qualification.sql")),
     ("m0004_enums_as_text", include_str!("../../migrations/0004_enums_as_text.sql")),
+    ("m0005_export_functions", include_str!("../../migrations/0005_export_functions.sql")),
 }
 
 #[cfg(test)]

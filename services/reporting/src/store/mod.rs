@@ -2,6 +2,7 @@
 //! event handlers, statistics and export queries.
 
 mod activity;
+mod copy;
 mod export;
 mod facts;
 mod generation;
@@ -10,7 +11,8 @@ mod privacy;
 mod stats;
 
 pub use activity::{Activity, NewStateChange, NewSubmission};
-pub use export::{ExportCursor, ExportRow};
+pub use copy::{Crlf, conversations_copy, copy_out};
+pub use export::{CursorKind, ExportCursor, ExportRow};
 pub use facts::{BlockFact, BlockState, ConversationSummary, EndedFact, Facts, WrapUpFact};
 pub use generation::ensure_generation;
 pub use migrator::Migrator;
