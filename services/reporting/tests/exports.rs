@@ -460,3 +460,65 @@ async fn the_sql_and_the_rust_formula_rules_agree() {
         assert_eq!(list, safe_cell(&format!("{each}|{each}")), "{cell:?}");
     }
 }
+
+/// A client that goes away in the middle of a large conversations export
+/// leaves no `COPY` running and no broken connection in the pool: the
+/// `COPY`'s connection is closed, and later exports and statistics work.
+#[tokio::test]
+async fn an_export_the_client_abandons_leaves_nothing_running() {
+    use livedesk_proto::reporting::v1::ExportCsvRequest;
+    use livedesk_testkit::authed;
+    use sea_orm::{ConnectionTrait, Database};
+    use tokio_stream::StreamExt;
+    let h = Harness::start().await;
+    let db = Database::connect(h.env.database_url("reporting"))
+        .await
+        .unwrap();
+    let org = new_org();
+    // About 1 MB of CSV: far more than the two chunks in flight.
+    db.execute_unprepared(&format!(
+        "INSERT INTO conversation_facts (org_id, conversation_id, channel, status, ended_by, ended_at, reason) \
+         SELECT '{org}', gen_random_uuid(), 'web_chat', 'ended', 'agent', \
+                timestamptz '2026-01-01 10:00Z' + make_interval(secs => i), repeat('r', 300) \
+         FROM generate_series(1, 3000) AS i"
+    ))
+    .await
+    .unwrap();
+    let sup = h.token(org, "sup-1", Role::Supervisor);
+    for _ in 0..3 {
+        let mut stream = h
+            .client()
+            .await
+            .export_csv(authed(
+                &sup,
+                ExportCsvRequest {
+                    kind: ExportKind::Conversations as i32,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!stream.next().await.unwrap().unwrap().data.is_empty());
+        drop(stream);
+    }
+    eventually(20, "no COPY left running", || async {
+        let running = livedesk_testkit::count(
+            &db,
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT%' AND state <> 'idle'",
+            [],
+        )
+        .await
+        .ok()?;
+        (running == 0).then_some(())
+    })
+    .await
+    .unwrap();
+    for _ in 0..3 {
+        let whole = h
+            .export_in(&sup, ExportKind::Conversations, None, false, false)
+            .await
+            .unwrap();
+        assert_eq!(parse_csv(&whole, false).1.len(), 3000);
+    }
+}

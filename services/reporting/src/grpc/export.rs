@@ -14,7 +14,7 @@ use tokio_stream::StreamExt;
 
 use crate::domain::{CHUNK_BYTES, ChunkedCsv, CsvOptions, ExportKind, Range, Scope};
 use crate::error::Error;
-use crate::store::{Crlf, CursorKind, ExportCursor, conversations_copy, copy_out};
+use crate::store::{Crlf, CursorKind, ExportCursor, conversations_copy, copy_connection, sqlx_err};
 
 /// Chunks in flight between the reader and the client.
 const CHANNEL_CHUNKS: usize = 2;
@@ -48,9 +48,9 @@ pub async fn start(
     Ok(ReceiverStream::new(rx))
 }
 
-/// The conversations export: `COPY` out of PostgreSQL (the statement
-/// starts before the RPC answers, so a refusal answers the RPC itself),
-/// the BOM and header first, the rows in ~64 KiB chunks with RFC 4180
+/// The conversations export: `COPY` out of PostgreSQL on a connection of
+/// its own (taken before the RPC answers, so a database that is down
+/// answers the RPC itself), the BOM and header first, the rows in ~64 KiB chunks with RFC 4180
 /// line ends. The same bounded channel gives the same back-pressure: a
 /// slow client stops the reading, and PostgreSQL's sending with it.
 async fn copy(
@@ -61,40 +61,58 @@ async fn copy(
     options: CsvOptions,
 ) -> Result<ReceiverStream<Result<CsvChunk, Status>>, Error> {
     let statement = conversations_copy(org_id, &range, &scope, options);
-    let mut rows = Box::pin(copy_out(&db, &statement).await?);
-    let mut chunk = ChunkedCsv::new(options, header(ExportKind::Conversations))?.finish()?;
+    let mut conn = copy_connection(&db).await?;
+    let head = ChunkedCsv::new(options, header(ExportKind::Conversations))?.finish()?;
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     tokio::spawn(async move {
-        let mut crlf = Crlf::default();
-        let mut bytes = 0u64;
-        while let Some(piece) = rows.next().await {
-            match piece {
-                Ok(piece) => crlf.push(&piece, &mut chunk),
-                Err(e) => {
-                    let e = Error::from(sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(
-                        e.into(),
-                    )));
-                    let _ = tx.send(Err(e.into())).await;
-                    return;
-                }
+        let outcome = copy_rows(&mut conn, &statement, head, &tx).await;
+        match outcome {
+            Ok(Copied::Done(bytes)) => tracing::info!(%org_id, bytes, "csv export done"),
+            Ok(Copied::Abandoned(bytes)) => {
+                tracing::info!(%org_id, bytes, "csv export abandoned by the client");
+                conn.close_on_drop();
             }
-            if chunk.len() >= CHUNK_BYTES {
-                bytes += chunk.len() as u64;
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));
-                if tx.send(Ok(CsvChunk { data: full })).await.is_err() {
-                    // Dropping the COPY mid-way closes its connection.
-                    tracing::info!(%org_id, bytes, "csv export abandoned by the client");
-                    return;
-                }
+            Err(e) => {
+                conn.close_on_drop();
+                let _ = tx.send(Err(Error::from(sqlx_err(e)).into())).await;
             }
         }
-        bytes += chunk.len() as u64;
-        if !chunk.is_empty() {
-            let _ = tx.send(Ok(CsvChunk { data: chunk })).await;
-        }
-        tracing::info!(%org_id, bytes, "csv export done");
     });
     Ok(ReceiverStream::new(rx))
+}
+
+/// How a `COPY` ended (bytes sent).
+enum Copied {
+    Done(u64),
+    /// The client went away: the `COPY` was left unread.
+    Abandoned(u64),
+}
+
+/// Runs `statement` on `conn` and sends its rows after `head`.
+async fn copy_rows(
+    conn: &mut sea_orm::sqlx::PgConnection,
+    statement: &str,
+    mut chunk: Vec<u8>,
+    tx: &mpsc::Sender<Result<CsvChunk, Status>>,
+) -> Result<Copied, sea_orm::sqlx::Error> {
+    let mut rows = conn.copy_out_raw(statement).await?;
+    let mut crlf = Crlf::default();
+    let mut bytes = 0u64;
+    while let Some(piece) = rows.next().await {
+        crlf.push(&piece?, &mut chunk);
+        if chunk.len() >= CHUNK_BYTES {
+            bytes += chunk.len() as u64;
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));
+            if tx.send(Ok(CsvChunk { data: full })).await.is_err() {
+                return Ok(Copied::Abandoned(bytes));
+            }
+        }
+    }
+    bytes += chunk.len() as u64;
+    if !chunk.is_empty() && tx.send(Ok(CsvChunk { data: chunk })).await.is_err() {
+        return Ok(Copied::Abandoned(bytes));
+    }
+    Ok(Copied::Done(bytes))
 }
 
 /// Writes every row; returns how many, or stops early (Ok) when the

@@ -11,7 +11,6 @@ use livedesk_platform::labels::{StoredEnum, sql_list};
 use livedesk_proto::common::v1::Channel;
 use livedesk_proto::conversations::v1::{ConversationStatus, EndedBy};
 use sea_orm::DatabaseConnection;
-use sea_orm::sqlx::postgres::PgPoolCopyExt;
 use uuid::Uuid;
 
 use crate::domain::{CsvOptions, Range, Scope};
@@ -101,18 +100,21 @@ pub fn conversations_copy(org: Uuid, range: &Range, scope: &Scope, options: CsvO
     )
 }
 
-/// The rows of `statement`, as CSV bytes in the server's pieces.
-pub async fn copy_out(
+/// A connection of its own for one `COPY`: a `COPY` left unread (the
+/// client went away) must close its connection, never return it to the
+/// pool mid-stream ([`sea_orm::sqlx::pool::PoolConnection::close_on_drop`]).
+pub async fn copy_connection(
     db: &DatabaseConnection,
-    statement: &str,
-) -> Result<
-    impl tokio_stream::Stream<Item = Result<bytes::Bytes, sea_orm::sqlx::Error>> + Send + 'static,
-    sea_orm::DbErr,
-> {
+) -> Result<sea_orm::sqlx::pool::PoolConnection<sea_orm::sqlx::Postgres>, sea_orm::DbErr> {
     db.get_postgres_connection_pool()
-        .copy_out_raw(statement)
+        .acquire()
         .await
-        .map_err(|e| sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e.into())))
+        .map_err(sqlx_err)
+}
+
+/// A driver error as the service's database error.
+pub fn sqlx_err(e: sea_orm::sqlx::Error) -> sea_orm::DbErr {
+    sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(e.into()))
 }
 
 /// Turns `COPY`'s line ends (`\n`) into RFC 4180's (`\r\n`), leaving the
