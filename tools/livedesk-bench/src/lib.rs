@@ -35,7 +35,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<BenchResult> {
             "connecting to"
         }
     );
-    let target = Target::open(cli).await?;
+    let target = Box::pin(Target::open(cli)).await?;
     // Each service's memory before any load (services as processes only).
     let idle = memory::of_services(&target);
     let concurrency = [

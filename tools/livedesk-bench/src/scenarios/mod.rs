@@ -31,11 +31,14 @@ impl Ctx<'_> {
 }
 
 /// Runs one scenario and its baseline.
+///
+/// Each scenario's future is boxed: nested in one another, their types
+/// grow past the compiler's layout depth.
 pub async fn run(scenario: Scenario, ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
     match scenario {
-        Scenario::Messages => messages::run(ctx).await,
-        Scenario::Routing => routing::run(ctx).await,
-        Scenario::Export => export::run(ctx).await,
-        Scenario::Blocks => blocks::run(ctx).await,
+        Scenario::Messages => Box::pin(messages::run(ctx)).await,
+        Scenario::Routing => Box::pin(routing::run(ctx)).await,
+        Scenario::Export => Box::pin(export::run(ctx)).await,
+        Scenario::Blocks => Box::pin(blocks::run(ctx)).await,
     }
 }
