@@ -6,7 +6,7 @@
 //! with streams at three replicas, all reached through TCP proxies the test
 //! can cut. Visitors start conversations, send traceable messages and end
 //! them, or are blocked; agents follow their feeds and accept offers; two
-//! agents go offline mid-run. Faults are drawn from a printed seed: a
+//! agents go offline mid-run (no new offers; they finish their chats). Faults are drawn from a printed seed: a
 //! service replica SIGKILLed and restarted (every service at least once),
 //! a NATS node or the whole NATS cluster killed and restarted, PostgreSQL
 //! stopped fast or crashed, the links of one service (or of all) to
@@ -184,15 +184,16 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     // The load: agents at their desks, visitors chatting.
     let ledger: Arc<Ledger> = Arc::default();
     let stop_visitors = Arc::new(AtomicBool::new(false));
+    let stop_desks = Arc::new(AtomicBool::new(false));
     let mut desks = Vec::new();
     let mut agent_tokens = Vec::new();
     for a in 0..AGENTS {
         let id = format!("faults-agent-{a}");
-        let stop = Arc::new(AtomicBool::new(false));
-        let (token, desk) = load::agent_on_duty(&clients, &tokens, &admin, &id, &ledger, &stop)
-            .await
-            .unwrap();
-        desks.push((id.clone(), stop, desk));
+        let (token, desk) =
+            load::agent_on_duty(&clients, &tokens, &admin, &id, &ledger, &stop_desks)
+                .await
+                .unwrap();
+        desks.push(desk);
         agent_tokens.push((id, token));
     }
     let plan = Arc::new(Plan {
@@ -218,14 +219,13 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     while started.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(rng.millis(1000, 3000)).await;
         if !gone_offline && started.elapsed() > Duration::from_secs(seconds / 2) {
-            // Two agents leave mid-run: their desks close, they go offline.
+            // Two agents leave mid-run: they go offline, so they get no new
+            // offers; their desks stay open for the chats they still hold
+            // (whose messages must reach them like any other).
             for (id, token) in agent_tokens.iter().take(LEAVING) {
                 load::set_state(&clients, token, id, rtg::AgentState::Offline, &ledger)
                     .await
                     .unwrap();
-            }
-            for (_, stop, _) in desks.iter().take(LEAVING) {
-                stop.store(true, Ordering::SeqCst);
             }
             gone_offline = true;
         }
@@ -328,6 +328,18 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     })
     .await;
     let deliveries = ledger.deliveries();
+    let undelivered: Vec<String> = {
+        let delivered = ledger.delivered.lock().unwrap();
+        ledger
+            .acknowledged_ids()
+            .into_iter()
+            .filter(|id| !delivered.contains_key(id))
+            .take(10)
+            .collect()
+    };
+    if !undelivered.is_empty() {
+        println!("[services] undelivered (first 10, <conversation>-<n>): {undelivered:?}");
+    }
 
     // 2. Blocks in effect everywhere.
     let blocked = ledger.blocked.lock().unwrap().clone();
@@ -528,10 +540,8 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
     })
     .await
     .is_err();
-    for (_, stop, _) in &desks {
-        stop.store(true, Ordering::SeqCst);
-    }
-    for (_, _, d) in desks {
+    stop_desks.store(true, Ordering::SeqCst);
+    for d in desks {
         d.await.unwrap().unwrap();
     }
 
