@@ -415,9 +415,10 @@ async fn bad_export_requests_are_invalid_arguments() {
 }
 
 /// The conversations export makes its cells safe in SQL
-/// (`livedesk_safe_cell`, `livedesk_safe_list`), the other kinds in Rust
-/// (`safe_cell`): the two rules give the same answer on every kind of
-/// cell, formula starts, quotes, line breaks and UTF-8 included.
+/// (`livedesk_safe_cell`, and `livedesk_safe_list`, which makes every
+/// `|`-separated part safe), the other kinds in Rust (`safe_cell`): the
+/// rules give the same answer on every kind of cell, formula starts,
+/// quotes, line breaks and UTF-8 included.
 #[tokio::test]
 async fn the_sql_and_the_rust_formula_rules_agree() {
     use livedesk_reporting::domain::safe_cell;

@@ -90,6 +90,10 @@ impl Target {
                 ("LIVEDESK_SUBJECT_PREFIX".into(), env.prefix.clone()),
                 ("LIVEDESK_AUTH_HS256_SECRET".into(), TEST_SECRET.into()),
                 ("LIVEDESK_LOG_FORMAT".into(), "json".into()),
+                // 8 processes with routing at 3 replicas, and the
+                // baselines beside them, within PostgreSQL's default 100
+                // connections.
+                ("LIVEDESK_DB_MAX_CONNECTIONS".into(), "8".into()),
             ],
             logs,
         })
