@@ -88,6 +88,24 @@ pub struct HalfLoad {
 }
 
 impl HalfLoad {
+    /// The figures of a paced run of `expected` operations whose effects
+    /// were seen elsewhere (a delivery, an offer): what `measured` matched;
+    /// an operation never seen is an error like a failed call.
+    pub fn of_matched(
+        rate_per_s: f64,
+        expected: usize,
+        paced: &crate::load::Run,
+        measured: &crate::stats::Matched,
+    ) -> Self {
+        let seen = measured.latencies.len();
+        Self {
+            rate_per_s,
+            ops: seen as u64,
+            errors: paced.errors + expected.saturating_sub(seen) as u64,
+            latency: Latency::of(&measured.latencies),
+        }
+    }
+
     /// The figures of a paced `run` at `rate_per_s`.
     pub fn of(rate_per_s: f64, run: &crate::load::Run) -> Self {
         Self {

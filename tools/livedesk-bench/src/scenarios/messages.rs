@@ -93,12 +93,7 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
             &half.at.lock().map(|s| s.clone()).unwrap_or_default(),
             &arrived,
         );
-        Some(HalfLoad {
-            rate_per_s: rate / 2.0,
-            ops: measured.latencies.len() as u64,
-            errors: paced.errors + (n - measured.latencies.len().min(n)) as u64,
-            latency: Latency::of(&measured.latencies),
-        })
+        Some(HalfLoad::of_matched(rate / 2.0, n, &paced, &measured))
     } else {
         None
     };
