@@ -80,17 +80,25 @@ async fn stopping_conversations_mid_chat_loses_no_acknowledged_message() {
     .await
     .unwrap();
 
-    // The visitor types away while the service is stopped under them.
+    // The visitor types away while the service is stopped under them,
+    // until it is back: a call refused while it restarts ends the typing
+    // too (not every restart refuses one: the client may reconnect to the
+    // new instance before it sends again).
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let restarted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sender = {
-        let (mut cl, t, id, acked) = (
+        let (mut cl, t, id, acked, restarted) = (
             c.conversations.clone(),
             visitor.clone(),
             cid.clone(),
             acknowledged.clone(),
+            restarted.clone(),
         );
         tokio::spawn(async move {
             for i in 0..100_000u32 {
+                if restarted.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
                 let text = format!("message {i}");
                 let req = cnv::SendMessageRequest {
                     conversation_id: id.clone(),
@@ -114,6 +122,7 @@ async fn stopping_conversations_mid_chat_loses_no_acknowledged_message() {
     .await
     .unwrap();
     suite.restart("conversations").await.unwrap();
+    restarted.store(true, std::sync::atomic::Ordering::SeqCst);
     sender.await.unwrap();
     let acknowledged = acknowledged.lock().unwrap().clone();
 
