@@ -288,7 +288,7 @@ async fn consume<H: EventHandler>(
 
 /// Per-aggregate ordered, cross-aggregate concurrent handling.
 struct Lanes {
-    senders: Vec<tokio::sync::mpsc::Sender<jetstream::Message>>,
+    senders: Vec<tokio::sync::mpsc::Sender<Dispatched>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -303,7 +303,7 @@ impl Lanes {
         let mut senders = Vec::new();
         let mut tasks = Vec::new();
         for _ in 0..cfg.lanes.max(1) {
-            let (tx, rx) = tokio::sync::mpsc::channel::<jetstream::Message>(32);
+            let (tx, rx) = tokio::sync::mpsc::channel::<Dispatched>(32);
             let lane = Lane {
                 ctx: ctx.clone(),
                 handler: handler.clone(),
@@ -320,14 +320,17 @@ impl Lanes {
 
     /// Queues `msg` on the lane of its aggregate (waits when that lane is
     /// full: back-pressure on the pull).
+    /// The envelope is decoded once, here, and travels with the message.
     async fn dispatch(&self, msg: jetstream::Message) {
-        let key = ReceivedEvent::decode(&msg.subject, &msg.payload)
-            .map(|e| e.envelope.aggregate_id)
+        let event = ReceivedEvent::decode(&msg.subject, &msg.payload);
+        let key = event
+            .as_ref()
+            .map(|e| e.envelope.aggregate_id.as_str())
             .unwrap_or_default();
-        let lane = lane_of(&key, self.senders.len());
-        if let Err(returned) = self.senders[lane].send(msg).await {
+        let lane = lane_of(key, self.senders.len());
+        if let Err(returned) = self.senders[lane].send((msg, event)).await {
             // The lane died (a panicking handler): let the server redeliver now.
-            ack(&returned.0, AckKind::Nak(None)).await;
+            ack(&(returned.0).0, AckKind::Nak(None)).await;
         }
     }
 
@@ -340,6 +343,10 @@ impl Lanes {
         }
     }
 }
+
+/// A message as a lane receives it: with its envelope decoded, or why it
+/// could not be.
+type Dispatched = (jetstream::Message, Result<ReceivedEvent, String>);
 
 /// An event that came before its aggregate's previous one, held (not
 /// acknowledged, kept from redelivery) until that one is applied.
@@ -365,12 +372,12 @@ struct Lane<H> {
 }
 
 impl<H: EventHandler> Lane<H> {
-    async fn run(mut self, mut rx: tokio::sync::mpsc::Receiver<jetstream::Message>) {
+    async fn run(mut self, mut rx: tokio::sync::mpsc::Receiver<Dispatched>) {
         let mut handed_back = false;
         let mut tick = tokio::time::interval(PARKED_RETRY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let msg = tokio::select! {
+            let (msg, event) = tokio::select! {
                 m = rx.recv() => match m {
                     Some(m) => m,
                     None => break,
@@ -386,7 +393,7 @@ impl<H: EventHandler> Lane<H> {
                 ack(&msg, AckKind::Nak(None)).await;
                 continue;
             }
-            let event = match ReceivedEvent::decode(&msg.subject, &msg.payload) {
+            let event = match event {
                 Ok(e) => e,
                 Err(err) => {
                     let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
@@ -484,7 +491,7 @@ fn lane_of(key: &str, lanes: usize) -> usize {
 }
 
 /// What became of one message.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 enum Processed {
     /// Acknowledged (applied, a duplicate) or dead-lettered.
     Finished,
