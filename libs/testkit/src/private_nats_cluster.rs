@@ -132,6 +132,26 @@ impl PrivateNatsCluster {
         .await
     }
 
+    /// Node `i` down (SIGKILL) for `hold`, then up again: a fault run's
+    /// node crash.
+    pub async fn kill_for(&mut self, i: usize, hold: std::time::Duration) -> anyhow::Result<()> {
+        self.kill(i).await?;
+        tokio::time::sleep(hold).await;
+        self.restart(i).await
+    }
+
+    /// Every node down (SIGKILL) for `hold`, then up again.
+    pub async fn kill_all_for(&mut self, hold: std::time::Duration) -> anyhow::Result<()> {
+        for i in 0..self.nodes.len() {
+            self.kill(i).await?;
+        }
+        tokio::time::sleep(hold).await;
+        for i in 0..self.nodes.len() {
+            self.restart(i).await?;
+        }
+        Ok(())
+    }
+
     /// Kills node `i` (SIGKILL: a crash, no goodbye).
     pub async fn kill(&mut self, i: usize) -> anyhow::Result<()> {
         if let Some(mut c) = self.nodes[i].child.take() {

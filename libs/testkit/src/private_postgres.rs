@@ -134,6 +134,21 @@ the Debian package postgresql"
         .await
     }
 
+    /// Stopped fast for `hold`, then started again.
+    pub async fn stop_for(&mut self, hold: std::time::Duration) -> anyhow::Result<()> {
+        self.stop().await?;
+        tokio::time::sleep(hold).await;
+        self.resume().await
+    }
+
+    /// Crashed (immediate shutdown) for `hold`, then started again (WAL
+    /// recovery).
+    pub async fn crash_for(&mut self, hold: std::time::Duration) -> anyhow::Result<()> {
+        self.crash().await?;
+        tokio::time::sleep(hold).await;
+        self.resume().await
+    }
+
     /// Stops the server (fast shutdown: every session is cut, as in an
     /// outage) and waits until it has exited.
     pub async fn stop(&mut self) -> anyhow::Result<()> {

@@ -61,6 +61,17 @@ impl TcpProxy {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
+    /// Cuts every one of `links` for `hold`, then heals them.
+    pub async fn cut_for(links: &[&TcpProxy], hold: std::time::Duration) {
+        for l in links {
+            l.cut();
+        }
+        tokio::time::sleep(hold).await;
+        for l in links {
+            l.heal();
+        }
+    }
+
     /// Drops every open connection and refuses new ones.
     pub fn cut(&self) {
         self.cut.store(true, Ordering::SeqCst);

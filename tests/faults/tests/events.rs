@@ -296,42 +296,15 @@ async fn nothing_committed_is_lost_or_applied_twice_under_combined_faults() {
         match fault {
             Fault::NatsNodeKilled => {
                 let i = rng.below(3) as usize;
-                cluster.nats.kill(i).await.unwrap();
-                tokio::time::sleep(hold).await;
-                cluster.nats.restart(i).await.unwrap();
+                cluster.nats.kill_for(i, hold).await.unwrap();
             }
-            Fault::NatsClusterKilled => {
-                for i in 0..3 {
-                    cluster.nats.kill(i).await.unwrap();
-                }
-                tokio::time::sleep(hold).await;
-                for i in 0..3 {
-                    cluster.nats.restart(i).await.unwrap();
-                }
-            }
-            Fault::PostgresStoppedFast => {
-                cluster.pg.stop().await.unwrap();
-                tokio::time::sleep(hold).await;
-                cluster.pg.resume().await.unwrap();
-            }
-            Fault::PostgresCrashed => {
-                cluster.pg.crash().await.unwrap();
-                tokio::time::sleep(hold).await;
-                cluster.pg.resume().await.unwrap();
-            }
-            Fault::PostgresLinkCut => {
-                cluster.pg_link.cut();
-                tokio::time::sleep(hold).await;
-                cluster.pg_link.heal();
-            }
+            Fault::NatsClusterKilled => cluster.nats.kill_all_for(hold).await.unwrap(),
+            Fault::PostgresStoppedFast => cluster.pg.stop_for(hold).await.unwrap(),
+            Fault::PostgresCrashed => cluster.pg.crash_for(hold).await.unwrap(),
+            Fault::PostgresLinkCut => TcpProxy::cut_for(&[&cluster.pg_link], hold).await,
             Fault::NatsLinkCut => {
-                for l in &cluster.nats_links {
-                    l.cut();
-                }
-                tokio::time::sleep(hold).await;
-                for l in &cluster.nats_links {
-                    l.heal();
-                }
+                let links: Vec<&TcpProxy> = cluster.nats_links.iter().collect();
+                TcpProxy::cut_for(&links, hold).await;
             }
             Fault::ConsumerCrashed => {
                 consumer_task.abort();

@@ -244,29 +244,11 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
             }
             Fault::NatsNodeKilled => {
                 let i = rng.below(3) as usize;
-                nats.kill(i).await.unwrap();
-                tokio::time::sleep(hold).await;
-                nats.restart(i).await.unwrap();
+                nats.kill_for(i, hold).await.unwrap();
             }
-            Fault::NatsClusterKilled => {
-                for i in 0..3 {
-                    nats.kill(i).await.unwrap();
-                }
-                tokio::time::sleep(hold).await;
-                for i in 0..3 {
-                    nats.restart(i).await.unwrap();
-                }
-            }
-            Fault::PostgresStoppedFast => {
-                pg.stop().await.unwrap();
-                tokio::time::sleep(hold).await;
-                pg.resume().await.unwrap();
-            }
-            Fault::PostgresCrashed => {
-                pg.crash().await.unwrap();
-                tokio::time::sleep(hold).await;
-                pg.resume().await.unwrap();
-            }
+            Fault::NatsClusterKilled => nats.kill_all_for(hold).await.unwrap(),
+            Fault::PostgresStoppedFast => pg.stop_for(hold).await.unwrap(),
+            Fault::PostgresCrashed => pg.crash_for(hold).await.unwrap(),
             Fault::PostgresLinkCut | Fault::NatsLinkCut => {
                 // One service cut off, or (one time in three) all of them.
                 let target = rng.below(SERVICES.len() as u64 + 3) as usize;
@@ -283,13 +265,7 @@ async fn the_services_lose_double_and_reorder_nothing_under_combined_faults() {
                     })
                     .collect();
                 what = format!("{fault:?} ({whom})");
-                for p in &proxies {
-                    p.cut();
-                }
-                tokio::time::sleep(hold).await;
-                for p in &proxies {
-                    p.heal();
-                }
+                TcpProxy::cut_for(&proxies, hold).await;
             }
         }
         *injected.entry(fault).or_default() += 1;
