@@ -15,6 +15,23 @@ use sea_orm::DatabaseTransaction;
 pub struct Both<A, B>(pub A, pub B);
 
 impl<A: EventHandler, B: EventHandler> EventHandler for Both<A, B> {
+    /// Batches only as far as both halves allow.
+    const BATCH: usize = if A::BATCH < B::BATCH {
+        A::BATCH
+    } else {
+        B::BATCH
+    };
+
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[&ReceivedEvent],
+    ) -> Result<Vec<Staged>, HandlerError> {
+        let mut staged = self.0.handle_batch(txn, events).await?;
+        staged.extend(self.1.handle_batch(txn, events).await?);
+        Ok(staged)
+    }
+
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
@@ -34,6 +51,16 @@ impl<A: EventHandler, B: EventHandler> EventHandler for Both<A, B> {
 /// A shared handler (one instance serving several producers' consumers)
 /// can be half of a [`Both`].
 impl<H: EventHandler> EventHandler for std::sync::Arc<H> {
+    const BATCH: usize = H::BATCH;
+
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[&ReceivedEvent],
+    ) -> Result<Vec<Staged>, HandlerError> {
+        self.as_ref().handle_batch(txn, events).await
+    }
+
     async fn handle(
         &self,
         txn: &DatabaseTransaction,

@@ -49,6 +49,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::{Outbox, ReceivedEvent, Staged, Subjects, trace};
+
+mod batch;
 use livedesk_platform::db::stmt;
 
 /// Why a handler could not process an event.
@@ -108,6 +110,35 @@ pub trait EventHandler: Send + Sync + 'static {
         txn: &DatabaseTransaction,
         event: &ReceivedEvent,
     ) -> impl Future<Output = Result<Vec<Staged>, HandlerError>> + Send;
+
+    /// At most this many events are handed to [`EventHandler::handle_batch`]
+    /// in one transaction. 1 (the default) is one event per transaction.
+    ///
+    /// A handler raises it only when handling several events in one
+    /// transaction cannot deadlock with another transaction doing the same
+    /// (another lane, another replica): rows that events of different
+    /// aggregates share are written once, at the end, in one global order.
+    /// A batch is what turns a row every event updates (a recipient's feed
+    /// sequence) from one commit per event into one per batch.
+    const BATCH: usize = 1;
+
+    /// Applies `events` inside `txn`, in order (an aggregate's events in
+    /// sequence); returns every event staged, in order. Each event has
+    /// passed the idempotency and order checks. The default handles them
+    /// one after the other with [`EventHandler::handle`].
+    fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[&ReceivedEvent],
+    ) -> impl Future<Output = Result<Vec<Staged>, HandlerError>> + Send {
+        async move {
+            let mut staged = Vec::new();
+            for event in events {
+                staged.extend(self.handle(txn, event).await?);
+            }
+            Ok(staged)
+        }
+    }
 
     /// Runs after commit (e.g. waking realtime subscribers). Best effort.
     fn after_commit(&self, _event: &ReceivedEvent) -> impl Future<Output = ()> + Send {
@@ -377,7 +408,7 @@ impl<H: EventHandler> Lane<H> {
         let mut tick = tokio::time::interval(PARKED_RETRY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let (msg, event) = tokio::select! {
+            let first = tokio::select! {
                 m = rx.recv() => match m {
                     Some(m) => m,
                     None => break,
@@ -387,36 +418,40 @@ impl<H: EventHandler> Lane<H> {
                     continue;
                 }
             };
-            if handed_back {
-                // Behind an event handed back at stop: back too, so that it
-                // is not applied before that one.
-                ack(&msg, AckKind::Nak(None)).await;
-                continue;
+            // Whatever else is already queued joins it, up to the
+            // handler's batch: a batch grows with the backlog and costs no
+            // wait when there is none.
+            let mut arrived = vec![first];
+            while arrived.len() < H::BATCH.max(1) {
+                match rx.try_recv() {
+                    Ok(m) => arrived.push(m),
+                    Err(_) => break,
+                }
             }
-            let event = match event {
-                Ok(e) => e,
-                Err(err) => {
-                    let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
-                    dead_letter(&self.ctx, &self.name, &msg, None, &err, attempt).await;
+            let mut events = Vec::with_capacity(arrived.len());
+            for (msg, event) in arrived {
+                if handed_back {
+                    // Behind an event handed back at stop: back too, so
+                    // that it is not applied before that one.
+                    ack(&msg, AckKind::Nak(None)).await;
                     continue;
                 }
-            };
-            match self.process(&msg, &event, false).await {
-                Processed::HandedBack => handed_back = true,
-                Processed::Early => self.parked.push(Parked {
-                    msg,
-                    event,
-                    since: tokio::time::Instant::now(),
-                }),
-                Processed::Finished => {
-                    // It may be the predecessor a parked event waits for.
-                    if self
-                        .parked
-                        .iter()
-                        .any(|p| p.event.envelope.aggregate_id == event.envelope.aggregate_id)
-                    {
-                        self.retry_parked(Some(&event.envelope.aggregate_id)).await;
+                match event {
+                    Ok(e) => events.push((msg, e)),
+                    Err(err) => {
+                        let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
+                        dead_letter(&self.ctx, &self.name, &msg, None, &err, attempt).await;
                     }
+                }
+            }
+            if events.len() > 1 {
+                events = self.process_batch(events).await;
+            }
+            for (msg, event) in events {
+                if handed_back {
+                    ack(&msg, AckKind::Nak(None)).await;
+                } else {
+                    handed_back = self.process_one(msg, event).await;
                 }
             }
         }
@@ -424,6 +459,97 @@ impl<H: EventHandler> Lane<H> {
         for p in self.parked.drain(..) {
             ack(&p.msg, AckKind::Nak(None)).await;
         }
+    }
+
+    /// Handles one event on its own (retrying in the lane); whether it was
+    /// handed back at stop.
+    async fn process_one(&mut self, msg: jetstream::Message, event: ReceivedEvent) -> bool {
+        match self.process(&msg, &event, false).await {
+            Processed::HandedBack => return true,
+            Processed::Early => self.parked.push(Parked {
+                msg,
+                event,
+                since: tokio::time::Instant::now(),
+            }),
+            Processed::Finished => {
+                // It may be the predecessor a parked event waits for.
+                self.retry_parked_of([event.envelope.aggregate_id.as_str()])
+                    .await;
+            }
+        }
+        false
+    }
+
+    /// Retries the parked events of `aggregates` (one of their events was
+    /// just applied).
+    async fn retry_parked_of<'a>(&mut self, aggregates: impl IntoIterator<Item = &'a str>) {
+        for aggregate in aggregates {
+            if self
+                .parked
+                .iter()
+                .any(|p| p.event.envelope.aggregate_id == aggregate)
+            {
+                self.retry_parked(Some(aggregate)).await;
+            }
+        }
+    }
+
+    /// Applies `events` in one transaction ([`batch::apply`]); then
+    /// publishes, acknowledges, parks or dead-letters each as its verdict
+    /// says. When the transaction fails, nothing of it stays and the events
+    /// are returned, to be handled one by one (with the retries, backoff
+    /// and dead letters of a single event): a failing event costs its
+    /// batch one rollback, never an effect or its neighbours' order.
+    async fn process_batch(
+        &mut self,
+        events: Vec<(jetstream::Message, ReceivedEvent)>,
+    ) -> Vec<(jetstream::Message, ReceivedEvent)> {
+        let span = tracing::info_span!("event_batch", consumer = %self.name, size = events.len());
+        let refs: Vec<&ReceivedEvent> = events.iter().map(|(_, e)| e).collect();
+        let (verdicts, staged) =
+            match batch::apply(&self.ctx, self.handler.as_ref(), &self.name, &refs)
+                .instrument(span.clone())
+                .await
+            {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::debug!(consumer = %self.name, size = events.len(), error = %e,
+                        "batch rolled back; its events are handled one by one");
+                    return events;
+                }
+            };
+        if let Some(outbox) = &self.ctx.outbox {
+            outbox.publish(staged).instrument(span.clone()).await;
+        }
+        let mut applied: Vec<String> = Vec::new();
+        for ((msg, event), verdict) in events.into_iter().zip(verdicts) {
+            match verdict {
+                batch::Verdict::Done => {
+                    self.handler
+                        .after_commit(&event)
+                        .instrument(span.clone())
+                        .await;
+                    ack(&msg, AckKind::Ack).await;
+                    applied.push(event.envelope.aggregate_id.clone());
+                }
+                batch::Verdict::Duplicate => ack(&msg, AckKind::Ack).await,
+                batch::Verdict::Early => self.parked.push(Parked {
+                    msg,
+                    event,
+                    since: tokio::time::Instant::now(),
+                }),
+                batch::Verdict::Late { last } => {
+                    let attempt = msg.info().map(|i| i.delivered).unwrap_or(1);
+                    let why = late(&event, last);
+                    dead_letter(&self.ctx, &self.name, &msg, Some(&event), &why, attempt).await;
+                }
+            }
+        }
+        applied.sort();
+        applied.dedup();
+        self.retry_parked_of(applied.iter().map(String::as_str))
+            .await;
+        Vec::new()
     }
 
     /// Retries parked events (of `aggregate`, or all), each aggregate's in
@@ -550,11 +676,7 @@ async fn process<H: EventHandler>(
             }
             Ok(Applied::Early) => return Processed::Early,
             Ok(Applied::Late { last }) => {
-                let why = format!(
-                    "event {} of aggregate {} arrived after event {last} was applied over a gap; \
-                     applying it now would reorder the aggregate",
-                    event.envelope.aggregate_sequence, event.envelope.aggregate_id
-                );
+                let why = late(event, last);
                 dead_letter(ctx, name, msg, Some(event), &why, attempt).await;
                 return Processed::Finished;
             }
@@ -597,8 +719,18 @@ enum Applied {
     },
 }
 
+/// Why an event that came after its aggregate moved past it is
+/// dead-lettered.
+fn late(event: &ReceivedEvent, last: i64) -> String {
+    format!(
+        "event {} of aggregate {} arrived after event {last} was applied over a gap; \
+         applying it now would reorder the aggregate",
+        event.envelope.aggregate_sequence, event.envelope.aggregate_id
+    )
+}
+
 /// The event's place in its aggregate, as stored (0: not sequenced).
-fn sequence_of(event: &ReceivedEvent) -> Result<i64, HandlerError> {
+pub(crate) fn sequence_of(event: &ReceivedEvent) -> Result<i64, HandlerError> {
     i64::try_from(event.envelope.aggregate_sequence).map_err(HandlerError::permanent)
 }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -851,4 +852,178 @@ async fn a_dead_lettered_event_does_not_hold_its_successors() {
     token.cancel();
     task.await.unwrap();
     assert_eq!(applied_order(&db).await, vec![second.event_id]);
+}
+
+/// Handles as `H` does, in batches of up to 32, and notes the largest.
+struct Batched<H>(H, Arc<AtomicUsize>);
+impl<H: EventHandler> EventHandler for Batched<H> {
+    const BATCH: usize = 32;
+
+    async fn handle(
+        &self,
+        txn: &DatabaseTransaction,
+        event: &ReceivedEvent,
+    ) -> Result<Vec<Staged>, HandlerError> {
+        self.0.handle(txn, event).await
+    }
+
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[&ReceivedEvent],
+    ) -> Result<Vec<Staged>, HandlerError> {
+        self.1.fetch_max(events.len(), Ordering::SeqCst);
+        let mut staged = Vec::new();
+        for event in events {
+            staged.extend(self.0.handle(txn, event).await?);
+        }
+        Ok(staged)
+    }
+}
+
+/// Commits `per_aggregate` events on each of `aggregates`, interleaved.
+async fn commit_backlog(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    aggregates: &[&str],
+    per_aggregate: usize,
+) -> Vec<Staged> {
+    let mut all = Vec::new();
+    for _ in 0..per_aggregate {
+        for a in aggregates {
+            all.push(commit_event(db, outbox, a).await);
+        }
+    }
+    all
+}
+
+/// Publishes `staged` under a broker id of its own, so JetStream keeps it
+/// as a second copy (as after its de-duplication window).
+async fn publish_copy(js: &jetstream::Context, staged: &Staged) {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", Uuid::now_v7().to_string().as_str());
+    js.publish_with_headers(staged.subject.clone(), headers, staged.envelope.clone())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}
+
+/// Waits until consumer `svc` of `test` has acknowledged all `n` messages
+/// of the stream.
+async fn wait_all_acked(js: &jetstream::Context, subjects: &Subjects, n: u64) {
+    let name = subjects.consumer_name("svc", "test");
+    eventually(60, "every message acknowledged", || {
+        let js = js.clone();
+        let (stream, name) = (subjects.stream_name("test"), name.clone());
+        async move {
+            let mut c: jetstream::consumer::PullConsumer =
+                js.get_consumer_from_stream(&name, &stream).await.ok()?;
+            let info = c.info().await.ok()?;
+            (info.num_pending == 0
+                && info.num_ack_pending == 0
+                && info.ack_floor.stream_sequence == n)
+                .then_some(())
+        }
+    })
+    .await
+    .unwrap();
+}
+
+/// Asserts each of `staged` was applied once, and each aggregate's in
+/// sequence order.
+async fn assert_applied_once_in_order(db: &DatabaseConnection, staged: &[Staged]) {
+    let order = applied_order(db).await;
+    let distinct: std::collections::HashSet<&Uuid> = order.iter().collect();
+    assert_eq!(distinct.len(), order.len(), "an event was applied twice");
+    let position: std::collections::HashMap<Uuid, usize> =
+        order.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut by_aggregate: std::collections::HashMap<String, Vec<&Staged>> = Default::default();
+    for s in staged {
+        let envelope =
+            livedesk_proto::events::v1::EventEnvelope::decode(s.envelope.clone()).unwrap();
+        by_aggregate
+            .entry(envelope.aggregate_id)
+            .or_default()
+            .push(s);
+    }
+    for (aggregate, mut events) in by_aggregate {
+        events.sort_by_key(|s| sequence_of(s));
+        let applied: Vec<usize> = events
+            .iter()
+            .filter_map(|s| position.get(&s.event_id).copied())
+            .collect();
+        assert!(
+            applied.windows(2).all(|w| w[0] < w[1]),
+            "aggregate {aggregate} applied out of sequence: {applied:?}"
+        );
+    }
+}
+
+// spec: EVT-3
+/// A backlog is applied in batches (one transaction for many events), and
+/// a batch keeps every promise of one event at a time: each event applied
+/// once though the stream holds copies of some, each aggregate's in
+/// sequence though one was published before its predecessor.
+#[tokio::test]
+async fn a_backlog_is_applied_in_batches_each_event_once_in_its_aggregates_order() {
+    let (_env, db, js, subjects) = on_shared_nats("batches").await;
+    let outbox = test_outbox(&db, &js, &subjects).await;
+    let mut staged = commit_backlog(&db, &outbox, &["a", "b", "c", "d"], 30).await;
+    // "a"'s 11th event reaches the stream before its 10th.
+    let (tenth, eleventh) = (4 * 9, 4 * 10);
+    staged.swap(tenth, eleventh);
+    outbox.publish(staged.clone()).await;
+    for copy in [3, 50, 51, 90, 119] {
+        publish_copy(&js, &staged[copy]).await;
+    }
+    let largest = Arc::new(AtomicUsize::new(0));
+    let mut cfg = ConsumerConfig::new("svc", "test");
+    cfg.lanes = 2;
+    let (token, task) =
+        start_consumer(&db, &js, &subjects, Batched(Recorder, largest.clone()), cfg);
+    wait_all_acked(&js, &subjects, 125).await;
+    token.cancel();
+    task.await.unwrap();
+    assert_eq!(count(&db, "SELECT count(*) FROM effects").await, 120);
+    assert_applied_once_in_order(&db, &staged).await;
+    assert!(
+        largest.load(Ordering::SeqCst) > 1,
+        "the backlog was never handled as a batch"
+    );
+}
+
+// spec: EVT-3
+/// An event that fails inside a batch rolls the batch back; its
+/// neighbours are then applied one by one, once each and in order, and the
+/// failing event is dead-lettered without holding its successors.
+#[tokio::test]
+async fn a_failing_event_rolls_its_batch_back_and_the_rest_is_applied_once() {
+    let (_env, db, js, subjects) = on_shared_nats("batch_poison").await;
+    let outbox = test_outbox(&db, &js, &subjects).await;
+    let staged = commit_backlog(&db, &outbox, &["a", "b", "c", "d"], 10).await;
+    let poison = staged[17].event_id;
+    outbox.publish(staged.clone()).await;
+    let largest = Arc::new(AtomicUsize::new(0));
+    let mut cfg = ConsumerConfig::new("svc", "test");
+    cfg.lanes = 1;
+    cfg.gap_wait = Duration::from_secs(3600);
+    let (token, task) = start_consumer(
+        &db,
+        &js,
+        &subjects,
+        Batched(PoisonOn(poison), largest.clone()),
+        cfg,
+    );
+    wait_all_acked(&js, &subjects, 40).await;
+    token.cancel();
+    task.await.unwrap();
+    assert_eq!(count(&db, "SELECT count(*) FROM effects").await, 39);
+    assert!(!applied_order(&db).await.contains(&poison));
+    assert_applied_once_in_order(&db, &staged).await;
+    let letter = last_dead_letter(&js, &subjects)
+        .await
+        .expect("a dead letter");
+    assert!(letter.error.contains("malformed"), "{}", letter.error);
+    assert!(largest.load(Ordering::SeqCst) > 1, "no batch was tried");
 }

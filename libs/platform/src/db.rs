@@ -221,6 +221,19 @@ pub fn int_array(items: &[i32]) -> sea_orm::Value {
     )
 }
 
+/// A PostgreSQL `bigint[]` parameter.
+pub fn bigint_array(items: &[i64]) -> sea_orm::Value {
+    sea_orm::Value::Array(
+        sea_orm::sea_query::ArrayType::BigInt,
+        Some(Box::new(
+            items
+                .iter()
+                .map(|n| sea_orm::Value::BigInt(Some(*n)))
+                .collect(),
+        )),
+    )
+}
+
 /// A PostgreSQL `uuid[]` parameter.
 pub fn uuid_array(items: &[uuid::Uuid]) -> sea_orm::Value {
     sea_orm::Value::Array(

@@ -7,7 +7,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 use crate::domain::Recipients;
-use crate::store::Feed;
+use crate::store::{Append, Feed};
 
 /// Notifications to append, collected before writing.
 #[derive(Debug, Default)]
@@ -47,34 +47,48 @@ impl Batch {
         self.tell(Recipients::new([recipient], &[]), conversation_id, kind);
     }
 
-    /// Appends everything inside `db`'s transaction; returns the recipients
-    /// whose feed grew, for the wake-up after commit.
-    pub async fn write<C: ConnectionTrait>(
-        mut self,
+    /// Appends the notifications of several events (`(org, event, batch)`,
+    /// in event order) inside `db`'s transaction, in one write
+    /// ([`Feed::append_all`]); returns, per event, the recipients whose
+    /// feed grew, for the wake-up after commit.
+    pub async fn write_all<C: ConnectionTrait>(
         db: &C,
-        org: Uuid,
-        event: Uuid,
-    ) -> Result<Vec<String>, DbErr> {
-        // Stable: one recipient's notifications keep the event's order.
-        self.items.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut woken: Vec<String> = Vec::new();
-        for (recipient, conversation_id, kind) in self.items {
-            let name = kind_name(&kind);
-            let body = Notification {
-                sequence: 0,
-                at: None,
-                conversation_id: conversation_id.clone(),
-                kind: Some(kind),
-            }
-            .encode_to_vec();
-            if Feed::append(db, org, &recipient, event, &conversation_id, name, body)
-                .await?
-                .is_some()
-                && woken.last() != Some(&recipient)
-            {
-                woken.push(recipient);
+        batches: Vec<(Uuid, Uuid, Batch)>,
+    ) -> Result<Vec<(Uuid, Uuid, Vec<String>)>, DbErr> {
+        let mut rows = Vec::new();
+        let mut owners = Vec::new();
+        for (i, (org, event, batch)) in batches.iter().enumerate() {
+            for (recipient, conversation_id, kind) in &batch.items {
+                let name = kind_name(kind);
+                let body = Notification {
+                    sequence: 0,
+                    at: None,
+                    conversation_id: conversation_id.clone(),
+                    kind: Some(kind.clone()),
+                }
+                .encode_to_vec();
+                rows.push(Append {
+                    org: *org,
+                    recipient: recipient.clone(),
+                    event: *event,
+                    conversation_id: conversation_id.clone(),
+                    kind: name,
+                    body,
+                });
+                owners.push(i);
             }
         }
-        Ok(woken)
+        let appended = Feed::append_all(db, &rows).await?;
+        let mut woken: Vec<Vec<String>> = vec![Vec::new(); batches.len()];
+        for ((row, owner), appended) in rows.into_iter().zip(owners).zip(appended) {
+            if appended && !woken[owner].contains(&row.recipient) {
+                woken[owner].push(row.recipient);
+            }
+        }
+        Ok(batches
+            .into_iter()
+            .zip(woken)
+            .map(|((org, event, _), woken)| (org, event, woken))
+            .collect())
     }
 }

@@ -78,17 +78,43 @@ impl FeedEvents {
 }
 
 impl EventHandler for FeedEvents {
+    /// A batch writes its feed rows once, at the end, in one lock order
+    /// (`Feed::append_all`). Before that, an event of the conversations or
+    /// routing stream writes only its own conversation's rows (its
+    /// aggregate, which no other lane of the consumer holds). A block's
+    /// event, on the blocking stream's consumer, may lock several
+    /// conversations of one customer: should that ever close a cycle with
+    /// a batch holding two of them, PostgreSQL's deadlock detection aborts
+    /// one side, and an aborted batch is retried event by event.
+    const BATCH: usize = 64;
+
     async fn handle(
         &self,
         txn: &DatabaseTransaction,
         event: &ReceivedEvent,
     ) -> Result<Vec<Staged>, HandlerError> {
-        let (batch, staged) = self.apply(txn, event).await?;
-        let woken = batch.write(txn, event.org_id, event.event_id).await?;
-        if !woken.is_empty()
-            && let Ok(mut map) = self.woken.lock()
-        {
-            map.insert(event.event_id, (event.org_id, woken));
+        self.handle_batch(txn, &[event]).await
+    }
+
+    async fn handle_batch(
+        &self,
+        txn: &DatabaseTransaction,
+        events: &[&ReceivedEvent],
+    ) -> Result<Vec<Staged>, HandlerError> {
+        let mut staged = Vec::new();
+        let mut batches = Vec::with_capacity(events.len());
+        for event in events {
+            let (batch, more) = self.apply(txn, event).await?;
+            staged.extend(more);
+            batches.push((event.org_id, event.event_id, batch));
+        }
+        let woken = Batch::write_all(txn, batches).await?;
+        if let Ok(mut map) = self.woken.lock() {
+            for (org, event, recipients) in woken {
+                if !recipients.is_empty() {
+                    map.insert(event, (org, recipients));
+                }
+            }
         }
         Ok(staged)
     }

@@ -9,6 +9,6 @@ mod privacy;
 
 pub use conversations::{Conversations, Tracked};
 pub use emails::{Claimed, EmailRow, Emails, NewEmail};
-pub use feed::{Feed, FeedRow};
+pub use feed::{Append, Feed, FeedRow};
 pub use migrator::Migrator;
 pub use privacy::SubjectData;
