@@ -2,8 +2,12 @@
 //!
 //! `stage` writes the envelope into `event_outbox` inside the caller's
 //! transaction; after commit the caller hands the staged events to
-//! `publish`, which sends them at once (no polling delay on the happy path)
-//! and deletes their rows once JetStream acknowledged them. Whatever is left
+//! `publish`, which queues them for the outbox's publisher task and
+//! returns: the caller (an RPC, a consumer) never waits on the broker. The
+//! publisher sends what is queued at once (no polling delay on the happy
+//! path) in rounds: every publish of a round is pipelined on the
+//! connection, then their acknowledgements are awaited, and the rows
+//! JetStream acknowledged are deleted with one statement. Whatever is left
 //! (process crashed after commit, broker down) is republished by
 //! `run_relay`, which any number of replicas may run: rows are claimed with
 //! `FOR UPDATE SKIP LOCKED`. A row published twice carries the same
@@ -40,6 +44,8 @@ pub struct Outbox {
     subjects: Subjects,
     producer: &'static str,
     wake: std::sync::Arc<tokio::sync::Notify>,
+    /// The publisher task's queue, once started.
+    publisher: std::sync::Arc<OnceLock<tokio::sync::mpsc::Sender<Vec<Staged>>>>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -51,6 +57,11 @@ impl std::fmt::Debug for Outbox {
 }
 
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(3);
+/// Hand-overs (one committed transaction's events each) the publisher task
+/// holds at most; beyond, the relay publishes.
+const QUEUE: usize = 4096;
+/// Events the publisher sends in one round at most.
+const ROUND: usize = 256;
 /// How long a relay's claim on a batch lasts: longer than a batch may take
 /// (it stops early rather than outlive it), short enough that a crashed
 /// relay's rows are taken over soon.
@@ -86,6 +97,7 @@ impl Outbox {
             subjects,
             producer,
             wake: Default::default(),
+            publisher: Default::default(),
         }
     }
 
@@ -142,53 +154,28 @@ impl Outbox {
         })
     }
 
-    async fn send(&self, staged: &Staged) -> Result<(), EventsError> {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", staged.event_id.to_string().as_str());
-        trace::inject(&mut headers, staged.traceparent.as_deref());
-        let ack = self
-            .js
-            .publish_with_headers(staged.subject.clone(), headers, staged.envelope.clone())
-            .await
-            .map_err(|e| EventsError::Nats(e.to_string()))?;
-        tokio::time::timeout(PUBLISH_TIMEOUT, ack)
-            .await
-            .map_err(|_| EventsError::Nats("publish acknowledgement timed out".into()))?
-            .map_err(|e| EventsError::Nats(e.to_string()))?;
-        Ok(())
-    }
-
-    /// Publishes committed events now and removes them from the outbox.
-    /// Failures are left to the relay, never returned: the state change is
-    /// committed and its events will follow.
+    /// Hands committed events to the publisher task (started on first use)
+    /// and returns at once. Never fails: should the queue be full (the
+    /// broker far behind) the events stay in the outbox for the relay, as
+    /// they do when a publish fails.
     pub async fn publish(&self, staged: Vec<Staged>) {
-        let mut sent = Vec::with_capacity(staged.len());
-        for s in &staged {
-            match self.send(s).await {
-                Ok(()) => sent.push(s.event_id),
-                Err(e) => {
-                    tracing::warn!(event_id = %s.event_id, error = %e, "publish failed, the relay will retry");
-                    self.wake.notify_one();
-                    break; // keep order: the relay publishes the rest in sequence
-                }
-            }
+        if staged.is_empty() {
+            return;
         }
-        if !sent.is_empty()
-            && let Err(e) = self.delete(&sent).await
-        {
-            tracing::warn!(error = %e, "could not delete published outbox rows; they will be republished and de-duplicated");
+        let queue = self.publisher.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
+            tokio::spawn(run_publisher(
+                self.db.clone(),
+                self.js.clone(),
+                self.wake.clone(),
+                rx,
+            ));
+            tx
+        });
+        if queue.try_send(staged).is_err() {
+            tracing::debug!("outbox publisher queue full; the relay publishes these events");
+            self.wake.notify_one();
         }
-    }
-
-    async fn delete(&self, ids: &[Uuid]) -> Result<(), sea_orm::DbErr> {
-        let list = vec![uuid_array(ids)];
-        self.db
-            .execute_raw(stmt(
-                "DELETE FROM event_outbox WHERE event_id = ANY($1)",
-                list,
-            ))
-            .await?;
-        Ok(())
     }
 
     /// Publishes one batch of leftover rows; returns how many were sent.
@@ -241,7 +228,7 @@ impl Outbox {
             if started.elapsed() + PUBLISH_TIMEOUT >= CLAIM {
                 break; // the claim could lapse mid-send: leave the rest
             }
-            match self.send(staged).await {
+            match send(&self.js, staged).await {
                 Ok(()) => sent.push(staged.event_id),
                 Err(e) => {
                     self.db
@@ -256,7 +243,7 @@ impl Outbox {
             }
         }
         if !sent.is_empty() {
-            self.delete(&sent).await?;
+            delete(&self.db, &sent).await?;
         }
         let unsent: Vec<Uuid> = rows
             .iter()
@@ -318,4 +305,104 @@ impl Outbox {
             }
         }
     }
+}
+
+/// Sends `staged` and waits for JetStream's acknowledgement.
+async fn send(js: &async_nats::jetstream::Context, staged: &Staged) -> Result<(), EventsError> {
+    let ack = js
+        .publish_with_headers(
+            staged.subject.clone(),
+            headers(staged),
+            staged.envelope.clone(),
+        )
+        .await
+        .map_err(|e| EventsError::Nats(e.to_string()))?;
+    tokio::time::timeout(PUBLISH_TIMEOUT, ack)
+        .await
+        .map_err(|_| EventsError::Nats("publish acknowledgement timed out".into()))?
+        .map_err(|e| EventsError::Nats(e.to_string()))?;
+    Ok(())
+}
+
+/// The headers of `staged`: its event id for JetStream's de-duplication,
+/// and its trace.
+fn headers(staged: &Staged) -> async_nats::HeaderMap {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", staged.event_id.to_string().as_str());
+    trace::inject(&mut headers, staged.traceparent.as_deref());
+    headers
+}
+
+/// Removes published rows.
+async fn delete(db: &DatabaseConnection, ids: &[Uuid]) -> Result<(), sea_orm::DbErr> {
+    db.execute_raw(stmt(
+        "DELETE FROM event_outbox WHERE event_id = ANY($1)",
+        [uuid_array(ids)],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The publisher task: sends what is queued, a round at a time, until
+/// every `Outbox` handle is gone.
+async fn run_publisher(
+    db: DatabaseConnection,
+    js: async_nats::jetstream::Context,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    mut queue: tokio::sync::mpsc::Receiver<Vec<Staged>>,
+) {
+    while let Some(mut round) = queue.recv().await {
+        while round.len() < ROUND {
+            match queue.try_recv() {
+                Ok(more) => round.extend(more),
+                Err(_) => break,
+            }
+        }
+        let sent = send_round(&js, &round).await;
+        if sent.len() < round.len() {
+            // The rest stays in the outbox, in order, for the relay.
+            wake.notify_one();
+        }
+        if !sent.is_empty()
+            && let Err(e) = delete(&db, &sent).await
+        {
+            tracing::warn!(error = %e, "could not delete published outbox rows; they will be republished and de-duplicated");
+        }
+    }
+}
+
+/// Publishes `round` in order, every publish pipelined before the
+/// acknowledgements are awaited; returns the ids acknowledged, up to the
+/// first failure (what follows it is left to the relay, which keeps the
+/// order; a later one JetStream stored anyway is de-duplicated when the
+/// relay sends it again).
+async fn send_round(js: &async_nats::jetstream::Context, round: &[Staged]) -> Vec<Uuid> {
+    let mut pending = Vec::with_capacity(round.len());
+    for s in round {
+        match js
+            .publish_with_headers(s.subject.clone(), headers(s), s.envelope.clone())
+            .await
+        {
+            Ok(ack) => pending.push((s.event_id, ack)),
+            Err(e) => {
+                tracing::warn!(event_id = %s.event_id, error = %e, "publish failed, the relay will retry");
+                break;
+            }
+        }
+    }
+    let mut sent = Vec::with_capacity(pending.len());
+    for (id, ack) in pending {
+        match tokio::time::timeout(PUBLISH_TIMEOUT, ack).await {
+            Ok(Ok(_)) => sent.push(id),
+            Ok(Err(e)) => {
+                tracing::warn!(event_id = %id, error = %e, "publish not acknowledged, the relay will retry");
+                break;
+            }
+            Err(_) => {
+                tracing::warn!(event_id = %id, "publish acknowledgement timed out, the relay will retry");
+                break;
+            }
+        }
+    }
+    sent
 }
