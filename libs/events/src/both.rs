@@ -5,7 +5,9 @@
 //! would split the messages between the two. When a new concern (e.g. the
 //! data-subject erasure of PRV-2) must see a stream that an existing handler
 //! already consumes, [`Both`] runs the existing handler, then the new one,
-//! in the same transaction, and publishes what either staged.
+//! in the same transaction, and publishes what either staged. A batch
+//! ([`EventHandler::BATCH`], the smaller of the two) goes to the first
+//! handler whole, then to the second.
 use crate::consumer::{EventHandler, HandlerError};
 use crate::{ReceivedEvent, Staged};
 use sea_orm::DatabaseTransaction;
@@ -20,6 +22,11 @@ impl<A: EventHandler, B: EventHandler> EventHandler for Both<A, B> {
         A::BATCH
     } else {
         B::BATCH
+    };
+    const LANES: usize = if A::LANES < B::LANES {
+        A::LANES
+    } else {
+        B::LANES
     };
 
     async fn handle_batch(
@@ -52,6 +59,7 @@ impl<A: EventHandler, B: EventHandler> EventHandler for Both<A, B> {
 /// can be half of a [`Both`].
 impl<H: EventHandler> EventHandler for std::sync::Arc<H> {
     const BATCH: usize = H::BATCH;
+    const LANES: usize = H::LANES;
 
     async fn handle_batch(
         &self,

@@ -122,6 +122,12 @@ pub trait EventHandler: Send + Sync + 'static {
     /// sequence) from one commit per event into one per batch.
     const BATCH: usize = 1;
 
+    /// Lanes of the handler's consumer ([`ConsumerConfig::lanes`]). A
+    /// batching handler whose events share rows (every message to one
+    /// agent's feed) does better with few lanes: the batches grow instead
+    /// of queueing one behind the other on the shared rows.
+    const LANES: usize = 8;
+
     /// Applies `events` inside `txn`, in order (an aggregate's events in
     /// sequence); returns every event staged, in order. Each event has
     /// passed the idempotency and order checks. The default handles them
@@ -170,6 +176,15 @@ pub struct ConsumerConfig {
 }
 
 impl ConsumerConfig {
+    /// The configuration of `handler`'s consumer: the defaults with the
+    /// handler's [`EventHandler::LANES`].
+    pub fn for_handler<H: EventHandler>(service: &'static str, producer: &'static str) -> Self {
+        Self {
+            lanes: H::LANES,
+            ..Self::new(service, producer)
+        }
+    }
+
     /// Defaults: 5 deliveries, 30 s ack wait, 8 lanes, 5 min gap wait.
     pub fn new(service: &'static str, producer: &'static str) -> Self {
         Self {
@@ -334,7 +349,8 @@ impl Lanes {
         let mut senders = Vec::new();
         let mut tasks = Vec::new();
         for _ in 0..cfg.lanes.max(1) {
-            let (tx, rx) = tokio::sync::mpsc::channel::<Dispatched>(32);
+            // Room for a whole batch behind the one being applied.
+            let (tx, rx) = tokio::sync::mpsc::channel::<Dispatched>(H::BATCH.clamp(32, 256));
             let lane = Lane {
                 ctx: ctx.clone(),
                 handler: handler.clone(),

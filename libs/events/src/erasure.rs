@@ -19,6 +19,13 @@ pub struct ErasureEvents<S> {
 }
 
 impl<S: SubjectShare> EventHandler for ErasureEvents<S> {
+    /// No limit of its own: it shares a consumer with the service's handler
+    /// ([`crate::Both`]), whose batch it then takes. Erasures are
+    /// independent of one another, and in a batch one runs after the other
+    /// handler applied the whole batch, so what that batch wrote about the
+    /// customer is erased with the rest.
+    const BATCH: usize = 1024;
+
     async fn handle(
         &self,
         txn: &DatabaseTransaction,

@@ -99,7 +99,7 @@ impl Host {
             subjects: self.subjects.clone(),
             outbox: Some(self.outbox.clone()),
         };
-        let cfg = ConsumerConfig::new(self.rt.config.service, producer);
+        let cfg = ConsumerConfig::for_handler::<H>(self.rt.config.service, producer);
         self.workers
             .spawn(move |token| consumer::run(ctx, handler, cfg, token));
     }

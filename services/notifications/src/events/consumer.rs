@@ -86,7 +86,11 @@ impl EventHandler for FeedEvents {
     /// conversations of one customer: should that ever close a cycle with
     /// a batch holding two of them, PostgreSQL's deadlock detection aborts
     /// one side, and an aborted batch is retried event by event.
-    const BATCH: usize = 64;
+    const BATCH: usize = 128;
+    /// Two lanes: every message of an agent's chats goes to one feed row,
+    /// so more lanes would only queue on it; two keep one lane going while
+    /// the other retries a failing event.
+    const LANES: usize = 2;
 
     async fn handle(
         &self,

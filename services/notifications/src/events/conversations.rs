@@ -40,10 +40,13 @@ pub async fn handle(
             return Ok(vec![]);
         };
         let conv = message.conversation_id.clone();
-        if !e.customer_principal_id.is_empty() {
+        let mut tracked = Conversations::get(txn, org, &conv).await?;
+        // Recorded once, when the conversation is first seen (a read, not a
+        // write, for every later message).
+        if !e.customer_principal_id.is_empty() && tracked.customer != e.customer_principal_id {
             Conversations::queued(txn, org, &conv, "", &e.customer_principal_id).await?;
+            tracked = Conversations::get(txn, org, &conv).await?;
         }
-        let tracked = Conversations::get(txn, org, &conv).await?;
         let mut exclude = vec![message.author_id.as_str()];
         if tracked.customer_blocked {
             exclude.push(tracked.customer.as_str());
