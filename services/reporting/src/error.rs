@@ -4,7 +4,7 @@
 use livedesk_platform::errors::{FieldViolation, ServiceError};
 use tonic::Code;
 
-use crate::domain::UnknownLabel;
+use crate::domain::{CopyRowsError, UnknownLabel};
 
 /// Everything that can go wrong in the reporting service.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +21,19 @@ pub enum Error {
     Db(#[from] sea_orm::DbErr),
     #[error("csv: {0}")]
     Csv(#[from] csv::Error),
+    /// The conversations export's `COPY` sent bytes that are not the rows
+    /// it asked for.
+    #[error("copy data: {0}")]
+    CopyData(&'static str),
+}
+
+impl From<CopyRowsError> for Error {
+    fn from(e: CopyRowsError) -> Self {
+        match e {
+            CopyRowsError::Label(label) => Error::UnknownStored(label),
+            CopyRowsError::Malformed(what) => Error::CopyData(what),
+        }
+    }
 }
 
 impl ServiceError for Error {
@@ -29,7 +42,7 @@ impl ServiceError for Error {
             Error::Auth(a) => a.code(),
             Error::Invalid(_) => Code::InvalidArgument,
             Error::Db(e) => livedesk_platform::errors::db_code(e),
-            Error::UnknownStored(_) | Error::Csv(_) => Code::Internal,
+            Error::UnknownStored(_) | Error::Csv(_) | Error::CopyData(_) => Code::Internal,
         }
     }
 }
@@ -56,6 +69,7 @@ mod tests {
                 Code::InvalidArgument,
             ),
             (Error::UnknownStored(unknown), Code::Internal),
+            (Error::CopyData("a truncated array"), Code::Internal),
             (
                 Error::Db(sea_orm::DbErr::Custom("down".into())),
                 Code::Internal,

@@ -462,6 +462,140 @@ async fn the_sql_and_the_rust_formula_rules_agree() {
     }
 }
 
+/// The conversations export formats in the service what its first
+/// streamed version formatted in SQL (`0005_export_functions.sql` and the
+/// expressions below): the two give the same bytes, CRLF row ends aside,
+/// for both delimiters, on rows made to hit every rule: formula starts in
+/// text and in every `|`-separated part of a list (inside an element too),
+/// NULL and empty values, quotes, delimiters and line breaks, floats at
+/// every magnitude and on rounding ties, NaN and the infinities, timestamps
+/// BC, after 9999 and infinite, 2-D arrays and NULL elements.
+// spec: RPT-4
+#[tokio::test]
+async fn the_export_writes_what_the_sql_formatting_wrote() {
+    use livedesk_platform::labels::{StoredEnum, sql_list};
+    use livedesk_proto::common::v1::Channel;
+    use livedesk_proto::conversations::v1::EndedBy;
+    use sea_orm::sqlx::postgres::PgPoolCopyExt as _;
+    use sea_orm::{ConnectionTrait, Database};
+    use tokio_stream::StreamExt;
+
+    fn label<E: StoredEnum>(column: &str) -> String {
+        format!(
+            "CASE WHEN {column} IN {} THEN {column} ELSE livedesk_unknown_label('conversation_facts.{column}') END",
+            sql_list(E::ALL)
+        )
+    }
+    let time =
+        |c: &str| format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
+    let text = |e: &str| format!("NULLIF(livedesk_safe_cell({e}), '')");
+    let seconds = |c: &str| format!("round({c}::numeric, 3)");
+
+    let h = Harness::start().await;
+    let db = Database::connect(h.env.database_url("reporting"))
+        .await
+        .unwrap();
+    let org = new_org();
+    // One statement: random() follows the seed set in it.
+    db.execute_unprepared(&format!(
+        "SELECT setseed(0.11); \
+         INSERT INTO conversation_facts (org_id, conversation_id, queue_id, channel, agent_ids, tags, reason, status, \
+             ended_by, created_at, ended_at, message_count, blocked, wait_seconds, handle_seconds, \
+             first_response_seconds, wrap_up_code) \
+         SELECT '{org}', gen_random_uuid(), \
+             (ARRAY['q1', '', '=q', 'a,b', 'a;b'])[1 + i % 5], \
+             (ARRAY['unspecified', 'web_chat', 'messenger', 'whatsapp', 'instagram', 'email'])[1 + i % 6], \
+             (ARRAY['{{}}', '{{a1}}', '{{a1,-a2}}', '{{NULL,\"\"}}', '{{\"\",\"\"}}', '{{\"x|=y\",\"@z\"}}', \
+                    '{{{{a,=b}},{{c,d}}}}'])[1 + i % 7]::text[], \
+             (ARRAY['{{}}', '{{billing,vip}}', '{{\"=HYPERLINK(\\\"x\\\")\",+1}}', '{{\"a,b\",\"c;d\",\"e\\\"f\"}}', \
+                    E'{{\"\\tt\",\"\\rr\",\"l\\nl\"}}', '{{après-vente,日本語}}', '{{NULL}}', '{{|,||-}}'])[1 + i % 8]::text[], \
+             (ARRAY['', 'question', 'refund, partial', 'said \"hello\"', E'two\\nlines', E'cr\\rhere', '=cmd()', \
+                    '+33 6', '-', '@x', E'\\t=x', E'\\r=x', ' =space', 'a;b', 'après-vente', '''quoted'])[1 + i % 16], \
+             (ARRAY['unspecified', 'queued', 'active', 'paused', 'ended', 'blocked'])[1 + i % 6], \
+             (ARRAY['unspecified', 'agent', 'customer', 'inactivity', 'admin', 'resource_deleted', 'system'])[1 + i % 7], \
+             CASE i % 9 WHEN 0 THEN NULL WHEN 1 THEN timestamptz '0044-03-15 12:00:00.123456Z BC' \
+                 WHEN 2 THEN timestamptz '12345-06-07 08:09:10.999999Z' WHEN 3 THEN timestamptz '-infinity' \
+                 ELSE timestamptz '1960-01-01Z' + make_interval(secs => random() * 4e9) END, \
+             CASE WHEN i = 7 THEN timestamptz 'infinity' \
+                 ELSE timestamptz '2026-01-01Z' + make_interval(secs => i * 0.0317) END, \
+             i * 7919 - 1000000, i % 2 = 0, \
+             CASE i % 11 WHEN 0 THEN NULL WHEN 1 THEN 'NaN' WHEN 2 THEN 'Infinity' WHEN 3 THEN '-Infinity' \
+                 WHEN 4 THEN (i % 100) * 0.0005 WHEN 5 THEN -(i % 100) * 0.0005 WHEN 6 THEN 1234567890123455 + i \
+                 ELSE (random() - 0.3) * 10 ^ (random() * 40 - 20) END, \
+             CASE i % 4 WHEN 0 THEN '-0'::float8 WHEN 1 THEN 1e300 * random() WHEN 2 THEN 5e-324 ELSE random() * 1000 END, \
+             random() * 100, \
+             (ARRAY[NULL, '', 'resolved', '-escalated', 'follow up, later'])[1 + i % 5] \
+         FROM generate_series(1, 3000) AS i"
+    ))
+    .await
+    .unwrap();
+    let cells = [
+        "conversation_id".to_owned(),
+        time("created_at"),
+        time("ended_at"),
+        text("queue_id"),
+        label::<Channel>("channel"),
+        "NULLIF(livedesk_safe_list(agent_ids), '')".to_owned(),
+        "NULLIF(livedesk_safe_list(tags), '')".to_owned(),
+        text("reason"),
+        label::<ConversationStatus>("status"),
+        label::<EndedBy>("ended_by"),
+        seconds("wait_seconds"),
+        seconds("handle_seconds"),
+        seconds("first_response_seconds"),
+        "message_count".to_owned(),
+        text("wrap_up_code"),
+        "CASE WHEN blocked THEN 'true' ELSE 'false' END".to_owned(),
+    ]
+    .join(", ");
+    let pool = db.get_postgres_connection_pool();
+    let sup = h.token(org, "sup-1", Role::Supervisor);
+    for semicolon in [false, true] {
+        let delimiter = if semicolon { ';' } else { ',' };
+        let mut copied = Vec::new();
+        let mut stream = pool
+            .copy_out_raw(&format!(
+                "COPY (SELECT {cells} FROM conversation_facts WHERE org_id = '{org}' AND ended_at IS NOT NULL \
+                 ORDER BY ended_at, conversation_id) TO STDOUT WITH (FORMAT csv, DELIMITER '{delimiter}')"
+            ))
+            .await
+            .unwrap();
+        while let Some(piece) = stream.next().await {
+            copied.extend_from_slice(&piece.unwrap());
+        }
+        drop(stream);
+        // COPY's row ends are LF; a line break inside quotes stays.
+        let mut want = Vec::with_capacity(copied.len() + 3000 * 2);
+        let mut in_quotes = false;
+        for b in copied {
+            match b {
+                b'"' => in_quotes = !in_quotes,
+                b'\n' if !in_quotes => want.push(b'\r'),
+                _ => {}
+            }
+            want.push(b);
+        }
+        let export = h
+            .export_in(&sup, ExportKind::Conversations, None, semicolon, false)
+            .await
+            .unwrap();
+        let header_end = export.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+        let got = &export[header_end..];
+        if let Some(at) = got.iter().zip(&want).position(|(a, b)| a != b) {
+            let line = want[..at]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            panic!(
+                "delimiter {delimiter}: byte {at} differs\n  sql: {}\n  got: {}",
+                String::from_utf8_lossy(&want[line..(at + 80).min(want.len())]),
+                String::from_utf8_lossy(&got[line..(at + 80).min(got.len())]),
+            );
+        }
+        assert_eq!(got.len(), want.len(), "delimiter {delimiter}");
+    }
+}
+
 /// A client that goes away in the middle of a large conversations export
 /// leaves no `COPY` running and no broken connection in the pool: the
 /// `COPY`'s connection is closed, and later exports and statistics work.

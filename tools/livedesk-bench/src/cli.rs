@@ -31,6 +31,21 @@ impl Scenario {
     }
 }
 
+/// How the export scenario fills the reporting read model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportSeed {
+    /// `direct` above 20,000 rows, `events` up to that.
+    Auto,
+    /// `ConversationEnded` events published as the conversations service
+    /// publishes them, ingested by reporting (about 1,000 rows/s).
+    Events,
+    /// Rows inserted straight into reporting's database (`INSERT …
+    /// SELECT … FROM generate_series`), for exports of a million rows;
+    /// needs the reporting database (--spawn or --reporting-database-url).
+    Direct,
+}
+
 /// Measures Livedesk's hot paths through the public gRPC APIs, each
 /// against its physical limit (PostgreSQL itself) on the same run, and
 /// prints the ratios. Timing is reported, never asserted.
@@ -120,6 +135,12 @@ pub struct Cli {
     /// export: conversations seeded into the reporting read model.
     #[arg(long, default_value_t = 10000)]
     pub export_rows: usize,
+
+    /// export: how the rows get into the read model: events (through
+    /// ingestion), direct (inserted into reporting's database) or auto
+    /// (direct above 20,000 rows).
+    #[arg(long, value_enum, default_value_t = ExportSeed::Auto)]
+    pub export_seed: ExportSeed,
 
     /// export: timed exports (and COPYs); the median is reported.
     #[arg(long, default_value_t = 3)]

@@ -153,3 +153,47 @@ async fn as_processes_each_services_memory_is_measured() {
     let peak = export.extra["reporting_peak_rss_mib"].as_f64();
     assert!(peak.is_some_and(|p| p > 0.0), "{:?}", export.extra);
 }
+
+/// The direct seed of the export (`--export-seed direct`) fills the read
+/// model with every label and with cells that need quoting or the
+/// formula guard, and the export of those rows is counted whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_direct_export_seed_is_varied_and_exported_whole() {
+    let dir = std::env::temp_dir().join(format!("livedesk-bench-{}", uuid::Uuid::now_v7()));
+    let json = dir.join("result.json");
+    let cli = Cli::parse_from([
+        "livedesk-bench",
+        "--spawn",
+        "--scenarios",
+        "export",
+        "--export-seed",
+        "direct",
+        "--export-rows",
+        "90",
+        "--export-repeats",
+        "1",
+        "--baseline-ops",
+        "20",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let result = livedesk_bench::run(&cli).await.unwrap();
+    let export = &result.scenarios[0];
+    assert_eq!(export.name, "export");
+    assert_eq!(export.errors, 0, "{:?}", export.first_error);
+    // Reasons with a line break inside quotes are still one row each.
+    assert_eq!(export.ops, 90);
+    assert_eq!(export.baseline.as_ref().unwrap().ops, 90);
+    assert!(export.ratio.is_some());
+    assert_eq!(export.extra["seed"], "direct");
+    let shape = &export.extra["seed_shape"];
+    assert_eq!(shape["rows"], 90, "{shape}");
+    // Every label of each column (6 channels, 6 statuses, 7 ended-by).
+    assert_eq!(shape["channels"], 6, "{shape}");
+    assert_eq!(shape["statuses"], 6, "{shape}");
+    assert_eq!(shape["ended_by"], 7, "{shape}");
+    for key in ["tagged", "quoted", "guarded"] {
+        assert!(shape[key].as_i64().unwrap() > 0, "{key}: {shape}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

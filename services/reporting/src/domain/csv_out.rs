@@ -24,6 +24,16 @@ pub fn safe_cell(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether a cell starting with the byte `first` would be read as a
+/// formula: [`safe_cell`]'s rule on bytes (the characters are ASCII, and
+/// in UTF-8 no byte of another character is ASCII), for cells written
+/// from bytes (`copy_csv`).
+pub(crate) fn formula_start(first: u8) -> bool {
+    DANGEROUS_FIRST
+        .iter()
+        .any(|&c| u32::from(first) == c as u32)
+}
+
 /// How the caller wants the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CsvOptions {
@@ -110,6 +120,25 @@ mod tests {
         assert_eq!(safe_cell("after-sales"), "after-sales");
         assert_eq!(safe_cell(""), "");
         assert!(matches!(safe_cell("plain"), Cow::Borrowed(_)));
+    }
+
+    /// The byte rule and the text rule agree on every first character.
+    #[test]
+    fn the_byte_rule_is_the_text_rule() {
+        for b in 0..=255u8 {
+            let text = if b.is_ascii() {
+                format!("{}x", b as char)
+            } else {
+                "éx".to_owned()
+            };
+            let first = text.as_bytes()[0];
+            assert_eq!(
+                formula_start(first),
+                matches!(safe_cell(&text), Cow::Owned(_)),
+                "{text:?}"
+            );
+        }
+        assert!(DANGEROUS_FIRST.iter().all(char::is_ascii));
     }
 
     #[test]

@@ -12,9 +12,11 @@ use uuid::Uuid;
 use super::cells::{cells, header};
 use tokio_stream::StreamExt;
 
-use crate::domain::{CHUNK_BYTES, ChunkedCsv, CsvOptions, ExportKind, Range, Scope};
+use crate::domain::{
+    CHUNK_BYTES, ChunkedCsv, ConversationCsv, CsvOptions, ExportKind, Range, Scope,
+};
 use crate::error::Error;
-use crate::store::{Crlf, CursorKind, ExportCursor, conversations_copy, copy_connection, sqlx_err};
+use crate::store::{CursorKind, ExportCursor, conversations_copy, copy_connection, sqlx_err};
 
 /// Chunks in flight between the reader and the client.
 const CHANNEL_CHUNKS: usize = 2;
@@ -50,9 +52,10 @@ pub async fn start(
 
 /// The conversations export: `COPY` out of PostgreSQL on a connection of
 /// its own (taken before the RPC answers, so a database that is down
-/// answers the RPC itself), the BOM and header first, the rows in ~64 KiB chunks with RFC 4180
-/// line ends. The same bounded channel gives the same back-pressure: a
-/// slow client stops the reading, and PostgreSQL's sending with it.
+/// answers the RPC itself), the BOM and header first, then the rows,
+/// written by [`ConversationCsv`] as they arrive, in ~64 KiB chunks. The
+/// same bounded channel gives the same back-pressure: a slow client stops
+/// the reading, and PostgreSQL's sending with it.
 async fn copy(
     db: DatabaseConnection,
     org_id: Uuid,
@@ -60,59 +63,67 @@ async fn copy(
     range: Range,
     options: CsvOptions,
 ) -> Result<ReceiverStream<Result<CsvChunk, Status>>, Error> {
-    let statement = conversations_copy(org_id, &range, &scope, options);
+    let statement = conversations_copy(org_id, &range, &scope);
     let mut conn = copy_connection(&db).await?;
     let head = ChunkedCsv::new(options, header(ExportKind::Conversations))?.finish()?;
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     tokio::spawn(async move {
-        let outcome = copy_rows(&mut conn, &statement, head, &tx).await;
+        let csv = ConversationCsv::new(options);
+        let outcome = copy_rows(&mut conn, &statement, csv, head, &tx).await;
         match outcome {
-            Ok(Copied::Done(bytes)) => tracing::info!(%org_id, bytes, "csv export done"),
-            Ok(Copied::Abandoned(bytes)) => {
-                tracing::info!(%org_id, bytes, "csv export abandoned by the client");
+            Ok(Copied::Done(rows)) => tracing::info!(%org_id, rows, "csv export done"),
+            Ok(Copied::Abandoned) => {
+                tracing::info!(%org_id, "csv export abandoned by the client");
                 conn.close_on_drop();
             }
             Err(e) => {
+                // The `COPY` may still be sending (a row with an unknown
+                // label stopped the writing): the connection goes.
                 conn.close_on_drop();
-                let _ = tx.send(Err(Error::from(sqlx_err(e)).into())).await;
+                let _ = tx.send(Err(e.into())).await;
             }
         }
     });
     Ok(ReceiverStream::new(rx))
 }
 
-/// How a `COPY` ended (bytes sent).
+/// How a `COPY` ended.
 enum Copied {
+    /// Every row sent (how many).
     Done(u64),
     /// The client went away: the `COPY` was left unread.
-    Abandoned(u64),
+    Abandoned,
 }
 
-/// Runs `statement` on `conn` and sends its rows after `head`.
+/// Runs `statement` on `conn` and sends its rows, written by `csv`, after
+/// `head`.
 async fn copy_rows(
     conn: &mut sea_orm::sqlx::PgConnection,
     statement: &str,
+    mut csv: ConversationCsv,
     mut chunk: Vec<u8>,
     tx: &mpsc::Sender<Result<CsvChunk, Status>>,
-) -> Result<Copied, sea_orm::sqlx::Error> {
-    let mut rows = conn.copy_out_raw(statement).await?;
-    let mut crlf = Crlf::default();
-    let mut bytes = 0u64;
+) -> Result<Copied, Error> {
+    let mut rows = conn
+        .copy_out_raw(statement)
+        .await
+        .map_err(|e| Error::from(sqlx_err(e)))?;
+    chunk.reserve(CHUNK_BYTES + 4096);
     while let Some(piece) = rows.next().await {
-        crlf.push(&piece?, &mut chunk);
+        let piece = piece.map_err(|e| Error::from(sqlx_err(e)))?;
+        csv.push(&piece, &mut chunk)?;
         if chunk.len() >= CHUNK_BYTES {
-            bytes += chunk.len() as u64;
             let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_BYTES + 4096));
             if tx.send(Ok(CsvChunk { data: full })).await.is_err() {
-                return Ok(Copied::Abandoned(bytes));
+                return Ok(Copied::Abandoned);
             }
         }
     }
-    bytes += chunk.len() as u64;
+    let done = csv.finish()?;
     if !chunk.is_empty() && tx.send(Ok(CsvChunk { data: chunk })).await.is_err() {
-        return Ok(Copied::Abandoned(bytes));
+        return Ok(Copied::Abandoned);
     }
-    Ok(Copied::Done(bytes))
+    Ok(Copied::Done(done))
 }
 
 /// Writes every row; returns how many, or stops early (Ok) when the

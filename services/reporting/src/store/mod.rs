@@ -11,7 +11,7 @@ mod privacy;
 mod stats;
 
 pub use activity::{Activity, NewStateChange, NewSubmission};
-pub use copy::{Crlf, conversations_copy, copy_connection, sqlx_err};
+pub use copy::{conversations_copy, copy_connection, sqlx_err};
 pub use export::{CursorKind, ExportCursor, ExportRow};
 pub use facts::{BlockFact, BlockState, ConversationSummary, EndedFact, Facts, WrapUpFact};
 pub use generation::ensure_generation;

@@ -1,8 +1,14 @@
 //! A CSV export: ExportCsv streaming of the conversations read model.
 //!
-//! R `ConversationEnded` events are published on the suite's prefix (the
-//! part of the conversations service), then the harness waits until
-//! GetStatistics counts them all. Each timed export reads the whole
+//! R conversations are seeded, one of two ways (`--export-seed`): as
+//! `ConversationEnded` events published on the suite's prefix (the part of
+//! the conversations service), ingested by reporting at about 1,000 rows/s;
+//! or, for large exports (auto: above [`DIRECT_ABOVE`] rows), inserted
+//! straight into reporting's database by `INSERT … SELECT … FROM
+//! generate_series` ([`DIRECT_SEED`]: every channel, status and ended-by,
+//! tags, several agents, text that needs quoting or formula guarding,
+//! missing durations), then vacuumed and analyzed. Either way the harness
+//! waits until GetStatistics counts them all. Each timed export reads the whole
 //! stream (rows/s, bytes/s); the baseline is PostgreSQL's own
 //! `COPY (SELECT <the same columns> … ORDER BY <the same order>) TO
 //! STDOUT WITH CSV HEADER` on the reporting database. Medians of
@@ -24,7 +30,8 @@ use livedeskctl::tokens::authed;
 use uuid::Uuid;
 
 use super::Ctx;
-use crate::baseline::{Baseline, copy_csv};
+use crate::baseline::{Baseline, RecordEnds, copy_csv};
+use crate::cli::ExportSeed;
 use crate::load::drive;
 use crate::report::ScenarioResult;
 use crate::stats::{median, per_second};
@@ -36,6 +43,50 @@ const SEED_CONCURRENCY: usize = 32;
 const SELECT: &str = "SELECT conversation_id, created_at, ended_at, queue_id, channel, agent_ids, tags, reason, status, ended_by, \
      wait_seconds, handle_seconds, first_response_seconds, message_count, wrap_up_code, blocked \
      FROM conversation_facts WHERE org_id = '{org}' AND ended_at IS NOT NULL ORDER BY ended_at, conversation_id";
+
+/// `--export-seed auto` seeds directly above this many rows.
+const DIRECT_ABOVE: usize = 20_000;
+
+/// Rows inserted by one statement of the direct seed.
+const DIRECT_BATCH: i64 = 100_000;
+
+/// The direct seed of rows `$2..=$3` of org `$1`: ended conversations
+/// with every channel, status and ended-by label, zero to two agents,
+/// tags (some needing quotes or a formula guard), reasons with commas,
+/// quotes, a line break and formula starts, missing durations and
+/// wrap-up codes, one ended every quarter second back from now.
+pub const DIRECT_SEED: &str = "INSERT INTO conversation_facts (org_id, conversation_id, queue_id, channel, agent_ids, tags, reason, \
+         status, ended_by, customer_name, created_at, queued_at, assigned_at, first_response_at, ended_at, message_count, \
+         abandoned, blocked, wait_seconds, handle_seconds, first_response_seconds, wrap_up_code, wrap_up_at) \
+     SELECT $1, gen_random_uuid(), md5('bench-queue-' || (i % 17))::uuid::text, \
+         (ARRAY['web_chat', 'web_chat', 'web_chat', 'messenger', 'whatsapp', 'instagram', 'email', 'unspecified'])[1 + i % 8], \
+         CASE i % 10 WHEN 0 THEN '{}'::text[] \
+             WHEN 1 THEN ARRAY['bench-agent-' || (i % 50), 'bench-agent-' || ((i + 7) % 50)] \
+             ELSE ARRAY['bench-agent-' || (i % 50)] END, \
+         (ARRAY['{}', '{billing}', '{billing,vip}', '{\"=HYPERLINK(\\\"x\\\")\",-refund}', '{\"a,b\",\"said \\\"hi\\\"\"}', \
+                '{support,\"@team\"}'])[1 + i % 6]::text[], \
+         (ARRAY['', 'question', 'refund, partial', 'said \"hello\"', E'two\\nlines', '=cmd()', '+33 6 12 34 56', 'après-vente', \
+                'delivery late'])[1 + i % 9], \
+         (ARRAY['ended', 'ended', 'ended', 'ended', 'blocked', 'unspecified', 'queued', 'active', 'paused'])[1 + i % 9], \
+         (ARRAY['agent', 'customer', 'agent', 'inactivity', 'admin', 'resource_deleted', 'system', 'unspecified'])[1 + i % 8], \
+         'B*** C***', e - make_interval(secs => 600 + i % 300), e - make_interval(secs => 600 + i % 300), \
+         CASE WHEN i % 10 = 0 THEN NULL ELSE e - make_interval(secs => 540) END, \
+         CASE WHEN i % 10 = 0 THEN NULL ELSE e - make_interval(secs => 530 - i % 20) END, \
+         e, i % 40, i % 10 = 0, i % 53 = 0, (i % 300) / 7.0, \
+         CASE WHEN i % 10 = 0 THEN NULL ELSE 540 + (i % 1000) / 3.0 END, \
+         CASE WHEN i % 10 = 0 THEN NULL ELSE 10 + (i % 20) / 9.0 END, \
+         (ARRAY[NULL, 'resolved', 'escalated', '-escalated', 'follow up, later'])[1 + i % 5], \
+         CASE WHEN i % 5 = 0 THEN NULL ELSE e + interval '30 seconds' END \
+     FROM generate_series($2::bigint, $3::bigint) AS i, \
+          LATERAL (SELECT now() - make_interval(secs => i * 0.25) AS e) AS t";
+
+/// What the seeded rows of org `$1` hold, for the report: the labels
+/// covered and how many cells need quoting or a formula guard.
+const SEED_SHAPE: &str = "SELECT count(*), count(DISTINCT channel), count(DISTINCT status), count(DISTINCT ended_by), \
+         count(*) FILTER (WHERE cardinality(tags) > 0), \
+         count(*) FILTER (WHERE reason ~ '[\",\\n]' OR array_to_string(tags, '|') ~ '[\",]'), \
+         count(*) FILTER (WHERE left(reason, 1) IN ('=', '+', '-', '@') OR array_to_string(tags, '|') ~ '(^|\\|)[-=+@]') \
+     FROM conversation_facts WHERE org_id = $1";
 
 /// One timed export.
 struct Exported {
@@ -57,16 +108,35 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
     )?;
     let clients = &ctx.target.clients;
 
-    eprintln!("▶ export: seeding {r} ended conversations");
+    let direct = match ctx.cli.export_seed {
+        ExportSeed::Direct => true,
+        ExportSeed::Events => false,
+        ExportSeed::Auto => r > DIRECT_ABOVE,
+    };
+    eprintln!(
+        "▶ export: seeding {r} ended conversations ({})",
+        if direct { "direct" } else { "events" }
+    );
     let seeding = Instant::now();
-    let seeded = seed(ctx, org, r).await;
-    if seeded.errors > 0 {
-        anyhow::bail!(
-            "seeding failed for {} event(s): {}",
-            seeded.errors,
-            seeded.first_error.unwrap_or_default()
-        );
-    }
+    let (publish, shape) = if direct {
+        let url = ctx.target.reporting_database_url.as_deref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--export-seed direct needs the reporting database (--spawn or --reporting-database-url)"
+            )
+        })?;
+        let shape = seed_direct(url, org, r).await?;
+        (seeding.elapsed(), Some(shape))
+    } else {
+        let seeded = seed(ctx, org, r).await;
+        if seeded.errors > 0 {
+            anyhow::bail!(
+                "seeding failed for {} event(s): {}",
+                seeded.errors,
+                seeded.first_error.unwrap_or_default()
+            );
+        }
+        (seeded.wall, None)
+    };
     wait_counted(clients, &supervisor, r as u64, ctx.deadline()).await?;
     let ingest = seeding.elapsed();
 
@@ -135,8 +205,10 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
     .with("bytes_per_s", median(&byte_rates).unwrap_or_default())
     .with("repeats", repeats)
     .with("export_seconds", &seconds)
-    .with("seed_publish_seconds", seeded.wall.as_secs_f64())
-    .with("seed_ingested_per_s", per_second(r as u64, ingest));
+    .with("seed", if direct { "direct" } else { "events" })
+    .with("seed_publish_seconds", publish.as_secs_f64())
+    .with("seed_ingested_per_s", per_second(r as u64, ingest))
+    .with("seed_shape", shape);
     if let Some((_, copies)) = &baseline {
         let copy_rates: Vec<f64> = copies
             .iter()
@@ -154,6 +226,68 @@ pub async fn run(ctx: &Ctx<'_>) -> anyhow::Result<ScenarioResult> {
             );
     }
     Ok(result.against(baseline.map(|(b, _)| b)))
+}
+
+/// The labels and tricky cells of the seeded rows (`SEED_SHAPE`).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct SeedShape {
+    pub rows: i64,
+    pub channels: i64,
+    pub statuses: i64,
+    pub ended_by: i64,
+    pub tagged: i64,
+    /// Rows with a reason or tags that CSV must quote.
+    pub quoted: i64,
+    /// Rows with a reason or a tag the formula rule guards.
+    pub guarded: i64,
+}
+
+/// Inserts `r` ended conversations of `org` straight into reporting's
+/// database (`DIRECT_SEED`, in statements of `DIRECT_BATCH` rows), then
+/// vacuums and analyzes the table, as a table read long after its rows
+/// were written is: hint bits set, statistics current, so neither the
+/// export nor the `COPY` after it pays for the bulk insert.
+async fn seed_direct(url: &str, org: Uuid, r: usize) -> anyhow::Result<SeedShape> {
+    use sea_orm::sqlx::postgres::PgPoolOptions;
+    let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+    let total = r as i64;
+    let mut from = 1i64;
+    while from <= total {
+        let to = (from + DIRECT_BATCH - 1).min(total);
+        sea_orm::sqlx::query(DIRECT_SEED)
+            .bind(org)
+            .bind(from)
+            .bind(to)
+            .execute(&pool)
+            .await?;
+        from = to + 1;
+    }
+    // VACUUM runs outside a transaction: the simple query protocol.
+    sea_orm::sqlx::raw_sql("VACUUM (ANALYZE) conversation_facts")
+        .execute(&pool)
+        .await?;
+    let (rows, channels, statuses, ended_by, tagged, quoted, guarded): (
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+    ) = sea_orm::sqlx::query_as(SEED_SHAPE)
+        .bind(org)
+        .fetch_one(&pool)
+        .await?;
+    pool.close().await;
+    Ok(SeedShape {
+        rows,
+        channels,
+        statuses,
+        ended_by,
+        tagged,
+        quoted,
+        guarded,
+    })
 }
 
 /// Publishes `r` ended conversations of `org` as the conversations
@@ -258,13 +392,13 @@ async fn export(clients: &Clients, token: &str) -> anyhow::Result<Exported> {
         ))
         .await?
         .into_inner();
-    let (mut bytes, mut newlines) = (0u64, 0u64);
+    let (mut bytes, mut records) = (0u64, RecordEnds::default());
     while let Some(chunk) = stream.message().await? {
         bytes += chunk.data.len() as u64;
-        newlines += chunk.data.iter().filter(|b| **b == b'\n').count() as u64;
+        records.count(&chunk.data);
     }
     Ok(Exported {
-        rows: newlines.saturating_sub(1),
+        rows: records.ends.saturating_sub(1),
         bytes,
         elapsed: started.elapsed(),
     })
