@@ -208,7 +208,7 @@ impl BlockCache {
     ) -> Result<Option<Uuid>, Error> {
         if !self.live() {
             self.count(Outcome::Bypass);
-            return self.from_database(org, identities, ip).await;
+            return self.by_database(org, identities, ip).await;
         }
         let lookup = lock(&self.inner.slots).lookup(org);
         let ticket = match lookup {
@@ -218,11 +218,11 @@ impl BlockCache {
             }
             Lookup::Ready(Held::TooLarge) => {
                 self.count(Outcome::Oversized);
-                return self.from_database(org, identities, ip).await;
+                return self.by_database(org, identities, ip).await;
             }
             Lookup::NoRoom => {
                 self.count(Outcome::Bypass);
-                return self.from_database(org, identities, ip).await;
+                return self.by_database(org, identities, ip).await;
             }
             Lookup::Load(ticket) => ticket,
         };
@@ -235,7 +235,7 @@ impl BlockCache {
         }
         if loaded.rows.len() > bound {
             lock(&self.inner.slots).finish(ticket, Held::TooLarge);
-            return self.from_database(org, identities, ip).await;
+            return self.by_database(org, identities, ip).await;
         }
         let set = Arc::new(OrgBlocks::from_rows(loaded)?);
         lock(&self.inner.slots).finish(ticket, Held::Set(set.clone()));
@@ -244,7 +244,7 @@ impl BlockCache {
 
     /// The check by the database: one statement, two the first time an
     /// org's erasure key is seen.
-    async fn from_database(
+    async fn by_database(
         &self,
         org: Uuid,
         identities: Vec<(IdentityKind, String)>,

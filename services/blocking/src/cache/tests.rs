@@ -72,7 +72,7 @@ impl Replica {
     /// A check answered from memory: polls until one is counted as a hit
     /// (memory goes unused for a moment if a heartbeat is late on a busy
     /// machine), and proves that it ran no statement.
-    async fn from_memory(&self, org: Uuid, email: &str) -> Option<Uuid> {
+    async fn in_memory(&self, org: Uuid, email: &str) -> Option<Uuid> {
         eventually(20, "a check answered from memory", || async {
             let (hits, queries) = (self.count(|s| &s.hits), self.count(|s| &s.queries));
             let answer = self.check(org, email).await;
@@ -153,18 +153,18 @@ async fn a_block_made_elsewhere_is_seen_and_checks_are_answered_from_memory() {
     assert_eq!(b.check(org, "a@example.com").await, None);
     assert_eq!(b.count(|s| &s.misses), 1, "the org was loaded");
 
-    assert_eq!(b.from_memory(org, "someone-else@example.com").await, None);
+    assert_eq!(b.in_memory(org, "someone-else@example.com").await, None);
 
     // Blocked through "replica A" (another connection): B drops the org
     // when the notification comes, and its next check loads it again.
     let id = block(&db, org, "a@example.com", None).await;
     b.until(org, "a@example.com", Some(id)).await;
-    assert_eq!(b.from_memory(org, "a@example.com").await, Some(id));
+    assert_eq!(b.in_memory(org, "a@example.com").await, Some(id));
 
     // BLK-5: an unblock is seen the same way.
     assert!(Blocks::unblock(&db, org, id, "admin-1").await.unwrap());
     b.until(org, "a@example.com", None).await;
-    assert_eq!(b.from_memory(org, "a@example.com").await, None);
+    assert_eq!(b.in_memory(org, "a@example.com").await, None);
 }
 
 // spec: BLK-8
@@ -179,7 +179,7 @@ async fn a_block_held_in_memory_stops_applying_at_its_expiry() {
     // org after the load below.
     b.settle().await;
     assert_eq!(b.check(org, "a@example.com").await, Some(id));
-    assert_eq!(b.from_memory(org, "a@example.com").await, Some(id));
+    assert_eq!(b.in_memory(org, "a@example.com").await, Some(id));
     let misses = b.count(|s| &s.misses);
     b.until(org, "a@example.com", None).await;
     assert!(Utc::now() >= expires);
@@ -227,8 +227,8 @@ async fn an_erased_customer_stays_blocked_through_memory() {
     })
     .await
     .unwrap();
-    assert_eq!(b.from_memory(org, "gone@example.com").await, Some(id));
-    assert_eq!(b.from_memory(org, "other@example.com").await, None);
+    assert_eq!(b.in_memory(org, "gone@example.com").await, Some(id));
+    assert_eq!(b.in_memory(org, "other@example.com").await, None);
 }
 
 /// Without a live listener nothing is held: every check is a statement,
@@ -319,7 +319,7 @@ async fn a_killed_listener_drops_everything_held_and_comes_back() {
     let b = Replica::start(&url, BOUNDS, true).await;
     let org = Uuid::now_v7();
     let id = block(&db, org, "a@example.com", None).await;
-    assert_eq!(b.from_memory(org, "a@example.com").await, Some(id));
+    assert_eq!(b.in_memory(org, "a@example.com").await, Some(id));
     let resets = b.count(|s| &s.resets);
 
     let killed = db
