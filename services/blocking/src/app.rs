@@ -1,4 +1,5 @@
-//! Wiring: database, NATS, gRPC server, consumers and sweeps.
+//! Wiring: database, NATS, gRPC server, consumers, sweeps and the block
+//! cache's listener and heartbeat.
 use std::sync::Arc;
 
 use livedesk_events::{Both, Host, Service};
@@ -7,6 +8,7 @@ use livedesk_proto::blocking::v1::blocking_service_server::BlockingServiceServer
 use livedesk_proto::conversations::v1::conversations_service_client::ConversationsServiceClient;
 use livedesk_proto::privacy::v1::data_subject_service_server::DataSubjectServiceServer;
 
+use crate::cache::{BlockCache, run_heartbeat, run_listener};
 use crate::config::Config;
 use crate::events::{ConversationEvents, ErasureEvents, SchedulingEvents, run_expiry_sweep};
 use crate::grpc::{BlockingGrpc, DataSubjectGrpc};
@@ -28,10 +30,16 @@ impl ServiceApp for App {
         let conversations = ConversationsServiceClient::new(
             livedesk_platform::runtime::peer_channel(&cfg.conversations_url, refresh)?,
         );
+        let checks = BlockCache::new(host.rt.db.clone(), cfg.cache);
+        let listener = checks.clone();
+        host.spawn(move |token| run_listener(listener, token));
+        let heartbeat = checks.clone();
+        host.spawn(move |token| run_heartbeat(heartbeat, token));
         let grpc = BlockingGrpc {
             db: host.rt.db.clone(),
             outbox: host.outbox.clone(),
             conversations,
+            checks,
         };
         host.consume(
             "conversations",

@@ -3,6 +3,7 @@
 //! recorded and checked by the other services (BLK-1 … BLK-9).
 
 mod app;
+mod cache;
 mod config;
 pub mod domain;
 mod error;

@@ -6,6 +6,7 @@ mod binary;
 mod blocks;
 mod metrics;
 mod platform;
+mod replicas;
 mod sigterm;
 mod stored_labels;
 mod tracing;

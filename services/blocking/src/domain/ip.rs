@@ -42,9 +42,40 @@ impl IpRange {
         Ok(Self { addr, prefix })
     }
 
+    /// A range as PostgreSQL prints a stored `cidr` (`10.0.0.0/16`). No
+    /// width rule here: what is stored applies, whatever it is.
+    pub fn from_stored(raw: &str) -> Option<Self> {
+        let (addr, prefix) = raw.split_once('/')?;
+        let addr: IpAddr = addr.parse().ok()?;
+        let prefix: u8 = prefix.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        (prefix <= max).then_some(Self { addr, prefix })
+    }
+
     /// PostgreSQL `cidr` text.
     pub fn to_cidr(&self) -> String {
         format!("{}/{}", self.addr, self.prefix)
+    }
+
+    /// Whether `ip` is inside the range, as PostgreSQL's `cidr >>= inet`:
+    /// an address of the other family is never inside (`::ffff:10.0.0.1`
+    /// is an IPv6 address, not in `10.0.0.0/8`).
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
     }
 }
 
@@ -69,5 +100,30 @@ mod tests {
         assert!(IpRange::parse("2001:db8::/32").is_ok());
         assert!(IpRange::parse("not-an-ip").is_err());
         assert!(IpRange::parse("1.2.3.4/33").is_err());
+    }
+
+    // spec: BLK-9
+    #[test]
+    fn containment_is_postgresql_s() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let net = IpRange::parse("10.7.0.0/16").unwrap();
+        assert!(net.contains(ip("10.7.0.0")));
+        assert!(net.contains(ip("10.7.255.255")));
+        assert!(!net.contains(ip("10.8.0.0")));
+        assert!(!net.contains(ip("::ffff:10.7.0.1")), "the other family");
+        let one = IpRange::parse("203.0.113.7").unwrap();
+        assert!(one.contains(ip("203.0.113.7")));
+        assert!(!one.contains(ip("203.0.113.8")));
+        let v6 = IpRange::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains(ip("2001:db8:ffff::1")));
+        assert!(!v6.contains(ip("2001:db9::1")));
+        assert!(!v6.contains(ip("10.7.0.1")));
+        let wide = IpRange::from_stored("0.0.0.0/0").unwrap();
+        assert!(wide.contains(ip("192.0.2.1")) && !wide.contains(ip("::1")));
+        assert!(IpRange::from_stored("10.0.0.0").is_none());
+        assert!(IpRange::from_stored("10.0.0.0/33").is_none());
+        let host6 = IpRange::parse("2001:db8::1/128").unwrap();
+        assert!(host6.contains(ip("2001:db8::1")));
+        assert!(!host6.contains(ip("2001:db8::2")));
     }
 }

@@ -16,6 +16,7 @@ use sea_orm::{DatabaseConnection, TransactionTrait};
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
+use crate::cache::BlockCache;
 use crate::domain::{BlockRequest, IpBlockRequest, Reason};
 use crate::error::Error;
 use crate::store::{Blocks, NewBlock};
@@ -27,6 +28,8 @@ pub struct BlockingGrpc {
     pub db: DatabaseConnection,
     pub outbox: Outbox,
     pub conversations: ConversationsServiceClient<Channel>,
+    /// Answers `CheckIdentities` (from memory when it can, `crate::cache`).
+    pub checks: BlockCache,
 }
 
 type Result<T> = std::result::Result<Response<T>, Status>;
@@ -237,18 +240,15 @@ impl BlockingGrpc {
         )?;
         let body = req.get_ref();
         let identities = livedesk_platform::identity::normalize_all(&body.identities)?;
-        // An erased customer's block holds hashed identities (PRV-2).
-        let identities =
-            crate::store::SubjectData::with_hashed(&self.db, who.org_id, identities).await?;
         let ip = match body.ip_address.trim() {
             "" => None,
             raw => Some(
                 raw.parse::<std::net::IpAddr>()
-                    .map_err(|_| FieldViolation::new("ip_address", "not an IP address"))?
-                    .to_string(),
+                    .map_err(|_| FieldViolation::new("ip_address", "not an IP address"))?,
             ),
         };
-        let block = Blocks::find_active(&self.db, who.org_id, &identities, ip.as_deref()).await?;
+        // Erased customers' hashed identities are matched too (PRV-2).
+        let block = self.checks.check(who.org_id, identities, ip).await?;
         Ok(pb::CheckIdentitiesResponse {
             blocked: block.is_some(),
             block_id: block.map(|b| b.to_string()).unwrap_or_default(),

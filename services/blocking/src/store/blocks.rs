@@ -96,6 +96,37 @@ pub struct NewBlock<'a> {
     pub client_request_id: Option<&'a str>,
 }
 
+/// The first active block of org `$1` naming one of the identities
+/// (`$2` kinds, `$3` values, pairwise) or whose range holds the address
+/// `$4`: the oldest, ties by id (the in-memory answer orders alike).
+const FIRST_ACTIVE: &str = "SELECT b.id FROM blocks b \
+     WHERE b.org_id = $1 AND b.unblocked_at IS NULL AND (b.expires_at IS NULL OR b.expires_at > now()) \
+       AND (EXISTS (SELECT 1 FROM block_identities i \
+                    JOIN unnest($2::text[], $3::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
+                    WHERE i.block_id = b.id AND i.org_id = $1) \
+            OR ($4::inet IS NOT NULL AND b.ip_cidr >>= $4::inet)) \
+     ORDER BY b.blocked_at, b.id LIMIT 1";
+
+/// What [`Blocks::active_of`] reads: the org's erasure key and its active
+/// blocks, one row per identity or range.
+#[derive(Debug, Clone, Default)]
+pub struct ActiveBlocks {
+    pub key: Option<Vec<u8>>,
+    pub rows: Vec<ActiveRow>,
+}
+
+/// One identity or range of an active block.
+#[derive(Debug, Clone)]
+pub struct ActiveRow {
+    pub id: Uuid,
+    pub blocked_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// PostgreSQL's text of the block's `cidr`, on every row of an IP block.
+    pub ip_cidr: Option<String>,
+    /// `None` on the row of a block without identities (an IP block).
+    pub identity: Option<(IdentityKind, String)>,
+}
+
 const COLUMNS: &str = "id, org_id, conversation_id, channel, customer_name, ip_cidr::text AS ip_cidr, reason, \
      blocked_by, blocked_at, expires_at, unblocked_by, unblocked_at, dropped_messages";
 
@@ -271,29 +302,103 @@ impl Blocks {
         identities: &[(IdentityKind, String)],
         ip: Option<&str>,
     ) -> Result<Option<Uuid>, DbErr> {
+        let row = db
+            .query_one_raw(stmt(
+                &format!("SELECT ({FIRST_ACTIVE}) AS id"),
+                Self::check_values(org, identities, ip),
+            ))
+            .await?;
+        row.map(|r| r.try_get::<Option<Uuid>>("", "id"))
+            .transpose()
+            .map(Option::flatten)
+    }
+
+    /// [`Self::find_active`] on the clear `identities`, and the org's
+    /// erasure key, in one round trip: a caller without the key learns
+    /// whether hashed identities must be checked too (PRV-2).
+    pub async fn find_active_and_key<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        identities: &[(IdentityKind, String)],
+        ip: Option<&str>,
+    ) -> Result<(Option<Uuid>, Option<Vec<u8>>), DbErr> {
+        let row = db
+            .query_one_raw(stmt(
+                &format!(
+                    "SELECT ({FIRST_ACTIVE}) AS id, \
+                     (SELECT key FROM erasure_keys WHERE org_id = $1) AS key"
+                ),
+                Self::check_values(org, identities, ip),
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("check row".into()))?;
+        Ok((row.try_get("", "id")?, row.try_get("", "key")?))
+    }
+
+    fn check_values(
+        org: Uuid,
+        identities: &[(IdentityKind, String)],
+        ip: Option<&str>,
+    ) -> [sea_orm::Value; 4] {
         let kinds: Vec<String> = identities
             .iter()
             .map(|(k, _)| label(*k).to_owned())
             .collect();
         let values: Vec<String> = identities.iter().map(|(_, v)| v.clone()).collect();
-        let row = db
-            .query_one_raw(stmt(
-                "SELECT b.id FROM blocks b \
-                 WHERE b.org_id = $1 AND b.unblocked_at IS NULL AND (b.expires_at IS NULL OR b.expires_at > now()) \
-                   AND (EXISTS (SELECT 1 FROM block_identities i \
-                                JOIN unnest($2::text[], $3::text[]) AS q(kind, value) ON i.kind = q.kind AND i.value = q.value \
-                                WHERE i.block_id = b.id AND i.org_id = $1) \
-                        OR ($4::inet IS NOT NULL AND b.ip_cidr >>= $4::inet)) \
-                 ORDER BY b.blocked_at LIMIT 1",
-                [
-                    org.into(),
-                    text_array(&kinds),
-                    text_array(&values),
-                    ip.map(str::to_owned).into(),
-                ],
+        [
+            org.into(),
+            text_array(&kinds),
+            text_array(&values),
+            ip.map(str::to_owned).into(),
+        ]
+    }
+
+    /// Everything a check of `org` reads, in one statement: the erasure
+    /// key and each active block (unblocked, not expired at the database's
+    /// clock) with its identities and range, one row per identity or
+    /// range. At most `limit` rows: an org with more is not held in
+    /// memory (the caller asks for one more row than its bound).
+    pub async fn active_of<C: ConnectionTrait>(
+        db: &C,
+        org: Uuid,
+        limit: u64,
+    ) -> Result<ActiveBlocks, Error> {
+        let rows = db
+            .query_all_raw(stmt(
+                "SELECT k.key, b.id, b.blocked_at, b.expires_at, b.ip_cidr::text AS ip_cidr, i.kind, i.value \
+                 FROM (SELECT (SELECT key FROM erasure_keys WHERE org_id = $1) AS key) k \
+                 LEFT JOIN blocks b ON b.org_id = $1 AND b.unblocked_at IS NULL \
+                   AND (b.expires_at IS NULL OR b.expires_at > now()) \
+                 LEFT JOIN block_identities i ON i.block_id = b.id AND i.org_id = $1 \
+                 LIMIT $2",
+                [org.into(), (limit as i64).into()],
             ))
             .await?;
-        row.map(|r| r.try_get::<Uuid>("", "id")).transpose()
+        let mut out = ActiveBlocks {
+            key: None,
+            rows: Vec::with_capacity(rows.len()),
+        };
+        for r in &rows {
+            out.key = r.try_get("", "key")?;
+            let Some(id) = r.try_get::<Option<Uuid>>("", "id")? else {
+                continue;
+            };
+            let identity = match r.try_get::<Option<String>>("", "kind")? {
+                Some(kind) => Some((
+                    parse_label("block_identities.kind", &kind)?,
+                    r.try_get::<String>("", "value")?,
+                )),
+                None => None,
+            };
+            out.rows.push(ActiveRow {
+                id,
+                blocked_at: r.try_get("", "blocked_at")?,
+                expires_at: r.try_get("", "expires_at")?,
+                ip_cidr: r.try_get("", "ip_cidr")?,
+                identity,
+            });
+        }
+        Ok(out)
     }
 
     /// Marks a block unblocked if it is not already. Returns whether this

@@ -5,4 +5,5 @@ livedesk_events::migrator! {
     ("m0001_blocks", include_str!("../../migrations/0001_init.sql")),
     ("m0002_privacy", include_str!("../../migrations/0002_privacy.sql")),
     ("m0003_enums_as_text", include_str!("../../migrations/0003_enums_as_text.sql")),
+    ("m0004_change_notifications", include_str!("../../migrations/0004_change_notifications.sql")),
 }

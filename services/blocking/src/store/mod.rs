@@ -4,6 +4,8 @@ mod blocks;
 mod migrator;
 mod privacy;
 
-pub use blocks::{BlockRow, Blocks, NewBlock};
+#[cfg(test)]
+pub use blocks::ActiveRow;
+pub use blocks::{ActiveBlocks, BlockRow, Blocks, NewBlock};
 pub use migrator::Migrator;
-pub use privacy::SubjectData;
+pub use privacy::{SubjectData, with_key};

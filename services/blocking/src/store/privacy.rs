@@ -49,6 +49,21 @@ fn hashed(key: &[u8], kind: IdentityKind, value: &str) -> String {
     format!("{HASHED}{}", hex::encode(mac))
 }
 
+/// `identities` followed by their hashed forms under the org's erasure
+/// `key`: what a check looks for once the org has erased a blocked
+/// customer (the block then names only the hashed forms).
+pub fn with_key(
+    key: &[u8],
+    mut identities: Vec<(IdentityKind, String)>,
+) -> Vec<(IdentityKind, String)> {
+    let extra: Vec<_> = identities
+        .iter()
+        .map(|(k, v)| (*k, hashed(key, *k, v)))
+        .collect();
+    identities.extend(extra);
+    identities
+}
+
 /// Data-subject queries.
 #[derive(Debug, Clone, Copy)]
 pub struct SubjectData;
@@ -80,20 +95,16 @@ impl SubjectData {
     }
 
     /// `identities` plus their hashed forms, when the org has erased a
-    /// blocked customer: what `CheckIdentities` looks for.
-    pub async fn with_hashed<C: ConnectionTrait>(
+    /// blocked customer ([`with_key`]).
+    async fn with_hashed<C: ConnectionTrait>(
         db: &C,
         org: Uuid,
-        mut identities: Vec<(IdentityKind, String)>,
+        identities: Vec<(IdentityKind, String)>,
     ) -> Result<Vec<(IdentityKind, String)>, DbErr> {
-        if let Some(key) = Self::key(db, org).await? {
-            let extra: Vec<_> = identities
-                .iter()
-                .map(|(k, v)| (*k, hashed(&key, *k, v)))
-                .collect();
-            identities.extend(extra);
-        }
-        Ok(identities)
+        Ok(match Self::key(db, org).await? {
+            Some(key) => with_key(&key, identities),
+            None => identities,
+        })
     }
 
     /// Ids of the org's blocks on the conversations `ids` or naming any of
