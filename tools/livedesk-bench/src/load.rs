@@ -97,17 +97,32 @@ where
 {
     let op = Arc::new(op);
     let interval = Duration::from_secs_f64(1.0 / rate_per_s.max(1e-3));
-    let started = tokio::time::Instant::now();
+    let started = Instant::now();
+    // The schedule is kept by a thread of its own with the OS's sleep
+    // (tens of microseconds of slack), not by tokio's timer, whose 1 ms
+    // wheel would make every start up to a millisecond late: lateness the
+    // latency (counted from the schedule) would charge to the service.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let clock = std::thread::spawn(move || {
+        for i in 0..n {
+            let at = started + interval.mul_f64(i as f64);
+            if let Some(wait) = at.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            if tx.send((i, at)).is_err() {
+                return;
+            }
+        }
+    });
     let mut tasks = Vec::with_capacity(n);
-    for i in 0..n {
-        let at = started + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(at).await;
+    while let Some((i, at)) = rx.recv().await {
         let op = op.clone();
         tasks.push(tokio::spawn(async move {
-            let result = op(i, at.into_std()).await;
+            let result = op(i, at).await;
             (result, at.elapsed())
         }));
     }
+    let _ = clock.join();
     let mut run = Run::default();
     for t in tasks {
         match t.await {
