@@ -2,12 +2,17 @@
 //!
 //! `stage` writes the envelope into `event_outbox` inside the caller's
 //! transaction; after commit the caller hands the staged events to
-//! `publish`, which queues them for the outbox's publisher task and
-//! returns: the caller (an RPC, a consumer) never waits on the broker. The
-//! publisher sends what is queued at once (no polling delay on the happy
-//! path) in rounds: every publish of a round is pipelined on the
-//! connection, then their acknowledgements are awaited, and the rows
-//! JetStream acknowledged are deleted with one statement. Whatever is left
+//! `publish`, which hands them to the outbox's publisher task and waits
+//! for their round. The publisher sends what is handed to it at once (no
+//! polling delay on the happy path), in rounds: every event handed over
+//! while the previous round was out goes in the next, all its publishes
+//! pipelined on the connection before their acknowledgements are awaited,
+//! and the rows JetStream acknowledged are deleted with one statement. So
+//! concurrent callers share one acknowledgement wait and one delete
+//! instead of a round trip and a commit each; and, as a caller returns
+//! only once its events were sent or failed, a broker that is away slows
+//! the callers (as far as the publish timeout) instead of letting a
+//! caller's next events overtake the ones left to the relay. Whatever is left
 //! (process crashed after commit, broker down) is republished by
 //! `run_relay`, which any number of replicas may run: rows are claimed with
 //! `FOR UPDATE SKIP LOCKED`. A row published twice carries the same
@@ -45,7 +50,7 @@ pub struct Outbox {
     producer: &'static str,
     wake: std::sync::Arc<tokio::sync::Notify>,
     /// The publisher task's queue, once started.
-    publisher: std::sync::Arc<OnceLock<tokio::sync::mpsc::Sender<Vec<Staged>>>>,
+    publisher: std::sync::Arc<OnceLock<tokio::sync::mpsc::Sender<HandOver>>>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -57,8 +62,8 @@ impl std::fmt::Debug for Outbox {
 }
 
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(3);
-/// Hand-overs (one committed transaction's events each) the publisher task
-/// holds at most; beyond, the relay publishes.
+/// Hand-overs (one committed transaction's events each) waiting for the
+/// publisher at most; beyond, callers wait for room.
 const QUEUE: usize = 4096;
 /// Events the publisher sends in one round at most.
 const ROUND: usize = 256;
@@ -155,9 +160,9 @@ impl Outbox {
     }
 
     /// Hands committed events to the publisher task (started on first use)
-    /// and returns at once. Never fails: should the queue be full (the
-    /// broker far behind) the events stay in the outbox for the relay, as
-    /// they do when a publish fails.
+    /// and waits until their round was sent and its rows deleted, or
+    /// failed. Never fails: what was not acknowledged stays in the outbox
+    /// for the relay.
     pub async fn publish(&self, staged: Vec<Staged>) {
         if staged.is_empty() {
             return;
@@ -172,10 +177,12 @@ impl Outbox {
             ));
             tx
         });
-        if queue.try_send(staged).is_err() {
-            tracing::debug!("outbox publisher queue full; the relay publishes these events");
+        let (done, sent) = tokio::sync::oneshot::channel();
+        if queue.send((staged, done)).await.is_err() {
             self.wake.notify_one();
+            return;
         }
+        let _ = sent.await;
     }
 
     /// Publishes one batch of leftover rows; returns how many were sent.
@@ -343,18 +350,26 @@ async fn delete(db: &DatabaseConnection, ids: &[Uuid]) -> Result<(), sea_orm::Db
     Ok(())
 }
 
-/// The publisher task: sends what is queued, a round at a time, until
+/// One caller's committed events, and how it is told its round is over.
+type HandOver = (Vec<Staged>, tokio::sync::oneshot::Sender<()>);
+
+/// The publisher task: sends what is handed over, a round at a time, until
 /// every `Outbox` handle is gone.
 async fn run_publisher(
     db: DatabaseConnection,
     js: async_nats::jetstream::Context,
     wake: std::sync::Arc<tokio::sync::Notify>,
-    mut queue: tokio::sync::mpsc::Receiver<Vec<Staged>>,
+    mut queue: tokio::sync::mpsc::Receiver<HandOver>,
 ) {
-    while let Some(mut round) = queue.recv().await {
+    while let Some((first, done)) = queue.recv().await {
+        let mut round = first;
+        let mut waiting = vec![done];
         while round.len() < ROUND {
             match queue.try_recv() {
-                Ok(more) => round.extend(more),
+                Ok((more, done)) => {
+                    round.extend(more);
+                    waiting.push(done);
+                }
                 Err(_) => break,
             }
         }
@@ -367,6 +382,9 @@ async fn run_publisher(
             && let Err(e) = delete(&db, &sent).await
         {
             tracing::warn!(error = %e, "could not delete published outbox rows; they will be republished and de-duplicated");
+        }
+        for done in waiting {
+            let _ = done.send(());
         }
     }
 }
