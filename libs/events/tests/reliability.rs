@@ -250,22 +250,8 @@ async fn a_redelivered_event_changes_nothing_twice() {
         Recorder,
         ConsumerConfig::new("svc", "test"),
     );
-    let name = subjects.consumer_name("svc", "test");
-    eventually(20, "both copies to be acknowledged", || {
-        let js = js.clone();
-        let (stream, name) = (subjects.stream_name("test"), name.clone());
-        async move {
-            let mut c: jetstream::consumer::PullConsumer =
-                js.get_consumer_from_stream(&name, &stream).await.ok()?;
-            let info = c.info().await.ok()?;
-            (info.num_pending == 0
-                && info.num_ack_pending == 0
-                && info.delivered.stream_sequence == 2)
-                .then_some(())
-        }
-    })
-    .await
-    .unwrap();
+    // Both copies acknowledged.
+    wait_all_acked(&js, &subjects, 2).await;
     token.cancel();
     task.await.unwrap();
     assert_eq!(count(&db, "SELECT count(*) FROM effects").await, 1);
