@@ -235,13 +235,7 @@ async fn a_redelivered_event_changes_nothing_twice() {
         .unwrap();
     txn.rollback().await.unwrap();
     for _ in 0..2 {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", Uuid::now_v7().to_string().as_str());
-        js.publish_with_headers(staged.subject.clone(), headers, staged.envelope.clone())
-            .await
-            .unwrap()
-            .await
-            .unwrap();
+        publish_copy(&js, &staged).await;
     }
     let (token, task) = start_consumer(
         &db,

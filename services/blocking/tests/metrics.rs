@@ -11,7 +11,7 @@ use livedesk_testkit::{TestEnv, authed, eventually, new_org, spawn};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The body of one `GET /metrics`.
-async fn scrape(addr: std::net::SocketAddr) -> String {
+pub(crate) async fn scrape(addr: std::net::SocketAddr) -> String {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream
         .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")

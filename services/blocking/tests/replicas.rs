@@ -10,7 +10,6 @@ use livedesk_platform::time::to_proto;
 use livedesk_proto::blocking::v1::blocking_service_client::BlockingServiceClient;
 use livedesk_proto::blocking::v1::*;
 use livedesk_testkit::{TestEnv, authed, eventually, new_org, spawn};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;
 
 fn ip_check(ip: &str) -> CheckIdentitiesRequest {
@@ -33,14 +32,9 @@ async fn blocked_id(client: &BlockingServiceClient<Channel>, token: &str, ip: &s
 
 /// `livedesk_blocking_cache_hits_total` of the process (both replicas).
 async fn cache_hits(addr: std::net::SocketAddr) -> u64 {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+    super::metrics::scrape(addr)
         .await
-        .unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).await.unwrap();
-    raw.lines()
+        .lines()
         .find_map(|l| l.strip_prefix("livedesk_blocking_cache_hits_total "))
         .map_or(0, |v| v.trim().parse().unwrap())
 }
