@@ -49,9 +49,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::{Outbox, ReceivedEvent, Staged, Subjects, trace};
+use livedesk_platform::db::stmt;
 
 mod batch;
-use livedesk_platform::db::stmt;
 
 /// Why a handler could not process an event.
 #[derive(Debug, thiserror::Error)]
